@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# A private, real Incus daemon for golden's tests and demo.
+#
+#   tests/incus.sh install   install incus, btrfs-progs, busybox-static if missing
+#   tests/incus.sh start     start (or reuse) the private daemon and its fixtures
+#   tests/incus.sh stop      stop it and remove every trace (process, mounts, loop, netns, dir)
+#   tests/incus.sh status    exit 0 if it answers
+#   tests/incus.sh env       print INCUS_DIR and INCUS_CONF to export for it
+#
+# The daemon lives under its own INCUS_DIR (default /tmp/golden-incus) and in its
+# own network namespace, so it never touches a system Incus nor the host network.
+set -euo pipefail
+
+DIR=${GOLDEN_INCUS_DIR:-/tmp/golden-incus}
+NETNS=${GOLDEN_INCUS_NETNS:-golden-incus}
+STATE=$DIR.state          # pid file and log, beside (not inside) the daemon's own dir
+INCUSD=/usr/libexec/incus/incusd
+BTRFS_POOL=gbtrfs
+DIR_POOL=gdir
+BRIDGE=goldenbr0
+IMAGE=busybox
+
+say() { printf 'incus.sh: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+# The client gets its own config dir too, so a user's default remote is never used.
+CONF=$STATE/client
+client() { INCUS_DIR=$DIR INCUS_CONF=$CONF incus "$@"; }
+
+install() {
+    local missing=()
+    command -v incus >/dev/null && [ -x "$INCUSD" ] || missing+=(incus)
+    command -v mkfs.btrfs >/dev/null || missing+=(btrfs-progs)
+    [ -x /bin/busybox ] && ldd /bin/busybox 2>&1 | grep -q 'not a dynamic' || missing+=(busybox-static)
+    command -v ip >/dev/null || missing+=(iproute2)
+    command -v jq >/dev/null || missing+=(jq)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+        die "missing: ${missing[*]} — install them (as root, with your package manager) and retry"
+    fi
+    say "installing: ${missing[*]}"
+    local codename
+    codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+    local apt_opts=()
+    if [ "$codename" = bookworm ] && [[ " ${missing[*]} " == *" incus "* ]]; then
+        # Debian 12 has incus only in backports: add a stanza copied from the
+        # machine's own debian.sources (same mirror and key), never a fixed host.
+        local src=/etc/apt/sources.list.d/debian.sources
+        local dst=/etc/apt/sources.list.d/golden-bookworm-backports.sources
+        if [ ! -f "$dst" ]; then
+            [ -f "$src" ] || die "no $src to derive bookworm-backports from; enable bookworm-backports and retry"
+            awk -v RS= '/Suites:[^\n]*bookworm( |\n|$)/ && !/security/ {print; exit}' "$src" \
+                | awk '/^URIs:|^Signed-By:/ {print} END {print "Types: deb\nSuites: bookworm-backports\nComponents: main"}' >"$dst"
+        fi
+        apt_opts=(-t bookworm-backports)
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # The backports pin applies to incus only; the rest come from the main suite.
+    local p
+    for p in "${missing[@]}"; do
+        if [ "$p" = incus ]; then
+            apt-get install -y -qq "${apt_opts[@]}" incus >/dev/null
+        else
+            apt-get install -y -qq "$p" >/dev/null
+        fi
+    done
+    [ -x "$INCUSD" ] || die "incus installed but $INCUSD is missing"
+}
+
+answers() { [ -S "$DIR/unix.socket" ] && timeout 5 env INCUS_DIR="$DIR" INCUS_CONF="$CONF" incus query /1.0 >/dev/null 2>&1; }
+
+busybox_image() {
+    local work
+    work=$(mktemp -d)
+    mkdir -p "$work/rootfs"/{bin,sbin,proc,sys,dev,tmp,etc,root,data}
+    cp /bin/busybox "$work/rootfs/bin/busybox"
+    local a
+    for a in sh ls cat echo sleep touch rm mkdir df du dd sync true false ip hostname; do
+        ln -s busybox "$work/rootfs/bin/$a"
+    done
+    ln -s ../bin/busybox "$work/rootfs/sbin/init"
+    printf 'golden-test\n' >"$work/rootfs/etc/hostname"
+    cat >"$work/metadata.yaml" <<META
+architecture: $(uname -m)
+creation_date: $(date +%s)
+properties:
+  description: busybox (golden test image)
+  os: busybox
+  release: static
+META
+    tar -C "$work" -czf "$work/busybox.tar.gz" metadata.yaml rootfs
+    client image import "$work/busybox.tar.gz" --alias "$IMAGE" >/dev/null
+    rm -rf "$work"
+}
+
+fixtures() {
+    client storage show "$BTRFS_POOL" >/dev/null 2>&1 || client storage create "$BTRFS_POOL" btrfs size=4GiB >/dev/null
+    client storage show "$DIR_POOL" >/dev/null 2>&1 || client storage create "$DIR_POOL" dir >/dev/null
+    client profile device show default | grep -q '^root:' \
+        || client profile device add default root disk path=/ pool="$BTRFS_POOL" >/dev/null
+    # A managed bridge, for the static-address tests; it exists only in the namespace.
+    client network show "$BRIDGE" >/dev/null 2>&1 \
+        || client network create "$BRIDGE" ipv4.address=10.219.7.1/24 ipv4.nat=false ipv6.address=none >/dev/null \
+        || say "warning: could not create the managed bridge $BRIDGE"
+    client image alias list --format csv | grep -q "^$IMAGE," || busybox_image
+}
+
+start() {
+    install
+    if answers; then
+        fixtures
+        say "reusing the private Incus: export INCUS_DIR=$DIR INCUS_CONF=$CONF"
+        return 0
+    fi
+    # A daemon that does not answer but left state behind is cleaned first.
+    [ -e "$STATE/incusd.pid" ] && stop
+    mkdir -p "$DIR" "$STATE"
+    chmod 711 "$DIR"
+    ip netns list | grep -qw "^$NETNS" || ip netns add "$NETNS"
+    ip netns exec "$NETNS" ip link set lo up
+    # setsid: the daemon outlives this script and ignores the terminal's signals.
+    INCUS_DIR=$DIR setsid ip netns exec "$NETNS" "$INCUSD" --group root \
+        >"$STATE/incusd.log" 2>&1 </dev/null &
+    echo $! >"$STATE/incusd.pid"
+    if ! client admin waitready --timeout 60 >/dev/null 2>&1; then
+        tail -n 20 "$STATE/incusd.log" >&2 || true
+        stop
+        die "the private incusd did not become ready"
+    fi
+    fixtures
+    say "private Incus ready: export INCUS_DIR=$DIR INCUS_CONF=$CONF"
+}
+
+stop() {
+    local pid=
+    [ -f "$STATE/incusd.pid" ] && pid=$(cat "$STATE/incusd.pid")
+    if [ -S "$DIR/unix.socket" ]; then
+        # Instances first, so the shutdown does not wait on them.
+        timeout 60 env INCUS_DIR="$DIR" INCUS_CONF="$CONF" incus admin shutdown --force >/dev/null 2>&1 || true
+    fi
+    if [ -n "$pid" ]; then
+        local i
+        for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+    # Anything still running from that daemon (forkd, dnsmasq, containers' monitors).
+    local p
+    for p in $(pgrep -f -- "$DIR" 2>/dev/null || true); do kill -9 "$p" 2>/dev/null || true; done
+    ip netns pids "$NETNS" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+    sleep 0.3
+    # Mounts visible here (the daemon's own mount namespace died with it).
+    local m
+    for m in $(awk -v d="$DIR" 'index($2, d) == 1 {print $2}' /proc/self/mounts | sort -r); do
+        umount -l "$m" 2>/dev/null || true
+    done
+    local loop
+    for loop in $(losetup -nO NAME,BACK-FILE 2>/dev/null | awk -v d="$DIR" 'index($2, d) == 1 {print $1}'); do
+        losetup -d "$loop" 2>/dev/null || true
+    done
+    ip netns list | grep -qw "^$NETNS" && ip netns del "$NETNS"
+    rm -rf "$DIR" "$STATE"
+    return 0
+}
+
+case "${1:-}" in
+    install) install ;;
+    start) start ;;
+    stop) stop; say "private Incus stopped and removed" ;;
+    status) answers ;;
+    env) echo "INCUS_DIR=$DIR INCUS_CONF=$CONF" ;;
+    *) echo "usage: $0 install|start|stop|status|env" >&2; exit 2 ;;
+esac

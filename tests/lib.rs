@@ -1,0 +1,204 @@
+//! Harness for golden's end-to-end tests: a real private incusd (started by
+//! `tests/incus.sh start`), one Incus project per test, and the real binaries.
+//!
+//! Every command run here gets the private daemon's `INCUS_DIR` and a client
+//! config of its own (`INCUS_CONF`), so no test can reach a system Incus or a
+//! user's remotes.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Once;
+
+/// The private daemon's directory, as `tests/incus.sh` lays it out.
+pub fn incus_dir() -> String {
+    std::env::var("GOLDEN_INCUS_DIR").unwrap_or_else(|_| "/tmp/golden-incus".to_string())
+}
+
+pub fn incus_conf() -> String {
+    format!("{}.state/client", incus_dir())
+}
+
+/// Fails the test (never skips it) when the private Incus is not running.
+pub fn require_daemon() {
+    static CHECK: Once = Once::new();
+    CHECK.call_once(|| {
+        let ok = incus(&["query", "/1.0"]).status.success();
+        assert!(
+            ok,
+            "no private Incus answers at INCUS_DIR={}: start it with `tests/incus.sh start` \
+             (or run `make test`, which does)",
+            incus_dir()
+        );
+    });
+}
+
+/// A command with the private daemon's environment.
+pub fn command(program: impl Into<std::ffi::OsString>) -> Command {
+    let mut c = Command::new(program.into());
+    c.env("INCUS_DIR", incus_dir())
+        .env("INCUS_CONF", incus_conf())
+        .env_remove("GOLDEN_TRACE")
+        .stdin(Stdio::null());
+    c
+}
+
+/// Runs `incus ARGS` against the private daemon.
+pub fn incus(args: &[&str]) -> Output {
+    command("incus").args(args).output().expect("run incus")
+}
+
+/// Runs `incus ARGS` and fails the test if it fails.
+pub fn incus_ok(args: &[&str]) -> String {
+    let out = incus(args);
+    assert!(
+        out.status.success(),
+        "incus {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Path of one of the workspace's binaries (built by `cargo build` before the tests).
+pub fn bin(name: &str) -> PathBuf {
+    let mut dir = std::env::current_exe().expect("test binary path");
+    dir.pop(); // the test binary
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let path = dir.join(name);
+    assert!(path.exists(), "{} is not built: run `cargo build` first (make test does)", path.display());
+    path
+}
+
+/// A golden tool as a command against the private daemon.
+pub fn golden(tool: &str) -> Command {
+    command(bin(tool))
+}
+
+/// The result of a tool run, for assertions.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    let out = cmd.output().expect("run tool");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs a command with `input` on its stdin.
+pub fn run_with_stdin(cmd: &mut Command, input: &str) -> Run {
+    use std::io::Write;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tool");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_string();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(input.as_bytes());
+    });
+    let out = child.wait_with_output().expect("wait tool");
+    writer.join().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Parses NDJSON output into objects.
+pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// An Incus project of a test's own, removed with everything in it when dropped.
+/// It uses the default project's images and profiles (busybox, root disk on the
+/// btrfs pool), so fixtures are quick to make.
+pub struct Project {
+    pub name: String,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl Project {
+    pub fn new(tag: &str) -> Self {
+        require_daemon();
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("t{}-{tag}-{n}", std::process::id());
+        // A leftover from a killed run of the same pid is removed first.
+        let p = Project { name };
+        p.purge();
+        incus_ok(&[
+            "project", "create", &p.name,
+            "-c", "features.images=false",
+            "-c", "features.profiles=false",
+            "-c", "features.storage.volumes=false",
+        ]);
+        p
+    }
+
+    /// `incus ARGS --project THIS`, which must succeed.
+    pub fn incus(&self, args: &[&str]) -> String {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--project", &self.name]);
+        incus_ok(&all)
+    }
+
+    /// A stopped busybox container, on `pool` (None: the default btrfs pool).
+    pub fn instance(&self, name: &str, pool: Option<&str>) {
+        match pool {
+            Some(p) => self.incus(&["init", "busybox", name, "-s", p]),
+            None => self.incus(&["init", "busybox", name]),
+        };
+    }
+
+    pub fn snapshot(&self, instance: &str, snap: &str) {
+        self.incus(&["snapshot", "create", instance, snap]);
+    }
+
+    /// An instance with a `pristine` snapshot, made with plain incus.
+    pub fn golden(&self, name: &str, pool: Option<&str>) {
+        self.instance(name, pool);
+        self.snapshot(name, "pristine");
+    }
+
+    /// Created_at of one of an instance's snapshots, as the daemon reports it.
+    pub fn snapshot_created_at(&self, instance: &str, snap: &str) -> String {
+        let out = incus_ok(&[
+            "query",
+            &format!("/1.0/instances/{instance}/snapshots/{snap}?project={}", self.name),
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["created_at"].as_str().unwrap().to_string()
+    }
+
+    fn purge(&self) {
+        let out = incus(&["query", &format!("/1.0/instances?project={}", self.name)]);
+        if out.status.success() {
+            let urls: Vec<String> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            for u in urls {
+                let name = u.trim_start_matches("/1.0/instances/").split('?').next().unwrap_or("").to_string();
+                let _ = incus(&["delete", "--force", &name, "--project", &self.name]);
+            }
+        }
+        let _ = incus(&["project", "delete", &self.name]);
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        self.purge();
+    }
+}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# make test: install what is missing, start the private Incus (unless one already
+# runs), build, run the unit and end-to-end tests, stop the daemon if we started it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+tests/incus.sh install
+started=
+if ! tests/incus.sh status; then
+    tests/incus.sh start
+    started=1
+fi
+cleanup() { [ -n "$started" ] && tests/incus.sh stop; }
+trap cleanup EXIT
+
+cargo build --workspace --all-targets
+cargo test --workspace "$@"

@@ -1,0 +1,98 @@
+//! What every tool's `main` does: parse, run, map the result to an exit code.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{ArgMatches, Command};
+
+use crate::error::{Error, Result, Status};
+use crate::record::{read_records, Records};
+
+/// Runs a tool: parse the arguments with its clap `Command`, call `run`, and turn
+/// the outcome into an exit code. Usage errors from clap exit 2; a closed stdout
+/// (`| head`) is a quiet, successful end.
+pub fn main(command: Command, run: fn(&ArgMatches) -> Result<Status>) -> ExitCode {
+    let name = command.get_name().to_string();
+    let matches = match command.try_get_matches() {
+        Ok(m) => m,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("{name}: {}", one_line(&e.to_string()));
+            return ExitCode::from(2);
+        }
+    };
+    match run(&matches) {
+        Ok(status) => ExitCode::from(status.exit_code()),
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Folds clap's several-line usage error into one line.
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information") && !l.starts_with("Usage:"))
+        .map(|l| l.trim_start_matches("error: "))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Reports one failed record on stderr (the run goes on and ends with exit 1).
+pub fn report(tool: &str, err: &Error) {
+    eprintln!("{tool}: {err}");
+}
+
+/// Prints a notice on stderr unless `--quiet`.
+pub fn notice(tool: &str, quiet: bool, msg: impl std::fmt::Display) {
+    if !quiet {
+        eprintln!("{tool}: {msg}");
+    }
+}
+
+/// Where a tool's records come from: its NAME arguments, or stdin when there is
+/// none (or the single argument `-`) and stdin is not a terminal.
+pub enum Input {
+    Args(Vec<String>),
+    Stdin(Records<std::io::BufReader<std::io::Stdin>>),
+}
+
+pub fn input(names: &[String], what: &str) -> Result<Input> {
+    let from_stdin = names.is_empty() || (names.len() == 1 && names[0] == "-");
+    if !from_stdin {
+        if names.iter().any(|n| n == "-") {
+            return Err(Error::usage("'-' (read stdin) must be the only name"));
+        }
+        return Ok(Input::Args(names.to_vec()));
+    }
+    if std::io::stdin().is_terminal() {
+        return Err(Error::usage(format!(
+            "no {what} given (give one or more, or pipe records on stdin)"
+        )));
+    }
+    Ok(Input::Stdin(read_records(std::io::stdin())?))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clap_errors_fold_into_one_line() {
+        let text = "error: invalid value 'yaml' for '--format <FORMAT>'\n  [possible values: table, tsv, json]\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            super::one_line(text),
+            "invalid value 'yaml' for '--format <FORMAT>'; [possible values: table, tsv, json]"
+        );
+    }
+}
+
+/// Is stderr a terminal (so progress may be drawn there)?
+pub fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}

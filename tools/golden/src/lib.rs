@@ -1,0 +1,12 @@
+//! What all the golden-* tools share: the Incus client, records in and out,
+//! output formatting, names, errors and exit codes.
+
+pub mod cli;
+pub mod error;
+pub mod incus;
+pub mod model;
+pub mod name;
+pub mod output;
+pub mod record;
+
+pub use error::{Error, Result, Status};
