@@ -68,7 +68,11 @@ pub fn bin(name: &str) -> PathBuf {
         dir.pop();
     }
     let path = dir.join(name);
-    assert!(path.exists(), "{} is not built: run `cargo build` first (make test does)", path.display());
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo build` first (make test does)",
+        path.display()
+    );
     path
 }
 
@@ -141,10 +145,15 @@ impl Project {
         let p = Project { name };
         p.purge();
         incus_ok(&[
-            "project", "create", &p.name,
-            "-c", "features.images=false",
-            "-c", "features.profiles=false",
-            "-c", "features.storage.volumes=false",
+            "project",
+            "create",
+            &p.name,
+            "-c",
+            "features.images=false",
+            "-c",
+            "features.profiles=false",
+            "-c",
+            "features.storage.volumes=false",
         ]);
         p
     }
@@ -178,7 +187,10 @@ impl Project {
     pub fn snapshot_created_at(&self, instance: &str, snap: &str) -> String {
         let out = incus_ok(&[
             "query",
-            &format!("/1.0/instances/{instance}/snapshots/{snap}?project={}", self.name),
+            &format!(
+                "/1.0/instances/{instance}/snapshots/{snap}?project={}",
+                self.name
+            ),
         ]);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         v["created_at"].as_str().unwrap().to_string()
@@ -189,7 +201,12 @@ impl Project {
         if out.status.success() {
             let urls: Vec<String> = serde_json::from_slice(&out.stdout).unwrap_or_default();
             for u in urls {
-                let name = u.trim_start_matches("/1.0/instances/").split('?').next().unwrap_or("").to_string();
+                let name = u
+                    .trim_start_matches("/1.0/instances/")
+                    .split('?')
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
                 let _ = incus(&["delete", "--force", &name, "--project", &self.name]);
             }
         }

@@ -30,7 +30,10 @@ fn lists_goldens_of_two_projects_with_pool_driver_and_cow() {
         .into_iter()
         .filter(|v| v["project"] == a.name.as_str() || v["project"] == b.name.as_str())
         .collect();
-    let names: Vec<&str> = mine.iter().map(|v| v["instance"].as_str().unwrap()).collect();
+    let names: Vec<&str> = mine
+        .iter()
+        .map(|v| v["instance"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["gold-btrfs", "gold-dir"]);
 
     let gb = &mine[0];
@@ -38,7 +41,10 @@ fn lists_goldens_of_two_projects_with_pool_driver_and_cow() {
     assert_eq!(gb["type"], "container");
     assert_eq!(gb["status"], "Stopped");
     assert_eq!(gb["snapshot"], "pristine");
-    assert_eq!(gb["created_at"], a.snapshot_created_at("gold-btrfs", "pristine").as_str());
+    assert_eq!(
+        gb["created_at"],
+        a.snapshot_created_at("gold-btrfs", "pristine").as_str()
+    );
     assert_eq!(gb["pool"], "gbtrfs");
     assert_eq!(gb["driver"], "btrfs");
     assert_eq!(gb["cow"], true);
@@ -83,9 +89,19 @@ fn no_header_and_one_column_give_bare_names() {
 fn table_format_has_an_uppercase_header_and_aligned_rows() {
     let p = Project::new("ls-table");
     p.golden("g1", None);
-    let r = ls(&["-f", "table", "-o", "instance,pool,cow,location", "-p", &p.name]);
+    let r = ls(&[
+        "-f",
+        "table",
+        "-o",
+        "instance,pool,cow,location",
+        "-p",
+        &p.name,
+    ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(r.stdout, "INSTANCE  POOL    COW   LOCATION\ng1        gbtrfs  true  -\n");
+    assert_eq!(
+        r.stdout,
+        "INSTANCE  POOL    COW   LOCATION\ng1        gbtrfs  true  -\n"
+    );
 }
 
 #[test]
@@ -97,7 +113,9 @@ fn names_filter_and_missing_or_non_golden_names_fail_with_exit_1() {
     let r = ls(&["-H", "-o", "instance", "-p", &p.name, "g2"]);
     assert_eq!((r.code, r.stdout.as_str()), (0, "g2\n"), "{}", r.stderr);
 
-    let r = ls(&["-H", "-o", "instance", "-p", &p.name, "g1", "plain", "ghost"]);
+    let r = ls(&[
+        "-H", "-o", "instance", "-p", &p.name, "g1", "plain", "ghost",
+    ]);
     assert_eq!(r.code, 1);
     assert_eq!(r.stdout, "g1\n");
     assert!(r.stderr.contains("plain: not a golden"), "{}", r.stderr);
@@ -109,7 +127,10 @@ fn names_filter_and_missing_or_non_golden_names_fail_with_exit_1() {
 fn bad_inputs_are_refused_with_exit_2_naming_them() {
     require_daemon();
     let cases: &[(&[&str], &str)] = &[
-        (&["-p", "no-such-project-here"], "project not found: no-such-project-here"),
+        (
+            &["-p", "no-such-project-here"],
+            "project not found: no-such-project-here",
+        ),
         (&["-o", "instance,colour"], "unknown column \"colour\""),
         (&["bad/name"], "invalid instance name \"bad/name\""),
         (&["-f", "yaml"], "yaml"),
@@ -119,7 +140,12 @@ fn bad_inputs_are_refused_with_exit_2_naming_them() {
         let r = ls(args);
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
         assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
-        assert_eq!(r.stderr.trim().lines().count(), 1, "{args:?}: one line please: {}", r.stderr);
+        assert_eq!(
+            r.stderr.trim().lines().count(),
+            1,
+            "{args:?}: one line please: {}",
+            r.stderr
+        );
         assert!(r.stdout.is_empty(), "{args:?}");
     }
 }
@@ -137,13 +163,19 @@ fn derived_and_stale_follow_the_provenance_keys() {
     }
     let tpl = |rows: Vec<Value>| rows.into_iter().find(|v| v["instance"] == "tpl").unwrap();
     let t = tpl(rows_of(&p));
-    assert_eq!((t["derived"].as_u64(), t["stale"].as_u64()), (Some(2), Some(0)));
+    assert_eq!(
+        (t["derived"].as_u64(), t["stale"].as_u64()),
+        (Some(2), Some(0))
+    );
 
     // A new pristine makes both clones stale.
     p.incus(&["snapshot", "delete", "tpl", "pristine"]);
     p.snapshot("tpl", "pristine");
     let t = tpl(rows_of(&p));
-    assert_eq!((t["derived"].as_u64(), t["stale"].as_u64()), (Some(2), Some(2)));
+    assert_eq!(
+        (t["derived"].as_u64(), t["stale"].as_u64()),
+        (Some(2), Some(2))
+    );
 }
 
 #[test]
@@ -155,7 +187,10 @@ fn an_interrupted_swap_still_shows_the_golden() {
     let rows = rows_of(&p);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["snapshot"], "pristine-next");
-    assert_eq!(rows[0]["created_at"], p.snapshot_created_at("half", "pristine-next").as_str());
+    assert_eq!(
+        rows[0]["created_at"],
+        p.snapshot_created_at("half", "pristine-next").as_str()
+    );
 }
 
 #[test]
@@ -164,17 +199,29 @@ fn daemon_calls_do_not_grow_with_instances() {
     small.golden("g1", None);
     let big = Project::new("ls-calls-b");
     for i in 0..6 {
-        big.golden(&format!("g{i}"), if i % 2 == 0 { None } else { Some("gdir") });
+        big.golden(
+            &format!("g{i}"),
+            if i % 2 == 0 { None } else { Some("gdir") },
+        );
     }
     let calls = |p: &Project| {
-        let r = run(golden("golden-ls").env("GOLDEN_TRACE", "1").args(["-p", &p.name]));
+        let r = run(golden("golden-ls")
+            .env("GOLDEN_TRACE", "1")
+            .args(["-p", &p.name]));
         assert_eq!(r.code, 0, "{}", r.stderr);
-        r.stderr.lines().filter(|l| l.starts_with("golden: incus query")).count()
+        r.stderr
+            .lines()
+            .filter(|l| l.starts_with("golden: incus query"))
+            .count()
     };
     let (s, b) = (calls(&small), calls(&big));
     assert_eq!(s, b, "calls for 1 instance vs 6");
     let all = run(golden("golden-ls").env("GOLDEN_TRACE", "1"));
-    let n_all = all.stderr.lines().filter(|l| l.starts_with("golden: incus query")).count();
+    let n_all = all
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("golden: incus query"))
+        .count();
     assert_eq!(n_all, s, "all projects take as many calls as one");
 }
 

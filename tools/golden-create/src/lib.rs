@@ -1,5 +1,201 @@
-//! placeholder
-use clap::{ArgMatches, Command};
-use golden::{Result, Status};
-pub fn command() -> Command { Command::new("x") }
-pub fn run(_m: &ArgMatches) -> Result<Status> { Ok(Status::Done) }
+//! `golden-create`: make an instance a golden — stop it, (re)make `pristine`, safely.
+//!
+//! The new `pristine` is taken before the old one is removed (see `golden::swap`),
+//! attached custom volumes get a `pristine` of their own the same way, and the
+//! snapshots never expire whatever `snapshots.expiry` says.
+
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
+use golden::cli::{self, input, notice};
+use golden::incus::{Incus, SnapshotsOf};
+use golden::model::PRISTINE;
+use golden::output::{OutputArgs, Printer};
+use golden::swap::{finish_interrupted, replace_pristine};
+use golden::target::{locate, wanted, Target};
+use golden::{Error, Result, Status};
+use serde::Serialize;
+
+const TOOL: &str = "golden-create";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "golden-create",
+    version,
+    about = "Stop an Incus instance and (re)make its pristine snapshot",
+    long_about = "Make each NAME a golden: stop it if it runs, then take a new snapshot named \
+        pristine. An existing pristine is replaced safely: the new snapshot is made first \
+        (as pristine-next) and swapped in by renames, so a failure or a kill at any point \
+        leaves a usable golden. Custom volumes attached to the instance get a pristine \
+        snapshot too. The snapshots never expire, whatever snapshots.expiry says.\n\n\
+        Without NAME (or with -), records are read from stdin: bare names, TSV with a \
+        header, or NDJSON, as golden-ls prints them."
+)]
+pub struct Args {
+    /// Instances to make goldens ([REMOTE:]NAME); none or `-`: read stdin
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// The Incus project (default: found across all projects)
+    #[arg(short, long, value_name = "PROJECT")]
+    pub project: Option<String>,
+    /// Seconds to wait for a clean stop before giving up
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub timeout: u64,
+    /// Kill the instance instead of a clean stop
+    #[arg(long)]
+    pub force: bool,
+    /// Start the instance again afterwards if it was running
+    #[arg(long)]
+    pub restart: bool,
+    /// Stop at the first failure (default: go on with the other instances)
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Print what would be done; change nothing
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Print no notices on stderr (errors still go there)
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// One instance made (or, with -n, to be made) a golden.
+#[derive(Debug, Clone, Serialize)]
+pub struct Created {
+    pub project: String,
+    pub instance: String,
+    pub snapshot: String,
+    /// When the new pristine was made (empty with -n).
+    pub created_at: String,
+    /// When the pristine it replaced was made; empty if there was none.
+    pub previous: String,
+    /// Did we stop it (with -n: would we)?
+    pub stopped: bool,
+    /// Custom volumes snapshotted with it.
+    pub volumes: usize,
+    /// Running again (--restart)?
+    pub restarted: bool,
+}
+
+pub const COLUMNS: &[&str] = &[
+    "project",
+    "instance",
+    "snapshot",
+    "created_at",
+    "previous",
+    "stopped",
+    "volumes",
+    "restarted",
+];
+
+pub fn command() -> clap::Command {
+    Args::command()
+}
+
+pub fn run(matches: &ArgMatches) -> Result<Status> {
+    let args = Args::from_arg_matches(matches).map_err(|e| Error::usage(e.to_string()))?;
+    let mut printer = Printer::stdout(&args.output, COLUMNS)?;
+    let targets = locate(wanted(
+        input(&args.names, "instance")?,
+        args.project.as_deref(),
+        "instance",
+    )?)?;
+    let mut seen = std::collections::BTreeSet::new();
+    for t in &targets {
+        if !seen.insert((&t.remote, &t.project, &t.name)) {
+            return Err(Error::usage(format!("{t} is named twice")));
+        }
+    }
+    let mut status = Status::Done;
+    for t in &targets {
+        match create_one(t, &args) {
+            Ok(rec) => printer.print(&rec)?,
+            Err(e) if matches!(e, Error::Io(ref io) if io.kind() == std::io::ErrorKind::BrokenPipe) => {
+                return Err(e)
+            }
+            Err(e) => {
+                cli::report(TOOL, &e.context(&t.name));
+                status = Status::Partial;
+                if args.fail_fast {
+                    break;
+                }
+            }
+        }
+    }
+    printer.finish()?;
+    Ok(status)
+}
+
+fn create_one(t: &Target, args: &Args) -> Result<Created> {
+    let incus = t.incus();
+    let inst = incus.instance(&t.project, &t.name)?;
+    let running = !matches!(inst.status.as_str(), "Stopped");
+    let volumes = inst.custom_volumes();
+    let vol_project = if volumes.is_empty() {
+        String::new()
+    } else {
+        incus.project(&t.project)?.volumes_project().to_string()
+    };
+    let snaps = SnapshotsOf::instance(&incus, &t.project, &t.name);
+
+    if args.dry_run {
+        let previous = golden::swap::Snapshots::list(&snaps)?
+            .into_iter()
+            .find(|s| s.name == PRISTINE)
+            .map(|s| s.created_at)
+            .unwrap_or_default();
+        return Ok(Created {
+            project: t.project.clone(),
+            instance: t.name.clone(),
+            snapshot: PRISTINE.into(),
+            created_at: String::new(),
+            previous,
+            stopped: running,
+            volumes: volumes.len(),
+            restarted: running && args.restart,
+        });
+    }
+
+    if running {
+        notice(TOOL, args.quiet, format!("stopping {}", t.name));
+        stop(&incus, t, args)?;
+    }
+    // The volumes first: once the instance's pristine is swapped, the golden as a
+    // whole (root disk and volumes) is one consistent state.
+    let result = (|| {
+        for (_, pool, vol) in &volumes {
+            let vs = SnapshotsOf::volume(&incus, &vol_project, pool, vol);
+            finish_interrupted(&vs)?;
+            replace_pristine(&vs)?;
+        }
+        replace_pristine(&snaps)
+    })();
+    let mut restarted = false;
+    if running && args.restart {
+        match incus.set_state(&t.project, &t.name, "start", None, false) {
+            Ok(()) => restarted = true,
+            Err(e) => cli::report(TOOL, &e),
+        }
+    }
+    let swapped = result?;
+    Ok(Created {
+        project: t.project.clone(),
+        instance: t.name.clone(),
+        snapshot: PRISTINE.into(),
+        created_at: swapped.created_at,
+        previous: swapped.previous.unwrap_or_default(),
+        stopped: running,
+        volumes: volumes.len(),
+        restarted,
+    })
+}
+
+fn stop(incus: &Incus, t: &Target, args: &Args) -> Result<()> {
+    match incus.set_state(&t.project, &t.name, "stop", Some(args.timeout), args.force) {
+        Ok(()) => Ok(()),
+        Err(e) if !args.force => Err(Error::failed(format!(
+            "{e} (it did not stop within {} s; retry with a longer --timeout, or --force to kill it)",
+            args.timeout
+        ))),
+        Err(e) => Err(e),
+    }
+}

@@ -1,5 +1,638 @@
-//! placeholder
-use clap::{ArgMatches, Command};
-use golden::{Result, Status};
-pub fn command() -> Command { Command::new("x") }
-pub fn run(_m: &ArgMatches) -> Result<Status> { Ok(Status::Done) }
+//! `golden-derive`: new instances from `TEMPLATE/pristine`, one or many at once.
+//!
+//! Everything is checked before the first copy (names, the template, its
+//! pristine, static addresses, attached volumes); then the copies run in
+//! parallel through the daemon's own copy operation, CoW where the pool allows.
+
+mod plan;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
+use golden::cli::{self, notice, Input};
+use golden::incus::{enc, Incus, Scope};
+use golden::model::{current_pristine, Provenance};
+use golden::name::{check_instance_name, InstanceRef};
+use golden::output::{OutputArgs, Printer};
+use golden::record::Record;
+use golden::target::{locate, Target, Wanted};
+use golden::{Error, Result, Status};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use plan::{AddressPlan, Ipv4Choice};
+
+const TOOL: &str = "golden-derive";
+
+/// What to do with custom volumes attached to the template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Volumes {
+    /// Copy each volume's pristine snapshot to a new volume of the clone's own
+    Copy,
+    /// Keep the template's volumes attached to every clone (shared data)
+    Share,
+    /// Remove the volume devices from the clones
+    Drop,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "golden-derive",
+    version,
+    about = "Create instances from a golden's pristine snapshot",
+    long_about = "Create one or many instances NEW from TEMPLATE/pristine, in parallel, \
+        through the daemon's own copy (CoW on btrfs, ZFS and thin LVM). The clones stay \
+        on the template's pool unless -s is given; a copy that cannot share blocks says \
+        so on stderr and in the cow column. Each clone records where it came from in \
+        user.golden.* config keys, which golden-ls counts as derived and stale.\n\n\
+        Without NEW (or with -), the new names are read from stdin: bare names, or records \
+        with a `new` (or `instance`) field; without TEMPLATE too, records need `template` \
+        and `new` fields (and may carry `project`)."
+)]
+pub struct Args {
+    /// The golden to derive from ([REMOTE:]NAME)
+    #[arg(value_name = "TEMPLATE")]
+    pub template: Option<String>,
+    /// Names of the new instances; none or `-`: read stdin
+    #[arg(value_name = "NEW")]
+    pub new: Vec<String>,
+    /// The template's project (default: found across all projects)
+    #[arg(short, long, value_name = "PROJECT")]
+    pub project: Option<String>,
+    /// Create the clones in this project (default: the template's)
+    #[arg(long, value_name = "PROJECT")]
+    pub target_project: Option<String>,
+    /// Storage pool for the clones (default: the template's, which allows CoW)
+    #[arg(short = 's', long = "storage", value_name = "POOL")]
+    pub storage: Option<String>,
+    /// Copies run at once
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: u16,
+    /// Start each clone once made
+    #[arg(long)]
+    pub start: bool,
+    /// Config for the clones (repeatable)
+    #[arg(short = 'c', long = "config", value_name = "KEY=VALUE")]
+    pub config: Vec<String>,
+    /// Profiles for the clones instead of the template's (repeatable)
+    #[arg(long = "profile", value_name = "PROFILE")]
+    pub profiles: Vec<String>,
+    /// A NEW name that exists and came from this template is reported, not an error
+    #[arg(long)]
+    pub skip_existing: bool,
+    /// Static IPv4 address for the clone (one clone), or `auto`: the next free one of its network
+    #[arg(long, value_name = "ADDR|auto", conflicts_with = "dhcp")]
+    pub ipv4: Option<String>,
+    /// Drop the template's static addresses from the clones
+    #[arg(long)]
+    pub dhcp: bool,
+    /// What to do with custom volumes attached to the template
+    #[arg(long, value_enum, value_name = "HOW")]
+    pub volumes: Option<Volumes>,
+    /// Stop at the first failure (default: go on with the other clones)
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Print what would be done; change nothing
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Print no notices or progress on stderr (errors still go there)
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// One clone made, skipped, or (with -n) planned.
+#[derive(Debug, Clone, Serialize)]
+pub struct Derived {
+    pub project: String,
+    pub instance: String,
+    /// `project/template/snapshot` it was copied from.
+    pub source: String,
+    pub pool: String,
+    pub driver: String,
+    pub cow: bool,
+    /// `Stopped`, `Running`, `skipped` (exists, same template) or `planned` (-n).
+    pub status: String,
+    /// created_at of the pristine it came from.
+    pub created_at: String,
+    pub ipv4: Option<String>,
+}
+
+pub const COLUMNS: &[&str] = &[
+    "project",
+    "instance",
+    "source",
+    "pool",
+    "driver",
+    "cow",
+    "status",
+    "created_at",
+    "ipv4",
+];
+
+pub fn command() -> clap::Command {
+    Args::command()
+}
+
+/// A template, read once, with what every clone of it needs.
+struct Template {
+    target: Target,
+    kind: String,
+    snapshot: String,
+    created_at: String,
+    pool: String,
+    location: Option<String>,
+    expanded_devices: BTreeMap<String, BTreeMap<String, String>>,
+    volumes_project: String,
+}
+
+/// One clone to make.
+struct Job {
+    template: usize,
+    name: String,
+    project: String,
+    pool: String,
+    driver: String,
+    cow: bool,
+    ipv4: Option<String>,
+    devices: BTreeMap<String, Value>,
+    /// For --volumes copy.
+    volume_copies: Vec<plan::VolumeCopy>,
+    skip: bool,
+}
+
+pub fn run(matches: &ArgMatches) -> Result<Status> {
+    let args = Args::from_arg_matches(matches).map_err(|e| Error::usage(e.to_string()))?;
+    let mut printer = Printer::stdout(&args.output, COLUMNS)?;
+    let config = parse_config(&args.config)?;
+    let ipv4 = args.ipv4.as_deref().map(Ipv4Choice::parse).transpose()?;
+    if let Some(p) = &args.target_project {
+        golden::name::check_project_name(p)?;
+    }
+
+    // 1. Every (template, new name) pair, all names checked.
+    let pairs = pairs(&args)?;
+    if matches!(ipv4, Some(Ipv4Choice::Fixed(_))) && pairs.len() > 1 {
+        return Err(Error::usage(format!(
+            "--ipv4 ADDR gives one address to {} clones; use --ipv4 auto or --dhcp",
+            pairs.len()
+        )));
+    }
+
+    // 2. Templates, located and read once each.
+    let mut template_wanted: Vec<Wanted> = Vec::new();
+    for (w, _) in &pairs {
+        if !template_wanted
+            .iter()
+            .any(|t| t.instance == w.instance && t.project == w.project)
+        {
+            template_wanted.push(w.clone());
+        }
+    }
+    let located = locate(template_wanted.clone())?;
+    let mut templates = Vec::new();
+    for t in located {
+        templates.push(read_template(t, &args)?);
+    }
+    let template_of = |w: &Wanted| {
+        template_wanted
+            .iter()
+            .position(|t| t.instance == w.instance && t.project == w.project)
+            .expect("every template located")
+    };
+
+    // 3. Pools, existing names, addresses: one plan for every clone.
+    let incus = templates[0].target.incus();
+    let pools = incus.pools()?;
+    let mut existing: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut failures: Vec<Error> = Vec::new();
+    let mut addresses = match ipv4 {
+        Some(Ipv4Choice::Auto) => Some(AddressPlan::read(&incus, &templates)?),
+        _ => None,
+    };
+    for (w, new) in &pairs {
+        let ti = template_of(w);
+        let tpl = &templates[ti];
+        let project = args
+            .target_project
+            .clone()
+            .unwrap_or_else(|| tpl.target.project.clone());
+        if !seen.insert((project.clone(), new.clone())) {
+            return Err(Error::usage(format!("{new} is named twice")));
+        }
+        if !existing.contains_key(&project) {
+            let names = incus
+                .instance_urls(&Scope::Project(project.clone()))?
+                .into_iter()
+                .map(|u| u.name)
+                .collect();
+            existing.insert(project.clone(), names);
+        }
+        let mut skip = false;
+        if existing[&project].contains(new) {
+            let same = args.skip_existing && came_from(&incus, &project, new, tpl)?;
+            if same {
+                skip = true;
+            } else {
+                let hint = if args.skip_existing {
+                    " (and it was not derived from this template)"
+                } else {
+                    ""
+                };
+                failures.push(Error::failed(format!(
+                    "{new}: already exists in project {project}{hint}"
+                )));
+                continue;
+            }
+        }
+        let pool = args.storage.clone().unwrap_or_else(|| tpl.pool.clone());
+        let p = pools
+            .iter()
+            .find(|p| p.name == pool)
+            .ok_or_else(|| Error::usage(format!("storage pool not found: {pool}")))?;
+        let cow = pool == tpl.pool && golden::model::pool_shares_blocks(&p.driver, &p.config);
+        let address = match (&ipv4, addresses.as_mut()) {
+            (Some(Ipv4Choice::Fixed(a)), _) => Some(a.to_string()),
+            (Some(Ipv4Choice::Auto), Some(plan)) if !skip => Some(plan.next(ti)?.to_string()),
+            _ => None,
+        };
+        let (devices, volume_copies) = plan::devices(
+            &tpl.expanded_devices,
+            new,
+            &args,
+            address.as_deref(),
+            &pool,
+            args.storage.is_some(),
+        );
+        jobs.push(Job {
+            template: ti,
+            name: new.clone(),
+            project,
+            pool,
+            driver: p.driver.clone(),
+            cow,
+            ipv4: address,
+            devices,
+            volume_copies,
+            skip,
+        });
+    }
+    for (i, tpl) in templates.iter().enumerate() {
+        if let Some(j) = jobs.iter().find(|j| j.template == i && !j.skip && !j.cow) {
+            let why = if j.pool != tpl.pool {
+                format!("pool {} is not the template's ({})", j.pool, tpl.pool)
+            } else {
+                format!(
+                    "pool {} (driver {}) does not share blocks",
+                    j.pool, j.driver
+                )
+            };
+            notice(
+                TOOL,
+                args.quiet,
+                format!(
+                    "clones of {} are full copies, not CoW: {why}",
+                    tpl.target.name
+                ),
+            );
+        }
+    }
+
+    // 4. The copies, -j at a time; records printed as each ends.
+    let mut status = Status::Done;
+    for f in &failures {
+        cli::report(TOOL, f);
+        status = Status::Partial;
+    }
+    if args.fail_fast && !failures.is_empty() {
+        printer.finish()?;
+        return Ok(status);
+    }
+    let bar = golden::progress::bar(jobs.len() as u64, "deriving", args.quiet);
+    let next = AtomicUsize::new(0);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel::<(usize, Result<Derived>)>();
+    let outcome: Result<()> = std::thread::scope(|s| {
+        for _ in 0..args.jobs.min(jobs.len().max(1) as u16) {
+            let tx = tx.clone();
+            let (jobs, templates, next, stop, args, config) =
+                (&jobs, &templates, &next, &stop, &args, &config);
+            s.spawn(move || loop {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(job) = jobs.get(i) else { break };
+                let r = derive_one(job, &templates[job.template], args, config);
+                if tx.send((i, r)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        for (i, r) in rx {
+            bar.inc(1);
+            match r {
+                Ok(rec) => bar.suspend(|| printer.print(&rec))?,
+                Err(e) => {
+                    bar.suspend(|| cli::report(TOOL, &e.context(&jobs[i].name)));
+                    status = Status::Partial;
+                    if args.fail_fast {
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                }
+            }
+        }
+        Ok(())
+    });
+    bar.finish_and_clear();
+    outcome?;
+    printer.finish()?;
+    Ok(status)
+}
+
+/// The (template, new name) pairs from arguments or stdin, every new name checked.
+fn pairs(args: &Args) -> Result<Vec<(Wanted, String)>> {
+    let template_from = |name: &str, project: Option<&str>, record: Record| -> Result<Wanted> {
+        Ok(Wanted {
+            instance: InstanceRef::parse(name)?,
+            project: args.project.clone().or(project.map(str::to_string)),
+            record,
+        })
+    };
+    let mut out = Vec::new();
+    match &args.template {
+        Some(t) if !(args.new.is_empty() || args.new == ["-"]) => {
+            if args.new.iter().any(|n| n == "-") {
+                return Err(Error::usage("'-' (read stdin) must be the only NEW"));
+            }
+            let w = template_from(t, None, Record::named(0, t))?;
+            for n in &args.new {
+                out.push((w.clone(), n.clone()));
+            }
+        }
+        t => {
+            let Input::Stdin(records) = cli::input(&[], "NEW names")? else {
+                unreachable!()
+            };
+            for r in records {
+                let r = r?;
+                let (tname, project) = match t {
+                    Some(t) => (t.clone(), None),
+                    None => (
+                        r.require("template")?.to_string(),
+                        r.get("project").map(str::to_string),
+                    ),
+                };
+                let new = match (r.get("new"), t) {
+                    (Some(n), _) => n.to_string(),
+                    (None, Some(_)) => r.require("instance")?.to_string(),
+                    (None, None) => r.require("new")?.to_string(),
+                };
+                let line = r.line;
+                let w = template_from(&tname, project.as_deref(), r)
+                    .map_err(|e| e.context(format!("stdin line {line}")))?;
+                out.push((w, new));
+            }
+            if out.is_empty() {
+                return Err(Error::usage("no NEW names on stdin"));
+            }
+        }
+    }
+    for (w, new) in &out {
+        check_instance_name(new).map_err(|e| match w.record.line {
+            0 => e,
+            n => e.context(format!("stdin line {n}")),
+        })?;
+        if let Some(p) = &w.project {
+            golden::name::check_project_name(p)?;
+        }
+    }
+    Ok(out)
+}
+
+fn parse_config(items: &[String]) -> Result<BTreeMap<String, String>> {
+    items
+        .iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+            _ => Err(Error::usage(format!("-c {kv:?}: expected KEY=VALUE"))),
+        })
+        .collect()
+}
+
+/// Reads a template and checks it can be derived from with these options.
+fn read_template(t: Target, args: &Args) -> Result<Template> {
+    let incus = t.incus();
+    let inst = incus.instance(&t.project, &t.name)?;
+    let snaps = incus.snapshots(&t.project, &t.name)?;
+    let (snapshot, created_at) = current_pristine(
+        snaps
+            .iter()
+            .map(|s| (s.name.as_str(), s.created_at.as_str())),
+    )
+    .map(|(n, c)| (n.to_string(), c.to_string()))
+    .ok_or_else(|| {
+        Error::usage(format!(
+            "{} has no pristine snapshot: run `golden-create {}` first",
+            t.name, t.name
+        ))
+    })?;
+    let statics = plan::static_nics(&inst.expanded_devices);
+    if !statics.is_empty() && args.ipv4.is_none() && !args.dhcp {
+        return Err(Error::usage(format!(
+            "{} has static addresses ({}) that every clone would copy, and the clone would then \
+             keep the template from starting: give --ipv4 ADDR (one clone), --ipv4 auto (next \
+             free address of the network) or --dhcp (drop the static address)",
+            t.name,
+            statics.join(", ")
+        )));
+    }
+    let volumes = inst.custom_volumes();
+    if !volumes.is_empty() && args.volumes.is_none() {
+        let list: Vec<String> = volumes
+            .iter()
+            .map(|(d, p, v)| format!("{d}: {p}/{v}"))
+            .collect();
+        return Err(Error::usage(format!(
+            "{} has custom volumes attached ({}) that clones would share: choose --volumes copy \
+             (a copy of each for every clone), --volumes share (keep sharing) or --volumes drop",
+            t.name,
+            list.join(", ")
+        )));
+    }
+    let volumes_project = if volumes.is_empty() {
+        String::new()
+    } else {
+        incus.project(&t.project)?.volumes_project().to_string()
+    };
+    if args.volumes == Some(Volumes::Copy) {
+        for (_, pool, vol) in &volumes {
+            let vs = golden::incus::SnapshotsOf::volume(&incus, &volumes_project, pool, vol);
+            let has = golden::swap::Snapshots::list(&vs)?
+                .iter()
+                .any(|s| s.name == golden::model::PRISTINE);
+            if !has {
+                return Err(Error::usage(format!(
+                    "volume {vol} of {} has no pristine snapshot: run `golden-create {}` first",
+                    t.name, t.name
+                )));
+            }
+        }
+    }
+    Ok(Template {
+        kind: inst.kind.clone(),
+        pool: inst.root_pool().unwrap_or("").to_string(),
+        location: inst.member().map(str::to_string),
+        expanded_devices: inst.expanded_devices.clone(),
+        snapshot,
+        created_at,
+        volumes_project,
+        target: t,
+    })
+}
+
+/// Was `name` derived from this template (so a rerun may skip it)?
+fn came_from(incus: &Incus, project: &str, name: &str, tpl: &Template) -> Result<bool> {
+    let inst = incus.instance(project, name)?;
+    Ok(Provenance::of(&inst.config)
+        .is_some_and(|p| p.project == tpl.target.project && p.template == tpl.target.name))
+}
+
+fn derive_one(
+    job: &Job,
+    tpl: &Template,
+    args: &Args,
+    extra: &BTreeMap<String, String>,
+) -> Result<Derived> {
+    let record = |status: &str, created_at: &str, snapshot: &str| Derived {
+        project: job.project.clone(),
+        instance: job.name.clone(),
+        source: format!("{}/{}/{}", tpl.target.project, tpl.target.name, snapshot),
+        pool: job.pool.clone(),
+        driver: job.driver.clone(),
+        cow: job.cow,
+        status: status.to_string(),
+        created_at: created_at.to_string(),
+        ipv4: job.ipv4.clone(),
+    };
+    if job.skip {
+        return Ok(record("skipped", "", &tpl.snapshot));
+    }
+    if args.dry_run {
+        return Ok(record("planned", &tpl.created_at, &tpl.snapshot));
+    }
+    let incus = tpl.target.incus();
+    let mut made_volumes = Vec::new();
+    let result = (|| {
+        for plan::VolumeCopy {
+            pool,
+            volume: vol,
+            new_volume: new_vol,
+            ..
+        } in &job.volume_copies
+        {
+            let body = json!({
+                "name": new_vol,
+                "type": "custom",
+                "source": { "type": "copy", "name": format!("{vol}/{}", golden::model::PRISTINE), "pool": pool },
+            });
+            incus
+                .create_volume(pool, &tpl.volumes_project, &body)
+                .map_err(|e| e.context(format!("copying volume {vol} to {new_vol}")))?;
+            made_volumes.push((pool.clone(), new_vol.clone()));
+        }
+        let mut snapshot = tpl.snapshot.clone();
+        let mut created_at = tpl.created_at.clone();
+        let copy = |snapshot: &str, created_at: &str| {
+            let body = copy_body(job, tpl, snapshot, created_at, args, extra);
+            // In a cluster, stay beside the template: a copy across members is never CoW.
+            incus.create_instance(&job.project, tpl.location.as_deref(), &body)
+        };
+        if let Err(e) = copy(&snapshot, &created_at) {
+            // golden-create may have renamed the snapshot under us: look again, once.
+            let snaps = incus.snapshots(&tpl.target.project, &tpl.target.name)?;
+            match current_pristine(
+                snaps
+                    .iter()
+                    .map(|s| (s.name.as_str(), s.created_at.as_str())),
+            ) {
+                Some((n, c)) if n != snapshot || c != created_at => {
+                    snapshot = n.to_string();
+                    created_at = c.to_string();
+                    copy(&snapshot, &created_at)?;
+                }
+                _ => return Err(e.context(format!("copying {}/{}", tpl.target.name, snapshot))),
+            }
+        }
+        Ok((snapshot, created_at))
+    })();
+    let (snapshot, created_at) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            for (pool, v) in made_volumes {
+                let _ = incus.send(
+                    "DELETE",
+                    &format!(
+                        "/1.0/storage-pools/{}/volumes/custom/{}?project={}",
+                        enc(&pool),
+                        enc(&v),
+                        enc(&tpl.volumes_project)
+                    ),
+                    None,
+                );
+            }
+            return Err(e);
+        }
+    };
+    let mut status = "Stopped";
+    if args.start {
+        incus.set_state(&job.project, &job.name, "start", None, false)?;
+        status = "Running";
+    }
+    Ok(record(status, &created_at, &snapshot))
+}
+
+fn copy_body(
+    job: &Job,
+    tpl: &Template,
+    snapshot: &str,
+    created_at: &str,
+    args: &Args,
+    extra: &BTreeMap<String, String>,
+) -> Value {
+    let mut config: serde_json::Map<String, Value> = extra
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+        .collect();
+    config.insert(
+        golden::model::KEY_PROJECT.into(),
+        tpl.target.project.clone().into(),
+    );
+    config.insert(
+        golden::model::KEY_TEMPLATE.into(),
+        tpl.target.name.clone().into(),
+    );
+    config.insert(golden::model::KEY_CREATED_AT.into(), created_at.into());
+    let mut body = json!({
+        "name": job.name,
+        "type": tpl.kind,
+        "source": {
+            "type": "copy",
+            "source": format!("{}/{}", tpl.target.name, snapshot),
+            "project": tpl.target.project,
+        },
+        "config": config,
+        "devices": job.devices,
+    });
+    if !args.profiles.is_empty() {
+        body["profiles"] = json!(args.profiles);
+    }
+    body
+}

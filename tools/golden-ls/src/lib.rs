@@ -71,8 +71,19 @@ pub struct GoldenRow {
 }
 
 pub const COLUMNS: &[&str] = &[
-    "project", "instance", "type", "status", "snapshot", "created_at", "pool", "driver", "cow",
-    "volumes", "derived", "stale", "location",
+    "project",
+    "instance",
+    "type",
+    "status",
+    "snapshot",
+    "created_at",
+    "pool",
+    "driver",
+    "cow",
+    "volumes",
+    "derived",
+    "stale",
+    "location",
 ];
 
 pub fn command() -> clap::Command {
@@ -107,13 +118,19 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
             let why = if exists {
                 format!("{name}: not a golden (no pristine snapshot); make it one with `golden-create {name}`")
             } else {
-                format!("{name}: no such instance{}", in_project(args.project.as_deref()))
+                format!(
+                    "{name}: no such instance{}",
+                    in_project(args.project.as_deref())
+                )
             };
             golden::cli::report(TOOL, &Error::failed(why));
             status = Status::Partial;
         }
     }
-    for row in rows.iter().filter(|r| wanted.is_empty() || wanted.contains(&r.instance)) {
+    for row in rows
+        .iter()
+        .filter(|r| wanted.is_empty() || wanted.contains(&r.instance))
+    {
         printer.print(row)?;
     }
     printer.finish()?;
@@ -162,7 +179,10 @@ pub fn fetch(incus: &Incus, scope: &Scope) -> Result<Listing> {
             .iter()
             .map(|p| {
                 let name = p.name.clone();
-                (p.name.clone(), s.spawn(move || incus.instance_volumes(&name, scope)))
+                (
+                    p.name.clone(),
+                    s.spawn(move || incus.instance_volumes(&name, scope)),
+                )
             })
             .collect();
         let mut volumes = BTreeMap::new();
@@ -170,7 +190,11 @@ pub fn fetch(incus: &Incus, scope: &Scope) -> Result<Listing> {
             volumes.insert(pool, call.join().expect("volume listing thread")?);
         }
         let instances = instances.join().expect("instance listing thread")?;
-        Ok(Listing { instances, pools, volumes })
+        Ok(Listing {
+            instances,
+            pools,
+            volumes,
+        })
     })
 }
 
@@ -223,7 +247,10 @@ pub fn goldens(listing: &Listing) -> Vec<GoldenRow> {
                         .find(|p| p.name == *vp)
                         .is_some_and(|p| pool_shares_blocks(&p.driver, &p.config))
                 });
-            let (derived, stale) = clones.get(&(i.project.as_str(), i.name.as_str())).copied().unwrap_or_default();
+            let (derived, stale) = clones
+                .get(&(i.project.as_str(), i.name.as_str()))
+                .copied()
+                .unwrap_or_default();
             Some(GoldenRow {
                 project: i.project.clone(),
                 instance: i.name.clone(),
@@ -260,7 +287,10 @@ mod tests {
     }
 
     fn vol(project: &str, name: &str, created: &str) -> StorageVolume {
-        serde_json::from_value(json!({"name": name, "project": project, "type": "container", "created_at": created})).unwrap()
+        serde_json::from_value(
+            json!({"name": name, "project": project, "type": "container", "created_at": created}),
+        )
+        .unwrap()
     }
 
     fn pool(name: &str, driver: &str) -> StoragePool {
@@ -293,7 +323,11 @@ mod tests {
                 ),
                 (
                     "slow".to_string(),
-                    vec![vol("lab", "lab-reference/pristine-next", "T5"), vol("lab", "lab-reference/pristine-old", "T4"), vol("lab", "plain/snap0", "T1")],
+                    vec![
+                        vol("lab", "lab-reference/pristine-next", "T5"),
+                        vol("lab", "lab-reference/pristine-old", "T4"),
+                        vol("lab", "plain/snap0", "T1"),
+                    ],
                 ),
             ]),
         }
@@ -302,7 +336,10 @@ mod tests {
     #[test]
     fn only_instances_with_pristine_are_goldens_sorted_by_project() {
         let rows = goldens(&listing());
-        let names: Vec<_> = rows.iter().map(|r| (r.project.as_str(), r.instance.as_str())).collect();
+        let names: Vec<_> = rows
+            .iter()
+            .map(|r| (r.project.as_str(), r.instance.as_str()))
+            .collect();
         assert_eq!(names, [("lab", "lab-reference"), ("pro", "pro-dev")]);
     }
 
@@ -321,7 +358,10 @@ mod tests {
     fn interrupted_swap_still_lists_the_golden_with_its_newest_snapshot() {
         let rows = goldens(&listing());
         let lab = rows.iter().find(|r| r.instance == "lab-reference").unwrap();
-        assert_eq!((lab.snapshot.as_str(), lab.created_at.as_str()), ("pristine-next", "T5"));
+        assert_eq!(
+            (lab.snapshot.as_str(), lab.created_at.as_str()),
+            ("pristine-next", "T5")
+        );
         assert!(!lab.cow);
         assert_eq!(lab.location, None);
     }
@@ -332,7 +372,10 @@ mod tests {
         assert_eq!(r.as_deref(), Some("lo"));
         assert_eq!(w.into_iter().collect::<Vec<_>>(), ["pro-dev"]);
         assert!(parse_names(&["a:x".into(), "b:y".into()]).is_err());
-        assert_eq!(parse_names(&["bad/name".into()]).unwrap_err().exit_code(), 2);
+        assert_eq!(
+            parse_names(&["bad/name".into()]).unwrap_err().exit_code(),
+            2
+        );
         assert_eq!(parse_names(&["".into()]).unwrap_err().exit_code(), 2);
     }
 }

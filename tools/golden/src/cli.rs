@@ -39,7 +39,9 @@ pub fn main(command: Command, run: fn(&ArgMatches) -> Result<Status>) -> ExitCod
 fn one_line(text: &str) -> String {
     text.lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("For more information") && !l.starts_with("Usage:"))
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("For more information") && !l.starts_with("Usage:")
+        })
         .map(|l| l.trim_start_matches("error: "))
         .collect::<Vec<_>>()
         .join("; ")
@@ -80,6 +82,11 @@ pub fn input(names: &[String], what: &str) -> Result<Input> {
     Ok(Input::Stdin(read_records(std::io::stdin())?))
 }
 
+/// Is stderr a terminal (so progress may be drawn there)?
+pub fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -90,9 +97,4 @@ mod tests {
             "invalid value 'yaml' for '--format <FORMAT>'; [possible values: table, tsv, json]"
         );
     }
-}
-
-/// Is stderr a terminal (so progress may be drawn there)?
-pub fn stderr_is_terminal() -> bool {
-    std::io::stderr().is_terminal()
 }

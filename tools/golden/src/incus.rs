@@ -22,7 +22,11 @@ use crate::error::{Error, Result};
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Characters kept as they are in a query value or path segment.
-const KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const KEEP: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// Encodes one path segment or query value.
 pub fn enc(s: &str) -> String {
@@ -163,12 +167,15 @@ impl Incus {
         if stdout.iter().all(u8::is_ascii_whitespace) {
             return Ok(Value::Null);
         }
-        let v: Value = serde_json::from_slice(&stdout).map_err(|e| {
-            Error::Incus(format!("unreadable answer from Incus for {path}: {e}"))
-        })?;
+        let v: Value = serde_json::from_slice(&stdout)
+            .map_err(|e| Error::Incus(format!("unreadable answer from Incus for {path}: {e}")))?;
         if wait {
             // An operation: its own error or metadata.
-            if let Some(e) = v.get("err").and_then(Value::as_str).filter(|e| !e.is_empty()) {
+            if let Some(e) = v
+                .get("err")
+                .and_then(Value::as_str)
+                .filter(|e| !e.is_empty())
+            {
                 return Err(Error::Incus(e.to_string()));
             }
             return Ok(v.get("metadata").cloned().unwrap_or(Value::Null));
@@ -231,8 +238,12 @@ impl Incus {
     }
 
     pub fn instance(&self, project: &str, name: &str) -> Result<Instance> {
-        self.get(&format!("/1.0/instances/{}?project={}", enc(name), enc(project)))
-            .map_err(|e| e.context(format!("reading instance {name} in project {project}")))
+        self.get(&format!(
+            "/1.0/instances/{}?project={}",
+            enc(name),
+            enc(project)
+        ))
+        .map_err(|e| e.context(format!("reading instance {name} in project {project}")))
     }
 
     pub fn snapshots(&self, project: &str, name: &str) -> Result<Vec<Snapshot>> {
@@ -271,6 +282,192 @@ impl Incus {
     }
 }
 
+impl Incus {
+    /// Changes the power state (`start`, `stop`, ...) and waits for it.
+    pub fn set_state(
+        &self,
+        project: &str,
+        name: &str,
+        action: &str,
+        timeout: Option<u64>,
+        force: bool,
+    ) -> Result<()> {
+        let mut body = serde_json::json!({ "action": action, "force": force });
+        if let Some(t) = timeout {
+            body["timeout"] = Value::from(t);
+        }
+        self.run(
+            "PUT",
+            &format!(
+                "/1.0/instances/{}/state?project={}",
+                enc(name),
+                enc(project)
+            ),
+            &body,
+        )
+        .map(drop)
+        .map_err(|e| e.context(format!("{action} {name} in project {project}")))
+    }
+
+    pub fn project(&self, project: &str) -> Result<Project> {
+        self.get(&format!("/1.0/projects/{}", enc(project)))
+            .map_err(|e| e.context(format!("reading project {project}")))
+    }
+
+    /// Creates an instance (copy, image...) and waits for it.
+    /// `target`: the cluster member to create it on.
+    pub fn create_instance(&self, project: &str, target: Option<&str>, body: &Value) -> Result<()> {
+        let mut path = format!("/1.0/instances?project={}", enc(project));
+        if let Some(t) = target {
+            path.push_str(&format!("&target={}", enc(t)));
+        }
+        self.run("POST", &path, body).map(drop)
+    }
+
+    pub fn update_instance(&self, project: &str, name: &str, patch: &Value) -> Result<()> {
+        self.send(
+            "PATCH",
+            &format!("/1.0/instances/{}?project={}", enc(name), enc(project)),
+            Some(patch),
+        )
+        .map(drop)
+        .map_err(|e| e.context(format!("updating {name} in project {project}")))
+    }
+
+    pub fn delete_instance(&self, project: &str, name: &str) -> Result<()> {
+        self.run(
+            "DELETE",
+            &format!("/1.0/instances/{}?project={}", enc(name), enc(project)),
+            &Value::Null,
+        )
+        .map(drop)
+        .map_err(|e| e.context(format!("deleting {name} in project {project}")))
+    }
+
+    /// Creates a custom volume (a copy of another's snapshot, say) and waits.
+    pub fn create_volume(&self, pool: &str, project: &str, body: &Value) -> Result<()> {
+        self.run(
+            "POST",
+            &format!(
+                "/1.0/storage-pools/{}/volumes/custom?project={}",
+                enc(pool),
+                enc(project)
+            ),
+            body,
+        )
+        .map(drop)
+    }
+
+    pub fn network(&self, project: &str, name: &str) -> Result<Network> {
+        self.get(&format!(
+            "/1.0/networks/{}?project={}",
+            enc(name),
+            enc(project)
+        ))
+        .map_err(|e| e.context(format!("reading network {name}")))
+    }
+
+    /// Addresses the network's DHCP server has handed out or reserved.
+    pub fn network_leases(&self, project: &str, name: &str) -> Result<Vec<Lease>> {
+        self.get(&format!(
+            "/1.0/networks/{}/leases?project={}",
+            enc(name),
+            enc(project)
+        ))
+        .map_err(|e| e.context(format!("reading leases of network {name}")))
+    }
+}
+
+/// The snapshots of one thing: an instance, or a custom storage volume.
+pub struct SnapshotsOf<'a> {
+    pub incus: &'a Incus,
+    /// `/1.0/instances/NAME` or `/1.0/storage-pools/POOL/volumes/custom/NAME`.
+    base: String,
+    project: String,
+    pub label: String,
+}
+
+impl<'a> SnapshotsOf<'a> {
+    pub fn instance(incus: &'a Incus, project: &str, name: &str) -> Self {
+        SnapshotsOf {
+            incus,
+            base: format!("/1.0/instances/{}", enc(name)),
+            project: project.to_string(),
+            label: format!("{name} in project {project}"),
+        }
+    }
+
+    pub fn volume(incus: &'a Incus, project: &str, pool: &str, volume: &str) -> Self {
+        SnapshotsOf {
+            incus,
+            base: format!(
+                "/1.0/storage-pools/{}/volumes/custom/{}",
+                enc(pool),
+                enc(volume)
+            ),
+            project: project.to_string(),
+            label: format!("volume {volume} of pool {pool}"),
+        }
+    }
+
+    fn path(&self, snap: Option<&str>) -> String {
+        match snap {
+            Some(s) => format!(
+                "{}/snapshots/{}?project={}",
+                self.base,
+                enc(s),
+                enc(&self.project)
+            ),
+            None => format!(
+                "{}/snapshots?recursion=1&project={}",
+                self.base,
+                enc(&self.project)
+            ),
+        }
+    }
+}
+
+impl crate::swap::Snapshots for SnapshotsOf<'_> {
+    fn list(&self) -> Result<Vec<Snapshot>> {
+        self.incus
+            .get(&self.path(None))
+            .map_err(|e| e.context(format!("listing snapshots of {}", self.label)))
+    }
+
+    fn create(&self, name: &str) -> Result<()> {
+        // The zero time means "never expires", whatever snapshots.expiry says.
+        let body = serde_json::json!({ "name": name, "expires_at": "0001-01-01T00:00:00Z" });
+        let path = self.path(None).replace("recursion=1&", "");
+        self.incus
+            .run("POST", &path, &body)
+            .map(drop)
+            .map_err(|e| e.context(format!("snapshotting {} as {name}", self.label)))
+    }
+
+    fn rename(&self, from: &str, to: &str) -> Result<()> {
+        self.incus
+            .run(
+                "POST",
+                &self.path(Some(from)),
+                &serde_json::json!({ "name": to }),
+            )
+            .map(drop)
+            .map_err(|e| {
+                e.context(format!(
+                    "renaming snapshot {from} of {} to {to}",
+                    self.label
+                ))
+            })
+    }
+
+    fn delete(&self, name: &str) -> Result<()> {
+        self.incus
+            .run("DELETE", &self.path(Some(name)), &Value::Null)
+            .map(drop)
+            .map_err(|e| e.context(format!("deleting snapshot {name} of {}", self.label)))
+    }
+}
+
 /// `/1.0/instances/NAME?project=P` as listed by `recursion=0`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceUrl {
@@ -286,7 +483,11 @@ impl InstanceUrl {
             .split('&')
             .find_map(|kv| kv.strip_prefix("project="))
             .unwrap_or("default");
-        let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().to_string();
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .to_string()
+        };
         Some(InstanceUrl {
             project: decode(project),
             name: decode(name),
@@ -316,7 +517,10 @@ impl Instance {
     pub fn root_pool(&self) -> Option<&str> {
         self.expanded_devices
             .values()
-            .find(|d| d.get("type").map(String::as_str) == Some("disk") && d.get("path").map(String::as_str) == Some("/"))
+            .find(|d| {
+                d.get("type").map(String::as_str) == Some("disk")
+                    && d.get("path").map(String::as_str) == Some("/")
+            })
             .and_then(|d| d.get("pool"))
             .map(String::as_str)
     }
@@ -329,7 +533,13 @@ impl Instance {
                 d.get("type").map(String::as_str) == Some("disk")
                     && d.get("path").map(String::as_str) != Some("/")
             })
-            .filter_map(|(dev, d)| Some((dev.as_str(), d.get("pool")?.as_str(), d.get("source")?.as_str())))
+            .filter_map(|(dev, d)| {
+                Some((
+                    dev.as_str(),
+                    d.get("pool")?.as_str(),
+                    d.get("source")?.as_str(),
+                ))
+            })
             .collect()
     }
 
@@ -349,6 +559,46 @@ pub struct Snapshot {
     pub created_at: String,
     pub expires_at: String,
     pub stateful: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Project {
+    pub name: String,
+    pub config: BTreeMap<String, String>,
+}
+
+impl Project {
+    /// The project whose store holds this project's custom volumes.
+    pub fn volumes_project(&self) -> &str {
+        if self
+            .config
+            .get("features.storage.volumes")
+            .map(String::as_str)
+            == Some("true")
+        {
+            &self.name
+        } else {
+            "default"
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Lease {
+    pub hostname: String,
+    pub address: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Network {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub managed: bool,
+    pub config: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -390,7 +640,9 @@ mod tests {
     #[test]
     fn unreachable_daemon_is_told_from_a_refusal() {
         let c = Incus::new(None);
-        let e = c.classify("Error: The incus daemon doesn't appear to be started (socket path: /x/unix.socket)");
+        let e = c.classify(
+            "Error: The incus daemon doesn't appear to be started (socket path: /x/unix.socket)",
+        );
         assert!(matches!(e, Error::Unreachable(_)));
         assert!(e.to_string().contains("incus info"), "{e}");
         let e = c.classify("Error: Instance not found");

@@ -7,6 +7,9 @@ pub mod incus;
 pub mod model;
 pub mod name;
 pub mod output;
+pub mod progress;
 pub mod record;
+pub mod swap;
+pub mod target;
 
 pub use error::{Error, Result, Status};

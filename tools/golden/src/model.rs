@@ -76,10 +76,21 @@ mod tests {
 
     #[test]
     fn pristine_wins_then_next_then_old() {
-        let all = [("snap0", "t0"), (PRISTINE_OLD, "t1"), (PRISTINE_NEXT, "t2"), (PRISTINE, "t3")];
+        let all = [
+            ("snap0", "t0"),
+            (PRISTINE_OLD, "t1"),
+            (PRISTINE_NEXT, "t2"),
+            (PRISTINE, "t3"),
+        ];
         assert_eq!(current_pristine(all), Some((PRISTINE, "t3")));
-        assert_eq!(current_pristine(all[..3].iter().copied()), Some((PRISTINE_NEXT, "t2")));
-        assert_eq!(current_pristine(all[..2].iter().copied()), Some((PRISTINE_OLD, "t1")));
+        assert_eq!(
+            current_pristine(all[..3].iter().copied()),
+            Some((PRISTINE_NEXT, "t2"))
+        );
+        assert_eq!(
+            current_pristine(all[..2].iter().copied()),
+            Some((PRISTINE_OLD, "t1"))
+        );
         assert_eq!(current_pristine(all[..1].iter().copied()), None);
         assert_eq!(current_pristine([("pristine2", "t")]), None);
     }
@@ -96,8 +107,14 @@ mod tests {
         let cfg = |k: &str, v: &str| BTreeMap::from([(k.to_string(), v.to_string())]);
         assert!(!pool_shares_blocks("zfs", &cfg("zfs.clone_copy", "false")));
         assert!(pool_shares_blocks("zfs", &cfg("zfs.clone_copy", "rebase")));
-        assert!(!pool_shares_blocks("lvm", &cfg("lvm.use_thinpool", "false")));
-        assert!(!pool_shares_blocks("ceph", &cfg("ceph.rbd.clone_copy", "false")));
+        assert!(!pool_shares_blocks(
+            "lvm",
+            &cfg("lvm.use_thinpool", "false")
+        ));
+        assert!(!pool_shares_blocks(
+            "ceph",
+            &cfg("ceph.rbd.clone_copy", "false")
+        ));
     }
 
     #[test]
@@ -107,6 +124,9 @@ mod tests {
         c.insert(KEY_PROJECT.into(), "pro".into());
         c.insert(KEY_TEMPLATE.into(), "pro-dev".into());
         let p = Provenance::of(&c).unwrap();
-        assert_eq!((p.project, p.template, p.created_at), ("pro", "pro-dev", ""));
+        assert_eq!(
+            (p.project, p.template, p.created_at),
+            ("pro", "pro-dev", "")
+        );
     }
 }

@@ -9,7 +9,11 @@ pub const MAX_INSTANCE_NAME: usize = 63;
 /// and dashes, starting with a letter, not ending with a dash. Checking here lets a
 /// bulk call refuse every bad name before it creates anything.
 pub fn check_instance_name(name: &str) -> Result<()> {
-    let bad = |why: &str| Err(Error::usage(format!("invalid instance name {name:?}: {why}")));
+    let bad = |why: &str| {
+        Err(Error::usage(format!(
+            "invalid instance name {name:?}: {why}"
+        )))
+    };
     if name.is_empty() {
         return bad("empty");
     }
@@ -39,9 +43,9 @@ pub fn check_project_name(name: &str) -> Result<()> {
         && !name.starts_with('-')
         && name != "."
         && name != ".."
-        && !name
-            .chars()
-            .any(|c| c == '/' || c == '?' || c == '&' || c == '#' || c.is_whitespace() || c.is_control());
+        && !name.chars().any(|c| {
+            c == '/' || c == '?' || c == '&' || c == '#' || c.is_whitespace() || c.is_control()
+        });
     if ok {
         Ok(())
     } else {

@@ -28,7 +28,12 @@ pub struct OutputArgs {
     #[arg(short = 'H', long = "no-header")]
     pub no_header: bool,
     /// Comma-separated columns to print, in this order
-    #[arg(short = 'o', long = "output", value_name = "FIELDS", value_delimiter = ',')]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FIELDS",
+        value_delimiter = ','
+    )]
     pub output: Vec<String>,
 }
 
@@ -167,7 +172,12 @@ impl<W: Write> Printer<W> {
         if self.format == Format::Table && !self.rows.is_empty() {
             let mut all = Vec::with_capacity(self.rows.len() + 1);
             if self.header {
-                all.push(self.columns.iter().map(|c| c.to_uppercase()).collect::<Vec<_>>());
+                all.push(
+                    self.columns
+                        .iter()
+                        .map(|c| c.to_uppercase())
+                        .collect::<Vec<_>>(),
+                );
             }
             all.append(&mut self.rows);
             let n = self.columns.len();
@@ -181,7 +191,10 @@ impl<W: Write> Printer<W> {
                         line.push_str(cell);
                     } else {
                         line.push_str(cell);
-                        line.extend(std::iter::repeat_n(' ', widths[i] - cell.chars().count() + 2));
+                        line.extend(std::iter::repeat_n(
+                            ' ',
+                            widths[i] - cell.chars().count() + 2,
+                        ));
                     }
                 }
                 writeln!(self.out, "{line}")?;
@@ -204,7 +217,11 @@ fn text(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(a)) => a.iter().map(|x| text(Some(x))).collect::<Vec<_>>().join(","),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| text(Some(x)))
+            .collect::<Vec<_>>()
+            .join(","),
         Some(other) => other.to_string(),
     }
 }
@@ -226,8 +243,20 @@ mod tests {
 
     fn rows() -> Vec<Row> {
         vec![
-            Row { project: "pro", instance: "pro-dev", cow: true, derived: 2, location: None },
-            Row { project: "lab", instance: "lab-reference", cow: false, derived: 20, location: Some("m1") },
+            Row {
+                project: "pro",
+                instance: "pro-dev",
+                cow: true,
+                derived: 2,
+                location: None,
+            },
+            Row {
+                project: "lab",
+                instance: "lab-reference",
+                cow: false,
+                derived: 20,
+                location: Some("m1"),
+            },
         ]
     }
 
@@ -250,7 +279,11 @@ mod tests {
 
     #[test]
     fn no_header_and_chosen_columns_give_bare_names() {
-        let args = OutputArgs { no_header: true, output: vec!["instance".into()], ..Default::default() };
+        let args = OutputArgs {
+            no_header: true,
+            output: vec!["instance".into()],
+            ..Default::default()
+        };
         assert_eq!(render(Format::Tsv, args), "pro-dev\nlab-reference\n");
     }
 
@@ -270,15 +303,26 @@ mod tests {
         assert_eq!(first["cow"], Value::Bool(true));
         assert_eq!(first["derived"], Value::from(2));
         assert_eq!(first["location"], Value::Null);
-        let args = OutputArgs { output: vec!["instance".into(), "cow".into()], ..Default::default() };
+        let args = OutputArgs {
+            output: vec!["instance".into(), "cow".into()],
+            ..Default::default()
+        };
         let out = render(Format::Json, args);
-        assert_eq!(out.lines().next().unwrap(), r#"{"instance":"pro-dev","cow":true}"#);
+        assert_eq!(
+            out.lines().next().unwrap(),
+            r#"{"instance":"pro-dev","cow":true}"#
+        );
     }
 
     #[test]
     fn unknown_column_is_a_usage_error_naming_it() {
-        let args = OutputArgs { output: vec!["instance".into(), "colour".into()], ..Default::default() };
-        let err = Printer::new(Vec::new(), Format::Tsv, &args, COLS).err().unwrap();
+        let args = OutputArgs {
+            output: vec!["instance".into(), "colour".into()],
+            ..Default::default()
+        };
+        let err = Printer::new(Vec::new(), Format::Tsv, &args, COLS)
+            .err()
+            .unwrap();
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("\"colour\""), "{err}");
     }
@@ -286,7 +330,13 @@ mod tests {
     #[test]
     fn empty_output_still_has_a_tsv_header_but_no_table() {
         let p = Printer::new(Vec::new(), Format::Tsv, &OutputArgs::default(), COLS).unwrap();
-        assert_eq!(String::from_utf8(p.finish().unwrap()).unwrap().lines().count(), 1);
+        assert_eq!(
+            String::from_utf8(p.finish().unwrap())
+                .unwrap()
+                .lines()
+                .count(),
+            1
+        );
         let p = Printer::new(Vec::new(), Format::Table, &OutputArgs::default(), COLS).unwrap();
         assert_eq!(p.finish().unwrap(), b"");
     }
@@ -297,8 +347,17 @@ mod tests {
         struct R {
             project: &'static str,
         }
-        let mut p = Printer::new(Vec::new(), Format::Tsv, &OutputArgs::default(), &["project"]).unwrap();
+        let mut p = Printer::new(
+            Vec::new(),
+            Format::Tsv,
+            &OutputArgs::default(),
+            &["project"],
+        )
+        .unwrap();
         p.print(&R { project: "a\tb" }).unwrap();
-        assert_eq!(String::from_utf8(p.finish().unwrap()).unwrap(), "project\n\"a\tb\"\n");
+        assert_eq!(
+            String::from_utf8(p.finish().unwrap()).unwrap(),
+            "project\n\"a\tb\"\n"
+        );
     }
 }

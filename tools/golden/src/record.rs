@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, Cursor, Read};
 
-
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -22,7 +21,10 @@ pub struct Record {
 
 impl Record {
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.fields.get(field).map(String::as_str).filter(|s| !s.is_empty())
+        self.fields
+            .get(field)
+            .map(String::as_str)
+            .filter(|s| !s.is_empty())
     }
 
     /// A field the tool cannot do without.
@@ -69,24 +71,47 @@ impl<R: BufRead> Records<R> {
             let Some(l) = lines.next() else { break None };
             line += 1;
             let l = l.map_err(|e| io_error(e, line))?;
-            let l = if line == 1 { l.trim_start_matches('\u{feff}').to_string() } else { l };
+            let l = if line == 1 {
+                l.trim_start_matches('\u{feff}').to_string()
+            } else {
+                l
+            };
             let l = l.trim_end_matches('\r');
             if !l.trim().is_empty() {
                 break Some(l.to_string());
             }
         };
-        let mut records = Records { kind: Kind::Names, lines, line, pending: None, done: first.is_none() };
-        let Some(first) = first else { return Ok(records) };
+        let mut records = Records {
+            kind: Kind::Names,
+            lines,
+            line,
+            pending: None,
+            done: first.is_none(),
+        };
+        let Some(first) = first else {
+            return Ok(records);
+        };
         if first.trim_start().starts_with('{') {
             records.kind = Kind::Json;
             records.pending = Some(first);
         } else if first.contains('\t') || LONE_HEADERS.contains(&first.trim()) {
-            let header: Vec<String> = split_tsv(&first, line)?.into_iter().map(|h| h.trim().to_string()).collect();
-            if let Some((_, dup)) = header.iter().enumerate().find(|(i, h)| header[..*i].contains(h)) {
-                return Err(Error::usage(format!("stdin line {line}: column {dup:?} appears twice in the header")));
+            let header: Vec<String> = split_tsv(&first, line)?
+                .into_iter()
+                .map(|h| h.trim().to_string())
+                .collect();
+            if let Some((_, dup)) = header
+                .iter()
+                .enumerate()
+                .find(|(i, h)| header[..*i].contains(h))
+            {
+                return Err(Error::usage(format!(
+                    "stdin line {line}: column {dup:?} appears twice in the header"
+                )));
             }
             if header.iter().any(String::is_empty) {
-                return Err(Error::usage(format!("stdin line {line}: empty column name in the TSV header")));
+                return Err(Error::usage(format!(
+                    "stdin line {line}: empty column name in the TSV header"
+                )));
             }
             records.kind = Kind::Tsv(header);
         } else {
@@ -120,7 +145,9 @@ impl<R: BufRead> Records<R> {
             Kind::Json => json_record(n, text),
             Kind::Names => {
                 if text.contains('\t') {
-                    return Err(Error::usage(format!("stdin line {n}: a tab in a bare name (a TSV needs a header line)")));
+                    return Err(Error::usage(format!(
+                        "stdin line {n}: a tab in a bare name (a TSV needs a header line)"
+                    )));
                 }
                 Ok(Record::named(n, text.trim()))
             }
@@ -133,7 +160,10 @@ impl<R: BufRead> Records<R> {
                         header.len()
                     )));
                 }
-                Ok(Record { line: n, fields: header.iter().cloned().zip(row).collect() })
+                Ok(Record {
+                    line: n,
+                    fields: header.iter().cloned().zip(row).collect(),
+                })
             }
         }
     }
@@ -141,7 +171,9 @@ impl<R: BufRead> Records<R> {
 
 fn io_error(e: std::io::Error, line: usize) -> Error {
     match e.kind() {
-        std::io::ErrorKind::InvalidData => Error::usage(format!("stdin line {line}: not UTF-8 text")),
+        std::io::ErrorKind::InvalidData => {
+            Error::usage(format!("stdin line {line}: not UTF-8 text"))
+        }
         _ => Error::Io(e),
     }
 }
@@ -179,7 +211,9 @@ fn json_record(line: usize, text: &str) -> Result<Record> {
     let value: Value = serde_json::from_str(text)
         .map_err(|e| Error::usage(format!("stdin line {line}: broken JSON: {e}")))?;
     let Value::Object(obj) = value else {
-        return Err(Error::usage(format!("stdin line {line}: a JSON object was expected")));
+        return Err(Error::usage(format!(
+            "stdin line {line}: a JSON object was expected"
+        )));
     };
     let fields = obj
         .into_iter()
@@ -226,7 +260,11 @@ pub fn expand_template(template: &str, record: &Record) -> Result<String> {
                     match chars.next() {
                         Some('}') => break,
                         Some(c) => field.push(c),
-                        None => return Err(Error::usage(format!("unclosed '{{' in template {template:?}"))),
+                        None => {
+                            return Err(Error::usage(format!(
+                                "unclosed '{{' in template {template:?}"
+                            )))
+                        }
                     }
                 }
                 let value = record.get(&field).ok_or_else(|| {
@@ -249,7 +287,11 @@ mod tests {
     use super::*;
 
     fn instances(text: &str) -> Vec<String> {
-        parse_all(text).unwrap().iter().map(|r| r.get("instance").unwrap_or("").to_string()).collect()
+        parse_all(text)
+            .unwrap()
+            .iter()
+            .map(|r| r.get("instance").unwrap_or("").to_string())
+            .collect()
     }
 
     #[test]
@@ -261,7 +303,9 @@ mod tests {
 
     #[test]
     fn tsv_with_header_as_golden_ls_prints_it() {
-        let recs = parse_all("project\tinstance\tcow\r\nlab\tlab-ref\ttrue\r\npro\tpro-dev\tfalse\r\n").unwrap();
+        let recs =
+            parse_all("project\tinstance\tcow\r\nlab\tlab-ref\ttrue\r\npro\tpro-dev\tfalse\r\n")
+                .unwrap();
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[0].get("project"), Some("lab"));
         assert_eq!(recs[1].get("instance"), Some("pro-dev"));
@@ -276,7 +320,10 @@ mod tests {
 
     #[test]
     fn ndjson_values_become_text() {
-        let recs = parse_all("{\"project\":\"lab\",\"instance\":\"x\",\"stale\":2,\"cow\":true,\"location\":null}\n").unwrap();
+        let recs = parse_all(
+            "{\"project\":\"lab\",\"instance\":\"x\",\"stale\":2,\"cow\":true,\"location\":null}\n",
+        )
+        .unwrap();
         assert_eq!(recs[0].get("stale"), Some("2"));
         assert_eq!(recs[0].get("cow"), Some("true"));
         assert_eq!(recs[0].get("location"), None);
@@ -285,8 +332,14 @@ mod tests {
     #[test]
     fn utf8_bom_is_dropped() {
         assert_eq!(instances("\u{feff}lab-1\n"), ["lab-1"]);
-        assert_eq!(parse_all("\u{feff}{\"instance\":\"a\"}\n").unwrap()[0].get("instance"), Some("a"));
-        assert_eq!(parse_all("\u{feff}project\tinstance\np\ta\n").unwrap()[0].get("project"), Some("p"));
+        assert_eq!(
+            parse_all("\u{feff}{\"instance\":\"a\"}\n").unwrap()[0].get("instance"),
+            Some("a")
+        );
+        assert_eq!(
+            parse_all("\u{feff}project\tinstance\np\ta\n").unwrap()[0].get("project"),
+            Some("p")
+        );
     }
 
     #[test]
@@ -298,11 +351,26 @@ mod tests {
     #[test]
     fn each_malformed_input_is_a_usage_error_naming_its_line() {
         let cases = [
-            ("{\"instance\":\"a\"}\n{broken\n", "stdin line 2: broken JSON"),
-            ("{\"instance\":\"a\"}\n[1,2]\n", "stdin line 2: a JSON object was expected"),
-            ("project\tinstance\nlab\tx\nlab\n", "stdin line 3: 1 fields where the header has 2"),
-            ("project\tinstance\nlab\tx\ty\n", "stdin line 2: 3 fields where the header has 2"),
-            ("project\tproject\n", "stdin line 1: column \"project\" appears twice"),
+            (
+                "{\"instance\":\"a\"}\n{broken\n",
+                "stdin line 2: broken JSON",
+            ),
+            (
+                "{\"instance\":\"a\"}\n[1,2]\n",
+                "stdin line 2: a JSON object was expected",
+            ),
+            (
+                "project\tinstance\nlab\tx\nlab\n",
+                "stdin line 3: 1 fields where the header has 2",
+            ),
+            (
+                "project\tinstance\nlab\tx\ty\n",
+                "stdin line 2: 3 fields where the header has 2",
+            ),
+            (
+                "project\tproject\n",
+                "stdin line 1: column \"project\" appears twice",
+            ),
             ("a\nb\tc\n", "stdin line 2: a tab in a bare name"),
         ];
         for (input, want) in cases {
@@ -314,7 +382,10 @@ mod tests {
 
     #[test]
     fn reading_stops_at_the_first_bad_line() {
-        let mut it = Records::new(Cursor::new(b"{\"instance\":\"a\"}\nnope\n{\"instance\":\"b\"}\n".to_vec())).unwrap();
+        let mut it = Records::new(Cursor::new(
+            b"{\"instance\":\"a\"}\nnope\n{\"instance\":\"b\"}\n".to_vec(),
+        ))
+        .unwrap();
         assert!(it.next().unwrap().is_ok());
         assert!(it.next().unwrap().is_err());
         assert!(it.next().is_none());
@@ -323,19 +394,31 @@ mod tests {
     #[test]
     fn missing_required_field_names_line_and_field() {
         let r = &parse_all("project\tcow\nlab\ttrue\n").unwrap()[0];
-        assert_eq!(r.require("instance").unwrap_err().to_string(), "stdin line 2: no \"instance\" field");
+        assert_eq!(
+            r.require("instance").unwrap_err().to_string(),
+            "stdin line 2: no \"instance\" field"
+        );
     }
 
     #[test]
     fn templates_fill_fields_and_keep_escaped_braces() {
         let r = &parse_all("{\"instance\":\"pro-dev\",\"project\":\"pro\"}").unwrap()[0];
-        assert_eq!(expand_template("golden-{instance}", r).unwrap(), "golden-pro-dev");
-        assert_eq!(expand_template("{project}-{instance}", r).unwrap(), "pro-pro-dev");
+        assert_eq!(
+            expand_template("golden-{instance}", r).unwrap(),
+            "golden-pro-dev"
+        );
+        assert_eq!(
+            expand_template("{project}-{instance}", r).unwrap(),
+            "pro-pro-dev"
+        );
         assert_eq!(expand_template("a{{b}}", r).unwrap(), "a{b}");
         for bad in ["golden-{colour}", "x{instance", "x}"] {
             let e = expand_template(bad, r).unwrap_err();
             assert_eq!(e.exit_code(), 2, "{bad}");
         }
-        assert!(expand_template("golden-{colour}", r).unwrap_err().to_string().contains("\"colour\""));
+        assert!(expand_template("golden-{colour}", r)
+            .unwrap_err()
+            .to_string()
+            .contains("\"colour\""));
     }
 }
