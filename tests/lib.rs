@@ -158,10 +158,10 @@ impl Project {
         p
     }
 
-    /// `incus ARGS --project THIS`, which must succeed.
+    /// `incus --project THIS ARGS`, which must succeed.
     pub fn incus(&self, args: &[&str]) -> String {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--project", &self.name]);
+        let mut all: Vec<&str> = vec!["--project", &self.name];
+        all.extend(args);
         incus_ok(&all)
     }
 
@@ -218,4 +218,140 @@ impl Drop for Project {
     fn drop(&mut self) {
         self.purge();
     }
+}
+
+impl Project {
+    /// Names of the project's instances, sorted.
+    pub fn instances(&self) -> Vec<String> {
+        let out = incus_ok(&["query", &format!("/1.0/instances?project={}", self.name)]);
+        let urls: Vec<String> = serde_json::from_str(&out).unwrap();
+        let mut names: Vec<String> = urls
+            .iter()
+            .map(|u| {
+                u.trim_start_matches("/1.0/instances/")
+                    .split('?')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// An instance's API object.
+    pub fn get(&self, instance: &str) -> serde_json::Value {
+        let out = incus_ok(&[
+            "query",
+            &format!("/1.0/instances/{instance}?project={}", self.name),
+        ]);
+        serde_json::from_str(&out).unwrap()
+    }
+
+    /// Snapshot names of an instance, sorted.
+    pub fn snapshots(&self, instance: &str) -> Vec<String> {
+        let out = incus_ok(&[
+            "query",
+            &format!(
+                "/1.0/instances/{instance}/snapshots?recursion=1&project={}",
+                self.name
+            ),
+        ]);
+        let v: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+        let mut n: Vec<String> = v
+            .iter()
+            .map(|s| s["name"].as_str().unwrap().to_string())
+            .collect();
+        n.sort();
+        n
+    }
+
+    /// A golden tool with `--project THIS` appended.
+    pub fn tool(&self, tool: &str, args: &[&str]) -> Run {
+        run(golden(tool).args(args).args(["--project", &self.name]))
+    }
+}
+
+/// The private daemon's pid (its pool mounts live in its own mount namespace).
+pub fn daemon_pid() -> String {
+    std::fs::read_to_string(format!("{}.state/incusd.pid", incus_dir()))
+        .expect("private incusd pid file")
+        .trim()
+        .to_string()
+}
+
+/// Bytes of an instance volume that no other volume shares (btrfs), read in the
+/// daemon's mount namespace.
+pub fn btrfs_exclusive_bytes(pool: &str, project: &str, instance: &str) -> u64 {
+    let path = format!(
+        "{}/storage-pools/{pool}/containers/{project}_{instance}",
+        incus_dir()
+    );
+    let out = Command::new("nsenter")
+        .args([
+            "-t",
+            &daemon_pid(),
+            "-m",
+            "--",
+            "btrfs",
+            "filesystem",
+            "du",
+            "--raw",
+            "-s",
+            &path,
+        ])
+        .output()
+        .expect("nsenter btrfs");
+    assert!(
+        out.status.success(),
+        "btrfs du: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().nth(1).expect("btrfs du row");
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Bytes used by an instance volume on a dir pool.
+pub fn dir_bytes(pool: &str, project: &str, instance: &str) -> u64 {
+    let path = format!(
+        "{}/storage-pools/{pool}/containers/{project}_{instance}",
+        incus_dir()
+    );
+    let out = Command::new("nsenter")
+        .args(["-t", &daemon_pid(), "-m", "--", "du", "-s", "-B1", &path])
+        .output()
+        .expect("nsenter du");
+    assert!(
+        out.status.success(),
+        "du: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// A file of `mib` MiB of bytes that do not compress, for CoW measurements;
+/// removed when dropped.
+pub fn big_file(mib: usize) -> tempfile::NamedTempFile {
+    use std::io::Write;
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut block = vec![0u8; 1 << 20];
+    for _ in 0..mib {
+        for b in block.chunks_mut(8) {
+            // xorshift: cheap bytes no filesystem can compress.
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            b.copy_from_slice(&x.to_le_bytes());
+        }
+        f.write_all(&block).unwrap();
+    }
+    f.flush().unwrap();
+    f
 }

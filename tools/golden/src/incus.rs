@@ -429,9 +429,17 @@ impl<'a> SnapshotsOf<'a> {
 
 impl crate::swap::Snapshots for SnapshotsOf<'_> {
     fn list(&self) -> Result<Vec<Snapshot>> {
-        self.incus
+        let mut list: Vec<Snapshot> = self
+            .incus
             .get(&self.path(None))
-            .map_err(|e| e.context(format!("listing snapshots of {}", self.label)))
+            .map_err(|e| e.context(format!("listing snapshots of {}", self.label)))?;
+        // Volume snapshots come back as "volume/snapshot".
+        for s in &mut list {
+            if let Some((_, name)) = s.name.rsplit_once('/') {
+                s.name = name.to_string();
+            }
+        }
+        Ok(list)
     }
 
     fn create(&self, name: &str) -> Result<()> {
@@ -468,6 +476,15 @@ impl crate::swap::Snapshots for SnapshotsOf<'_> {
     }
 }
 
+/// Incus sends `null` for some empty fields (a volume snapshot's expiry, say): read it as empty.
+fn nullable<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
 /// `/1.0/instances/NAME?project=P` as listed by `recursion=0`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceUrl {
@@ -498,17 +515,27 @@ impl InstanceUrl {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default)]
 pub struct Instance {
+    #[serde(deserialize_with = "nullable")]
     pub name: String,
+    #[serde(deserialize_with = "nullable")]
     pub project: String,
-    #[serde(rename = "type")]
+    #[serde(rename = "type", deserialize_with = "nullable")]
     pub kind: String,
+    #[serde(deserialize_with = "nullable")]
     pub status: String,
+    #[serde(deserialize_with = "nullable")]
     pub location: String,
+    #[serde(deserialize_with = "nullable")]
     pub created_at: String,
+    #[serde(deserialize_with = "nullable")]
     pub config: BTreeMap<String, String>,
+    #[serde(deserialize_with = "nullable")]
     pub expanded_config: BTreeMap<String, String>,
+    #[serde(deserialize_with = "nullable")]
     pub devices: BTreeMap<String, BTreeMap<String, String>>,
+    #[serde(deserialize_with = "nullable")]
     pub expanded_devices: BTreeMap<String, BTreeMap<String, String>>,
+    #[serde(deserialize_with = "nullable")]
     pub profiles: Vec<String>,
 }
 
@@ -555,16 +582,22 @@ impl Instance {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default)]
 pub struct Snapshot {
+    #[serde(deserialize_with = "nullable")]
     pub name: String,
+    #[serde(deserialize_with = "nullable")]
     pub created_at: String,
+    #[serde(deserialize_with = "nullable")]
     pub expires_at: String,
+    #[serde(deserialize_with = "nullable")]
     pub stateful: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default)]
 pub struct Project {
+    #[serde(deserialize_with = "nullable")]
     pub name: String,
+    #[serde(deserialize_with = "nullable")]
     pub config: BTreeMap<String, String>,
 }
 
@@ -587,38 +620,52 @@ impl Project {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default)]
 pub struct Lease {
+    #[serde(deserialize_with = "nullable")]
     pub hostname: String,
+    #[serde(deserialize_with = "nullable")]
     pub address: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default)]
 pub struct Network {
+    #[serde(deserialize_with = "nullable")]
     pub name: String,
-    #[serde(rename = "type")]
+    #[serde(rename = "type", deserialize_with = "nullable")]
     pub kind: String,
+    #[serde(deserialize_with = "nullable")]
     pub managed: bool,
+    #[serde(deserialize_with = "nullable")]
     pub config: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default)]
 pub struct StoragePool {
+    #[serde(deserialize_with = "nullable")]
     pub name: String,
+    #[serde(deserialize_with = "nullable")]
     pub driver: String,
+    #[serde(deserialize_with = "nullable")]
     pub config: BTreeMap<String, String>,
+    #[serde(deserialize_with = "nullable")]
     pub status: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default)]
 pub struct StorageVolume {
+    #[serde(deserialize_with = "nullable")]
     pub name: String,
-    #[serde(rename = "type")]
+    #[serde(rename = "type", deserialize_with = "nullable")]
     pub kind: String,
+    #[serde(deserialize_with = "nullable")]
     pub project: String,
+    #[serde(deserialize_with = "nullable")]
     pub created_at: String,
+    #[serde(deserialize_with = "nullable")]
     pub location: String,
+    #[serde(deserialize_with = "nullable")]
     pub config: BTreeMap<String, String>,
 }
 
