@@ -31,7 +31,8 @@ install() {
     local missing=()
     command -v incus >/dev/null && [ -x "$INCUSD" ] || missing+=(incus)
     command -v mkfs.btrfs >/dev/null || missing+=(btrfs-progs)
-    [ -x /bin/busybox ] && ldd /bin/busybox 2>&1 | grep -q 'not a dynamic' || missing+=(busybox-static)
+    # The image needs a static busybox (ldd fails on a static binary).
+    [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing+=(busybox-static)
     command -v ip >/dev/null || missing+=(iproute2)
     command -v jq >/dev/null || missing+=(jq)
     [ ${#missing[@]} -eq 0 ] && return 0

@@ -210,6 +210,20 @@ impl Project {
                 let _ = incus(&["delete", "--force", &name, "--project", &self.name]);
             }
         }
+        // Images published from this project's goldens, wherever they were stored.
+        for store in [self.name.as_str(), "default"] {
+            let out = incus(&["query", &format!("/1.0/images?recursion=1&project={store}")]);
+            let images: Vec<serde_json::Value> =
+                serde_json::from_slice(&out.stdout).unwrap_or_default();
+            for i in images {
+                // Only what golden-publish made from here: an unknown project's
+                // listing may fall back to `default`, whose images others use.
+                if i["properties"]["golden.project"] == self.name.as_str() {
+                    let fp = i["fingerprint"].as_str().unwrap_or_default();
+                    let _ = incus(&["image", "delete", fp, "--project", store]);
+                }
+            }
+        }
         let _ = incus(&["project", "delete", &self.name]);
     }
 }

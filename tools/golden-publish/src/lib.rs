@@ -1,9 +1,381 @@
-//! placeholder
-use clap::{ArgMatches, Command};
-use golden::{Result, Status};
-pub fn command() -> Command {
-    Command::new("x")
+//! `golden-publish`: turn a golden's `pristine` into a reusable Incus image with an alias.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime};
+
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
+use golden::cli::{self, input, notice};
+use golden::incus::{enc, Incus};
+use golden::model::current_pristine;
+use golden::output::{OutputArgs, Printer};
+use golden::record::expand_template;
+use golden::target::{locate, wanted, Target};
+use golden::{Error, Result, Status};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+const TOOL: &str = "golden-publish";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "golden-publish",
+    version,
+    about = "Publish a golden's pristine snapshot as an Incus image with an alias",
+    long_about = "Publish NAME/pristine as an Incus image, through the daemon's own image \
+        operation, and point ALIAS at it. Image properties record where it came from \
+        (golden.project, golden.instance, golden.created_at). An alias that already names an \
+        image is refused unless --replace: then the new image is made first, the alias moved \
+        to it, and the old image deleted if no other alias names it.\n\n\
+        The alias may hold {field} parts filled from each record, such as 'golden-{instance}', \
+        so `golden-ls | golden-publish --alias 'golden-{instance}'` publishes every golden. \
+        An image holds the root disk only: attached custom volumes are not part of it."
+)]
+pub struct Args {
+    /// Goldens to publish ([REMOTE:]NAME); none or `-`: read stdin
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Alias of the image; {field} is filled from the record (e.g. golden-{instance})
+    #[arg(short = 'a', long, value_name = "ALIAS", required = true)]
+    pub alias: String,
+    /// The Incus project (default: found across all projects)
+    #[arg(short, long, value_name = "PROJECT")]
+    pub project: Option<String>,
+    /// Move an alias that already names an image to the new one
+    #[arg(long)]
+    pub replace: bool,
+    /// Make the image public (others may download it without trust)
+    #[arg(long)]
+    pub public: bool,
+    /// When the image expires: a duration from now (30d, 12h) or an RFC 3339 time
+    #[arg(long, value_name = "WHEN")]
+    pub expires: Option<String>,
+    /// Stop at the first failure (default: go on with the other goldens)
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Print what would be done; change nothing
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Print no notices or progress on stderr (errors still go there)
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
-pub fn run(_m: &ArgMatches) -> Result<Status> {
-    Ok(Status::Done)
+
+/// One image published (or, with -n, to be published).
+#[derive(Debug, Clone, Serialize)]
+pub struct Published {
+    pub project: String,
+    pub instance: String,
+    pub alias: String,
+    pub fingerprint: String,
+    pub size: Option<u64>,
+    /// The image the alias named before (--replace); empty if none.
+    pub replaced: String,
+    /// The project whose image store holds it (`default` for a project without features.images).
+    pub image_project: String,
+    /// created_at of the pristine it was made from.
+    pub created_at: String,
+    /// Attached custom volumes left out of the image.
+    pub volumes_left_out: usize,
+}
+
+pub const COLUMNS: &[&str] = &[
+    "project",
+    "instance",
+    "alias",
+    "fingerprint",
+    "size",
+    "replaced",
+    "image_project",
+    "created_at",
+    "volumes_left_out",
+];
+
+pub fn command() -> clap::Command {
+    Args::command()
+}
+
+/// Everything checked before the first image is made.
+struct Job {
+    target: Target,
+    alias: String,
+    snapshot: String,
+    created_at: String,
+    image_project: String,
+    volumes: usize,
+}
+
+pub fn run(matches: &ArgMatches) -> Result<Status> {
+    let args = Args::from_arg_matches(matches).map_err(|e| Error::usage(e.to_string()))?;
+    let mut printer = Printer::stdout(&args.output, COLUMNS)?;
+    let expires = args.expires.as_deref().map(parse_expiry).transpose()?;
+    let targets = locate(wanted(
+        input(&args.names, "golden")?,
+        args.project.as_deref(),
+        "instance",
+    )?)?;
+
+    let mut jobs = Vec::new();
+    let mut aliases = BTreeSet::new();
+    for t in targets {
+        let mut fields = t.record.clone();
+        fields.fields.insert("instance".into(), t.name.clone());
+        fields.fields.insert("project".into(), t.project.clone());
+        let alias = expand_template(&args.alias, &fields)?;
+        check_alias(&alias)?;
+        let incus = t.incus();
+        let snaps = incus.snapshots(&t.project, &t.name)?;
+        let (snapshot, created_at) = current_pristine(
+            snaps
+                .iter()
+                .map(|s| (s.name.as_str(), s.created_at.as_str())),
+        )
+        .map(|(n, c)| (n.to_string(), c.to_string()))
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "{} has no pristine snapshot: run `golden-create {}` first",
+                t.name, t.name
+            ))
+        })?;
+        let image_project = incus.project(&t.project)?.images_project().to_string();
+        if !aliases.insert((t.remote.clone(), image_project.clone(), alias.clone())) {
+            return Err(Error::usage(format!(
+                "alias {alias} would be given to two images"
+            )));
+        }
+        let volumes = incus.instance(&t.project, &t.name)?.custom_volumes().len();
+        jobs.push(Job {
+            target: t,
+            alias,
+            snapshot,
+            created_at,
+            image_project,
+            volumes,
+        });
+    }
+
+    let mut status = Status::Done;
+    for job in &jobs {
+        match publish_one(job, &args, expires.as_deref()) {
+            Ok(rec) => printer.print(&rec)?,
+            Err(e) => {
+                cli::report(TOOL, &e.context(&job.target.name));
+                status = Status::Partial;
+                if args.fail_fast {
+                    break;
+                }
+            }
+        }
+    }
+    printer.finish()?;
+    Ok(status)
+}
+
+/// Incus takes most text as an alias; refuse what the incus client would read
+/// as something else (an option, a remote) or what cannot be typed back.
+fn check_alias(alias: &str) -> Result<()> {
+    let bad = alias.is_empty()
+        || alias.starts_with('-')
+        || alias.contains(':')
+        || alias.len() > 255
+        || alias.chars().any(|c| c.is_whitespace() || c.is_control());
+    if bad {
+        Err(Error::usage(format!("invalid image alias {alias:?}")))
+    } else {
+        Ok(())
+    }
+}
+
+/// `30d`, `12h` from now, or an RFC 3339 time, as Incus wants it.
+fn parse_expiry(s: &str) -> Result<String> {
+    if let Ok(d) = humantime::parse_duration(s) {
+        let when = SystemTime::now() + d;
+        return Ok(humantime::format_rfc3339_seconds(when).to_string());
+    }
+    humantime::parse_rfc3339_weak(s)
+        .map(|t| humantime::format_rfc3339_seconds(t).to_string())
+        .map_err(|_| {
+            Error::usage(format!(
+                "--expires {s:?}: not a duration (30d) nor a time (2027-01-31T00:00:00Z)"
+            ))
+        })
+}
+
+fn publish_one(job: &Job, args: &Args, expires: Option<&str>) -> Result<Published> {
+    let t = &job.target;
+    let incus = t.incus();
+    let existing = incus.image_alias(&t.project, &job.alias)?;
+    if let Some(a) = &existing {
+        if !args.replace {
+            return Err(Error::failed(format!(
+                "alias {} already names image {} (--replace moves it to the new image)",
+                job.alias,
+                short(&a.target)
+            )));
+        }
+    }
+    let mut rec = Published {
+        project: t.project.clone(),
+        instance: t.name.clone(),
+        alias: job.alias.clone(),
+        fingerprint: String::new(),
+        size: None,
+        replaced: existing
+            .as_ref()
+            .map(|a| a.target.clone())
+            .unwrap_or_default(),
+        image_project: job.image_project.clone(),
+        created_at: job.created_at.clone(),
+        volumes_left_out: job.volumes,
+    };
+    if job.volumes > 0 {
+        notice(
+            TOOL,
+            args.quiet,
+            format!("{}: {} attached custom volume(s) are not part of the image (it holds the root disk only)", t.name, job.volumes),
+        );
+    }
+    if args.dry_run {
+        return Ok(rec);
+    }
+    let mut body = json!({
+        "source": { "type": "snapshot", "name": format!("{}/{}", t.name, job.snapshot), "project": t.project },
+        "public": args.public,
+        "properties": {
+            "description": format!("golden {} ({}) pristine of {}", t.name, t.project, job.created_at),
+            "golden.project": t.project,
+            "golden.instance": t.name,
+            "golden.created_at": job.created_at,
+        },
+    });
+    if let Some(e) = expires {
+        body["expires_at"] = Value::from(e);
+    }
+    let made = make_image(&incus, t, &body, args.quiet)?;
+    rec.fingerprint = made
+        .get("fingerprint")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    rec.size = made
+        .get("size")
+        .and_then(|s| s.as_str().and_then(|s| s.parse().ok()).or(s.as_u64()));
+    if rec.fingerprint.is_empty() {
+        return Err(Error::Incus(
+            "the image operation returned no fingerprint".into(),
+        ));
+    }
+
+    let alias_path = format!(
+        "/1.0/images/aliases/{}?project={}",
+        enc(&job.alias),
+        enc(&t.project)
+    );
+    let pointed = match &existing {
+        Some(_) => incus.send("PATCH", &alias_path, Some(&json!({ "target": rec.fingerprint }))),
+        None => incus.send(
+            "POST",
+            &format!("/1.0/images/aliases?project={}", enc(&t.project)),
+            Some(&json!({ "name": job.alias, "target": rec.fingerprint, "description": format!("golden {}", t.name) })),
+        ),
+    };
+    if let Err(e) = pointed {
+        // Leave nothing behind that no alias names.
+        let _ = delete_image(&incus, &t.project, &rec.fingerprint);
+        return Err(e.context(format!("pointing alias {} at the new image", job.alias)));
+    }
+    if let Some(old) = &existing {
+        if old.target != rec.fingerprint {
+            let img = incus.image(&t.project, &old.target)?;
+            if img.aliases.is_empty() {
+                delete_image(&incus, &t.project, &old.target)?;
+            } else {
+                notice(
+                    TOOL,
+                    args.quiet,
+                    format!("kept image {}: other aliases name it", short(&old.target)),
+                );
+            }
+        }
+    }
+    Ok(rec)
+}
+
+/// Runs the image operation, drawing its own progress ("Image pack: N%") on a terminal.
+fn make_image(incus: &Incus, t: &Target, body: &Value, quiet: bool) -> Result<Value> {
+    let path = format!("/1.0/images?project={}", enc(&t.project));
+    let id = incus
+        .start("POST", &path, body)
+        .map_err(|e| e.context(format!("publishing {}", t.name)))?;
+    let bar = golden::progress::percent(&format!("publishing {}", t.name), quiet);
+    let result = loop {
+        match incus.wait_operation(&id, if bar.is_hidden() { 600 } else { 1 }) {
+            Ok(Some(meta)) => break Ok(meta),
+            Ok(None) => {
+                if let Ok(op) = incus.operation(&id) {
+                    let pct = op["metadata"]["progress"]["percent"]
+                        .as_str()
+                        .and_then(|p| p.parse().ok());
+                    if let Some(p) = pct {
+                        bar.set_position(p);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => break Err(e.context(format!("publishing {}", t.name))),
+        }
+    };
+    bar.finish_and_clear();
+    result
+}
+
+fn delete_image(incus: &Incus, project: &str, fingerprint: &str) -> Result<()> {
+    incus
+        .run(
+            "DELETE",
+            &format!("/1.0/images/{}?project={}", enc(fingerprint), enc(project)),
+            &Value::Null,
+        )
+        .map(drop)
+        .map_err(|e| e.context(format!("deleting image {}", short(fingerprint))))
+}
+
+fn short(fp: &str) -> &str {
+    &fp[..fp.len().min(12)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use golden::record::Record;
+
+    #[test]
+    fn aliases_that_incus_would_misread_are_refused() {
+        for ok in ["golden-pro", "golden/pro-dev", "lab.v2"] {
+            assert!(check_alias(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "-x", "remote:alias", "a b", "a\tb"] {
+            assert_eq!(check_alias(bad).unwrap_err().exit_code(), 2, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn expiry_is_a_duration_or_a_time() {
+        let t = parse_expiry("2030-01-31T00:00:00Z").unwrap();
+        assert_eq!(t, "2030-01-31T00:00:00Z");
+        let in_a_day = parse_expiry("1d").unwrap();
+        assert!(in_a_day > humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
+        assert_eq!(parse_expiry("soon").unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn alias_templates_take_fields_from_the_record() {
+        let mut r = Record::named(1, "pro-dev");
+        r.fields.insert("project".into(), "pro".into());
+        assert_eq!(
+            expand_template("golden-{instance}", &r).unwrap(),
+            "golden-pro-dev"
+        );
+    }
 }

@@ -378,6 +378,60 @@ impl Incus {
     }
 }
 
+impl Incus {
+    /// Starts an operation without waiting; returns its id.
+    pub fn start(&self, method: &str, path: &str, body: &Value) -> Result<String> {
+        let op = self.request(method, path, Some(body), false)?;
+        op.get("id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| Error::Incus(format!("no operation returned for {method} {path}")))
+    }
+
+    /// An operation's current state (its metadata holds progress).
+    pub fn operation(&self, id: &str) -> Result<Value> {
+        self.get(&format!("/1.0/operations/{}", enc(id)))
+    }
+
+    /// Waits up to `secs` for an operation; `None` if it still runs.
+    pub fn wait_operation(&self, id: &str, secs: u64) -> Result<Option<Value>> {
+        let op: Value = self.get(&format!("/1.0/operations/{}/wait?timeout={secs}", enc(id)))?;
+        match op.get("status").and_then(Value::as_str) {
+            Some("Success") => Ok(Some(op.get("metadata").cloned().unwrap_or(Value::Null))),
+            Some("Running") | Some("Pending") => Ok(None),
+            _ => Err(Error::Incus(
+                op.get("err")
+                    .and_then(Value::as_str)
+                    .filter(|e| !e.is_empty())
+                    .unwrap_or("operation failed")
+                    .to_string(),
+            )),
+        }
+    }
+
+    /// The image an alias points to, if the alias exists.
+    pub fn image_alias(&self, project: &str, alias: &str) -> Result<Option<ImageAlias>> {
+        match self.get(&format!(
+            "/1.0/images/aliases/{}?project={}",
+            enc(alias),
+            enc(project)
+        )) {
+            Ok(a) => Ok(Some(a)),
+            Err(Error::Incus(m)) if m.to_lowercase().contains("not found") => Ok(None),
+            Err(e) => Err(e.context(format!("reading image alias {alias}"))),
+        }
+    }
+
+    pub fn image(&self, project: &str, fingerprint: &str) -> Result<Image> {
+        self.get(&format!(
+            "/1.0/images/{}?project={}",
+            enc(fingerprint),
+            enc(project)
+        ))
+        .map_err(|e| e.context(format!("reading image {fingerprint}")))
+    }
+}
+
 /// The snapshots of one thing: an instance, or a custom storage volume.
 pub struct SnapshotsOf<'a> {
     pub incus: &'a Incus,
@@ -602,19 +656,45 @@ pub struct Project {
 }
 
 impl Project {
-    /// The project whose store holds this project's custom volumes.
-    pub fn volumes_project(&self) -> &str {
-        if self
-            .config
-            .get("features.storage.volumes")
-            .map(String::as_str)
-            == Some("true")
-        {
+    /// The project whose store holds this project's images.
+    pub fn images_project(&self) -> &str {
+        self.feature_project("features.images")
+    }
+
+    fn feature_project(&self, key: &str) -> &str {
+        if self.name == "default" || self.config.get(key).map(String::as_str) == Some("true") {
             &self.name
         } else {
             "default"
         }
     }
+
+    /// The project whose store holds this project's custom volumes.
+    pub fn volumes_project(&self) -> &str {
+        self.feature_project("features.storage.volumes")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct ImageAlias {
+    #[serde(deserialize_with = "nullable")]
+    pub name: String,
+    #[serde(deserialize_with = "nullable")]
+    pub target: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Image {
+    #[serde(deserialize_with = "nullable")]
+    pub fingerprint: String,
+    #[serde(deserialize_with = "nullable")]
+    pub size: u64,
+    #[serde(deserialize_with = "nullable")]
+    pub aliases: Vec<ImageAlias>,
+    #[serde(deserialize_with = "nullable")]
+    pub properties: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -1,0 +1,209 @@
+//! golden-publish against the real private Incus.
+
+use golden_tests::*;
+use serde_json::Value;
+
+fn image(project: &str, fingerprint: &str) -> Option<Value> {
+    let out = incus(&[
+        "query",
+        &format!("/1.0/images/{fingerprint}?project={project}"),
+    ]);
+    out.status
+        .success()
+        .then(|| serde_json::from_slice(&out.stdout).unwrap())
+}
+
+#[test]
+fn publishes_pristine_with_alias_and_provenance_and_the_image_launches() {
+    let p = Project::new("pub-basic");
+    p.golden("pro-dev", None);
+    let alias = format!("{}-golden-pro", p.name);
+    let r = p.tool(
+        "golden-publish",
+        &["-f", "json", "pro-dev", "--alias", &alias],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rec = &json_lines(&r.stdout)[0];
+    assert_eq!(rec["alias"], alias.as_str());
+    assert_eq!(rec["replaced"], "");
+    // A project without features.images keeps its images in `default`.
+    assert_eq!(rec["image_project"], "default");
+    assert_eq!(
+        rec["created_at"],
+        p.snapshot_created_at("pro-dev", "pristine").as_str()
+    );
+    assert!(rec["size"].as_u64().unwrap() > 0);
+    let fp = rec["fingerprint"].as_str().unwrap();
+    let img = image("default", fp).expect("image in the default store");
+    assert_eq!(img["properties"]["golden.instance"], "pro-dev");
+    assert_eq!(img["properties"]["golden.project"], p.name.as_str());
+    assert_eq!(img["aliases"][0]["name"], alias.as_str());
+    // It launches.
+    p.incus(&["init", &alias, "from-image"]);
+    p.incus(&["start", "from-image"]);
+}
+
+#[test]
+fn a_project_with_its_own_images_keeps_them() {
+    require_daemon();
+    let name = format!("t{}-pub-own", std::process::id());
+    let _ = incus(&["project", "delete", &name]);
+    incus_ok(&[
+        "project",
+        "create",
+        &name,
+        "-c",
+        "features.images=true",
+        "-c",
+        "features.profiles=false",
+    ]);
+    let p = Project { name };
+    // No image in this project's own store: an empty container is golden enough.
+    p.incus(&["init", "--empty", "g"]);
+    p.snapshot("g", "pristine");
+    let r = p.tool(
+        "golden-publish",
+        &["-f", "json", "g", "--alias", "golden-g"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rec = &json_lines(&r.stdout)[0];
+    assert_eq!(rec["image_project"], p.name.as_str());
+    assert!(image(&p.name, rec["fingerprint"].as_str().unwrap()).is_some());
+}
+
+#[test]
+fn a_taken_alias_is_refused_unless_replace_which_deletes_the_orphan() {
+    let p = Project::new("pub-replace");
+    p.golden("g", None);
+    let alias = format!("{}-g", p.name);
+    let first = p.tool("golden-publish", &["-f", "json", "g", "--alias", &alias]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let old = json_lines(&first.stdout)[0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let r = p.tool("golden-publish", &["g", "--alias", &alias]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains(&old[..12]) && r.stderr.contains("--replace"),
+        "{}",
+        r.stderr
+    );
+
+    let r = p.tool(
+        "golden-publish",
+        &["-f", "json", "g", "--alias", &alias, "--replace"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rec = &json_lines(&r.stdout)[0];
+    assert_eq!(rec["replaced"], old.as_str());
+    assert_ne!(rec["fingerprint"], old.as_str());
+    assert!(
+        image("default", &old).is_none(),
+        "the old image, named by nothing, is gone"
+    );
+
+    // An old image that another alias still names is kept.
+    let current = rec["fingerprint"].as_str().unwrap().to_string();
+    incus_ok(&[
+        "image",
+        "alias",
+        "create",
+        &format!("{alias}-keep"),
+        &current,
+    ]);
+    let r = p.tool("golden-publish", &["g", "--alias", &alias, "--replace"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(image("default", &current).is_some());
+    assert!(r.stderr.contains("other aliases"), "{}", r.stderr);
+}
+
+#[test]
+fn every_golden_from_golden_ls_through_a_pipe() {
+    let p = Project::new("pub-pipe");
+    p.golden("a", None);
+    p.golden("b", None);
+    p.instance("not-golden", None);
+    let ls = p.tool("golden-ls", &[]);
+    assert_eq!(ls.code, 0, "{}", ls.stderr);
+    let r = run_with_stdin(
+        &mut golden("golden-publish").args([
+            "--alias",
+            "{project}-{instance}",
+            "-H",
+            "-o",
+            "alias",
+        ]),
+        &ls.stdout,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, format!("{0}-a\n{0}-b\n", p.name));
+}
+
+#[test]
+fn errors_say_what_to_do_and_publish_nothing() {
+    let p = Project::new("pub-bad");
+    p.instance("plain", None);
+    p.golden("g", None);
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["plain", "--alias", "x-plain"],
+            "run `golden-create plain` first",
+        ),
+        (
+            &["g", "--alias", "bad alias"],
+            "invalid image alias \"bad alias\"",
+        ),
+        (&["g", "--alias", "golden-{colour}"], "\"colour\""),
+        (&["g", "--alias", "x", "--expires", "someday"], "--expires"),
+        (&["g"], "--alias"),
+        (
+            &["g", "plain", "--alias", "same"],
+            "run `golden-create plain` first",
+        ),
+    ];
+    for (args, want) in cases {
+        let r = p.tool("golden-publish", args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
+    }
+    let r = p.tool("golden-publish", &["g", "g", "--alias", "same-for-both"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let out = incus_ok(&["query", "/1.0/images?recursion=1&project=default"]);
+    let images: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert!(
+        !images
+            .iter()
+            .any(|i| i["properties"]["golden.project"] == p.name.as_str()),
+        "nothing published"
+    );
+}
+
+#[test]
+fn dry_run_publishes_nothing_and_volumes_are_named_as_left_out() {
+    let p = Project::new("pub-dry");
+    p.golden("g", None);
+    let r = p.tool(
+        "golden-publish",
+        &["-n", "-f", "json", "g", "--alias", &format!("{}-g", p.name)],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json_lines(&r.stdout)[0]["fingerprint"], "");
+    let out = incus_ok(&["query", "/1.0/images?recursion=1&project=default"]);
+    assert!(!out.contains(&p.name), "nothing published");
+
+    let vol = format!("{}-data", p.name);
+    incus_ok(&["storage", "volume", "create", "gbtrfs", &vol]);
+    p.incus(&["storage", "volume", "attach", "gbtrfs", &vol, "g", "/data"]);
+    assert_eq!(p.tool("golden-create", &["g"]).code, 0);
+    let r = p.tool(
+        "golden-publish",
+        &["-f", "json", "g", "--alias", &format!("{}-gv", p.name)],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json_lines(&r.stdout)[0]["volumes_left_out"], 1);
+    assert!(r.stderr.contains("not part of the image"), "{}", r.stderr);
+    p.incus(&["delete", "g"]);
+    incus_ok(&["storage", "volume", "delete", "gbtrfs", &vol]);
+}
