@@ -128,13 +128,7 @@ fn every_golden_from_golden_ls_through_a_pipe() {
     let ls = p.tool("golden-ls", &[]);
     assert_eq!(ls.code, 0, "{}", ls.stderr);
     let r = run_with_stdin(
-        &mut golden("golden-publish").args([
-            "--alias",
-            "{project}-{instance}",
-            "-H",
-            "-o",
-            "alias",
-        ]),
+        golden("golden-publish").args(["--alias", "{project}-{instance}", "-H", "-o", "alias"]),
         &ls.stdout,
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
