@@ -5,6 +5,8 @@
 //! config of its own (`INCUS_CONF`), so no test can reach a system Incus or a
 //! user's remotes.
 
+pub mod docs;
+
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -208,6 +210,27 @@ impl Project {
                     .unwrap_or("")
                     .to_string();
                 let _ = incus(&["delete", "--force", &name, "--project", &self.name]);
+            }
+        }
+        // Custom volumes a test made for its instances carry the project's name.
+        for pool in ["gbtrfs", "gdir"] {
+            let out = incus(&[
+                "query",
+                &format!("/1.0/storage-pools/{pool}/volumes/custom?project=default"),
+            ]);
+            let urls: Vec<String> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            for u in urls {
+                let vol = u
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("")
+                    .split('?')
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                if vol.contains(&self.name) {
+                    let _ = incus(&["storage", "volume", "delete", pool, &vol]);
+                }
             }
         }
         // Images published from this project's goldens, wherever they were stored.

@@ -13,5 +13,8 @@ fi
 cleanup() { [ -n "$started" ] && tests/incus.sh stop; }
 trap cleanup EXIT
 
+# What every commit must pass first: formatting and lints.
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -q -- -D warnings
 cargo build --workspace --all-targets
 cargo test --workspace "$@"

@@ -131,10 +131,7 @@ impl<W: Write> Printer<W> {
                 let row = self
                     .columns
                     .iter()
-                    .map(|c| match text(map.get(c)) {
-                        s if s.is_empty() => "-".to_string(),
-                        s => s,
-                    })
+                    .map(|c| for_people(text(map.get(c))))
                     .collect();
                 self.rows.push(row);
             }
@@ -202,6 +199,28 @@ impl<W: Write> Printer<W> {
         }
         self.out.flush()?;
         Ok(self.out)
+    }
+}
+
+/// A table cell as `incus list` would show it: empty as `-`, times to the
+/// second, image fingerprints to 12 characters. TSV and JSON keep them whole.
+fn for_people(s: String) -> String {
+    let b = s.as_bytes();
+    let is_time = b.len() >= 20
+        && s.ends_with('Z')
+        && b[4] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[..4].iter().all(u8::is_ascii_digit);
+    let is_fingerprint = b.len() == 64 && b.iter().all(|c| c.is_ascii_hexdigit());
+    if s.is_empty() {
+        "-".to_string()
+    } else if is_time {
+        format!("{} {}", &s[..10], &s[11..19])
+    } else if is_fingerprint {
+        s[..12].to_string()
+    } else {
+        s
     }
 }
 
@@ -294,6 +313,22 @@ mod tests {
         assert_eq!(lines[0], "PROJECT  INSTANCE       COW    DERIVED  LOCATION");
         assert_eq!(lines[1], "pro      pro-dev        true   2        -");
         assert_eq!(lines[2], "lab      lab-reference  false  20       m1");
+    }
+
+    #[test]
+    fn table_cells_shorten_times_and_fingerprints_only() {
+        assert_eq!(
+            for_people("2026-11-25T22:52:48.484073746Z".into()),
+            "2026-11-25 22:52:48"
+        );
+        assert_eq!(
+            for_people("2026-11-25T22:52:48Z".into()),
+            "2026-11-25 22:52:48"
+        );
+        assert_eq!(for_people("a".repeat(64)), "a".repeat(12));
+        assert_eq!(for_people("pro-dev".into()), "pro-dev");
+        assert_eq!(for_people(String::new()), "-");
+        assert_eq!(for_people("2026-11-25".into()), "2026-11-25");
     }
 
     #[test]

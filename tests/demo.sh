@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# make demo: bring up the private Incus and walk the seed's golden workflow,
+# showing each command and its real output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tests/incus.sh start
+eval "export $(tests/incus.sh env)"
+export PATH="$PWD/target/release:$PATH"
+P=golden-demo
+
+show() { printf '\n$ %s\n' "$*"; "$@"; }
+
+# A fresh demo project each time (the private daemon's images and profiles).
+if incus project show "$P" >/dev/null 2>&1; then
+    for i in $(incus list --project "$P" -f csv -c n); do incus delete -f "$i" --project "$P"; done
+    for f in $(incus image list -f json | jq -r --arg p "$P" '.[] | select(.properties["golden.project"]==$p) | .fingerprint'); do
+        incus image delete "$f"
+    done
+    incus project delete "$P" >/dev/null
+fi
+incus project create "$P" -c features.images=false -c features.profiles=false >/dev/null
+
+echo "== 1. A development template, one clone per developer"
+show incus init busybox pro-dev --project "$P" -q 2>/dev/null
+# (incus warns that busybox has no network; the demo needs none)
+show incus start pro-dev --project "$P" -q 2>/dev/null
+show incus exec pro-dev --project "$P" -- touch /root/tools-installed
+show golden-create -f table pro-dev
+show golden-derive -f table pro-dev pro-alice pro-bob
+
+echo
+echo "== 2. A lab of twenty students"
+show incus init busybox lab-reference --project "$P" -q 2>/dev/null
+show golden-create -q -f table lab-reference
+printf '\n$ seq -f "lab-student-%%g" 20 | golden-derive lab-reference -H -o instance | wc -l\n'
+seq -f 'lab-student-%g' 20 | golden-derive lab-reference -H -o instance | wc -l
+
+echo
+echo "== 3. The update cycle"
+show incus start pro-dev --project "$P" -q 2>/dev/null
+show incus exec pro-dev --project "$P" -- touch /root/updated
+show golden-create -f table pro-dev
+show golden-ls -f table --project "$P"
+printf '\n$ golden-ls -f json | jq -c '"'"'select(.stale > 0) | {instance, derived, stale}'"'"'\n'
+golden-ls -f json --project "$P" | jq -c 'select(.stale > 0) | {instance, derived, stale}'
+show golden-derive -f table pro-dev pro-dev-updated
+
+echo
+echo "== 4. Publish, and launch from the image"
+show golden-publish -f table --replace pro-dev --alias golden-pro
+show incus launch golden-pro from-image --project "$P" -q 2>/dev/null
+show golden-ls -f table

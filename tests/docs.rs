@@ -1,0 +1,296 @@
+//! Man pages and shell completions, generated from the tools' own clap
+//! definitions, plus the hand-written sections a man page needs.
+//!
+//! `cargo run -p golden-tests --bin golden-gen-docs` (or `make man completions`)
+//! writes them; the `docs` test fails when the committed ones differ.
+
+use clap::Command;
+use clap_complete::Shell;
+use roff::{bold, italic, roman, Roff};
+
+/// The four tools and their clap commands.
+pub fn tools() -> Vec<Command> {
+    vec![
+        golden_create::command(),
+        golden_derive::command(),
+        golden_publish::command(),
+        golden_ls::command(),
+    ]
+}
+
+struct Extra {
+    examples: &'static [(&'static str, &'static str)],
+    exit: &'static [(&'static str, &'static str)],
+}
+
+const EXIT_COMMON: &[(&str, &str)] = &[
+    ("0", "Every record was done."),
+    (
+        "1",
+        "At least one record failed (each failure is named on standard error; the others were \
+         still done unless --fail-fast), or Incus could not be reached.",
+    ),
+    ("2", "Bad usage or bad input (an invalid name, a malformed record line, an unknown project): nothing was done."),
+];
+
+fn extra(tool: &str) -> Extra {
+    match tool {
+        "golden-create" => Extra {
+            examples: &[
+                ("Make the developer template a golden (stopped, then snapshotted):", "golden-create pro-dev"),
+                ("Refresh a running template and start it again afterwards:", "golden-create --restart pro-dev"),
+                ("Kill what does not stop within 10 seconds:", "golden-create --timeout 10 --force lab-reference"),
+                ("Refresh every running golden, the project carried in each record:", "golden-ls -f json | jq -c 'select(.status==\"Running\")' | golden-create"),
+                ("See what would be done:", "golden-create -n pro-dev"),
+            ],
+            exit: EXIT_COMMON,
+        },
+        "golden-derive" => Extra {
+            examples: &[
+                ("One clone per developer:", "golden-derive pro-dev pro-alice pro-bob"),
+                ("Twenty student containers, names from a pipe:", "seq -f 'lab-student-%g' 20 | golden-derive lab-reference --project lab"),
+                ("The same with xargs:", "seq -f 'lab-student-%g' 20 | xargs golden-derive lab-reference --project lab"),
+                ("A v2 of every golden of a project:", "golden-ls -H -o instance --project lab | xargs -I{} golden-derive {} {}-v2"),
+                ("Finish an interrupted bulk derive:", "seq -f 'lab-student-%g' 20 | golden-derive --skip-existing lab-reference"),
+                ("A template with a static address: one address each, from its network:", "golden-derive --ipv4 auto web-tpl web-1 web-2"),
+                ("Give each clone its own copy of the template's /data volume:", "golden-derive --volumes copy lab-reference lab-student-1"),
+            ],
+            exit: EXIT_COMMON,
+        },
+        "golden-publish" => Extra {
+            examples: &[
+                ("Publish the developer template as an image:", "golden-publish pro-dev --alias golden-pro"),
+                ("Launch an instance from it:", "incus launch golden-pro new-instance --project pro"),
+                ("Publish every golden of a project, one alias each:", "golden-ls --project pro | golden-publish --alias 'golden-{instance}'"),
+                ("Move the alias to a fresh image after an update:", "golden-create pro-dev && golden-publish --replace pro-dev --alias golden-pro"),
+            ],
+            exit: EXIT_COMMON,
+        },
+        _ => Extra {
+            examples: &[
+                ("All goldens of all projects:", "golden-ls"),
+                ("One project:", "golden-ls --project admin"),
+                ("Bare names, for xargs:", "golden-ls -H -o instance --project lab"),
+                ("Goldens whose clones came from an older pristine:", "golden-ls -f json | jq -c 'select(.stale > 0)'"),
+                ("A remote, as with incus:", "golden-ls lab-server:"),
+            ],
+            exit: &[
+                ("0", "The listing was printed."),
+                ("1", "A NAME given is not a golden or does not exist (the others were listed), or Incus could not be reached."),
+                ("2", "Bad usage: an unknown project or column, an invalid name."),
+            ],
+        },
+    }
+}
+
+fn section(roff: &mut Roff, title: &str) {
+    roff.control("SH", [title]);
+}
+
+fn tagged(roff: &mut Roff, tag: &str, text: &str) {
+    roff.control("TP", []).text([bold(tag)]).text([roman(text)]);
+}
+
+/// The man page of one tool: clap's sections, then ours.
+pub fn man_page(cmd: &Command) -> Vec<u8> {
+    let name = cmd.get_name().to_string();
+    let man = clap_mangen::Man::new(cmd.clone())
+        .date("2026-11-25")
+        .manual("golden")
+        .source("golden");
+    let mut out = Vec::new();
+    man.render_title(&mut out).unwrap();
+    man.render_name_section(&mut out).unwrap();
+    man.render_synopsis_section(&mut out).unwrap();
+    man.render_description_section(&mut out).unwrap();
+    man.render_options_section(&mut out).unwrap();
+
+    let ex = extra(&name);
+    let mut roff = Roff::new();
+    section(&mut roff, "RECORDS");
+    roff.text([roman(
+        "Without NAME arguments (or with the single argument -) and with standard input not a terminal, \
+         records are read from standard input, one a line: NDJSON objects, TSV whose first line names \
+         the columns (what golden-ls prints), or bare names. The project travels in the record. A \
+         malformed line is an error naming its line number, and nothing is done. Output records go to \
+         standard output: a table on a terminal, TSV with a header in a pipe, or NDJSON with -f json; \
+         messages go to standard error. A closed standard output ends the tool quietly.",
+    )]);
+    section(&mut roff, "EXAMPLES");
+    for (what, cmdline) in ex.examples {
+        roff.control("PP", []).text([roman(*what)]);
+        roff.control("RS", ["4"])
+            .control("nf", [])
+            .text([bold(*cmdline)])
+            .control("fi", [])
+            .control("RE", []);
+    }
+    section(&mut roff, "EXIT STATUS");
+    for (code, text) in ex.exit {
+        tagged(&mut roff, code, text);
+    }
+    section(&mut roff, "ENVIRONMENT");
+    tagged(&mut roff, "INCUS_DIR", "Where the local Incus daemon keeps its socket; passed to incus(1), which does all talking to the daemon.");
+    tagged(
+        &mut roff,
+        "INCUS_CONF",
+        "The incus client's configuration directory (remotes, certificates, the default remote).",
+    );
+    tagged(
+        &mut roff,
+        "INCUS_PROJECT",
+        "Read by incus(1) only; the golden tools find the project themselves or take --project.",
+    );
+    tagged(
+        &mut roff,
+        "GOLDEN_TIMEOUT",
+        "Seconds a plain request to Incus may take before the tool gives up (default 30).",
+    );
+    tagged(
+        &mut roff,
+        "GOLDEN_TRACE",
+        "When set, every request to Incus is written to standard error with its duration.",
+    );
+    section(&mut roff, "FILES");
+    tagged(
+        &mut roff,
+        "~/.config/incus/",
+        "The incus client configuration used for every request (see INCUS_CONF).",
+    );
+    section(&mut roff, "NOTES");
+    roff.text([roman(
+        "Virtual machines are handled like containers: their pristine is taken stopped, and their \
+         clones are made by the same copy operation. The test suite runs containers only.",
+    )]);
+    section(&mut roff, "SEE ALSO");
+    let others: Vec<String> = [
+        "golden-create",
+        "golden-derive",
+        "golden-publish",
+        "golden-ls",
+    ]
+    .iter()
+    .filter(|t| **t != name)
+    .map(|t| format!("{t}(1)"))
+    .collect();
+    roff.text([roman(format!("{}, golden(7), incus(1)", others.join(", ")))]);
+    out.extend_from_slice(roff.to_roff().as_bytes());
+    man.render_version_section(&mut out).unwrap();
+    out
+}
+
+/// golden(7): the model and the workflows.
+pub fn overview_page() -> Vec<u8> {
+    let mut r = Roff::new();
+    r.control("TH", ["GOLDEN", "7", "2026-11-25", "golden", "golden"]);
+    section(&mut r, "NAME");
+    r.text([roman(
+        "golden \\- golden images on Incus: templates cloned in seconds",
+    )]);
+    section(&mut r, "DESCRIPTION");
+    r.text([roman(
+        "A golden is an Incus instance (container or virtual machine) with a snapshot named ",
+    ), italic("pristine"), roman(
+        ". New instances are derived from that snapshot by the daemon's own copy, which shares blocks \
+         with the template on btrfs, ZFS, thin LVM and Ceph pools (a full copy on dir). Four tools, one \
+         job each, compose through pipes:",
+    )]);
+    tagged(
+        &mut r,
+        "golden-create NAME...",
+        "stop the instance and (re)make pristine, safely",
+    );
+    tagged(
+        &mut r,
+        "golden-derive TEMPLATE NEW...",
+        "new instances from TEMPLATE/pristine, many at once",
+    );
+    tagged(
+        &mut r,
+        "golden-publish NAME --alias A",
+        "turn pristine into a reusable Incus image",
+    );
+    tagged(
+        &mut r,
+        "golden-ls [NAME...]",
+        "list goldens, with clone counts and staleness",
+    );
+    section(&mut r, "WORKFLOWS");
+    let flows: &[(&str, &[&str])] = &[
+        (
+            "A development template, one clone per developer:",
+            &[
+                "incus exec pro-dev --project pro -- apt install -y vim tmux git",
+                "golden-create pro-dev",
+                "golden-derive pro-dev pro-alice pro-bob",
+            ],
+        ),
+        (
+            "A lab of twenty students:",
+            &[
+                "golden-create lab-reference",
+                "seq -f 'lab-student-%g' 20 | golden-derive lab-reference",
+            ],
+        ),
+        (
+            "The update cycle:",
+            &[
+                "incus start pro-dev --project pro",
+                "incus exec pro-dev --project pro -- sh -c 'apt update && apt upgrade -y'",
+                "golden-create pro-dev",
+                "golden-ls -f json | jq -c 'select(.stale > 0)'",
+                "golden-derive pro-dev pro-dev-updated",
+            ],
+        ),
+    ];
+    for (what, lines) in flows {
+        r.control("PP", []).text([roman(*what)]);
+        r.control("RS", ["4"]).control("nf", []);
+        for l in *lines {
+            r.text([bold(*l)]);
+        }
+        r.control("fi", []).control("RE", []);
+    }
+    section(&mut r, "TROUBLESHOOTING");
+    tagged(&mut r, "Instance not found", "The tools look in every project; a name in two projects needs --project. Check with incus list --all-projects.");
+    tagged(&mut r, "Wrong network configuration in a clone", "golden-derive refuses a template whose NIC has a static address unless given --ipv4 ADDR, --ipv4 auto or --dhcp.");
+    tagged(&mut r, "Full copy instead of CoW", "golden-derive says so on standard error and in the cow column; golden-ls shows cow per golden. Only btrfs, ZFS, thin LVM and Ceph pools share blocks.");
+    tagged(
+        &mut r,
+        "Publishing fails with snapshot not found",
+        "Run golden-create NAME first: golden-publish says so itself.",
+    );
+    section(&mut r, "SEE ALSO");
+    r.text([roman(
+        "golden-create(1), golden-derive(1), golden-publish(1), golden-ls(1), incus(1)",
+    )]);
+    r.to_roff().into_bytes()
+}
+
+/// (file name, contents) of every completion script.
+pub fn completions() -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for cmd in tools() {
+        let name = cmd.get_name().to_string();
+        for (shell, file) in [
+            (Shell::Bash, format!("{name}.bash")),
+            (Shell::Zsh, format!("_{name}")),
+            (Shell::Fish, format!("{name}.fish")),
+        ] {
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd.clone(), name.clone(), &mut buf);
+            out.push((file, buf));
+        }
+    }
+    out
+}
+
+/// (file name, contents) of every man page.
+pub fn man_pages() -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = tools()
+        .iter()
+        .map(|c| (format!("{}.1", c.get_name()), man_page(c)))
+        .collect();
+    out.push(("golden.7".to_string(), overview_page()));
+    out
+}
