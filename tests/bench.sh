@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# make bench: start (or reuse) the private Incus and run the benchmarks with the
+# release build of the tools. BENCH_FULL=1 adds the larger sizes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tests/incus.sh start
+cargo build -q --release -p golden-tests --bin golden-bench
+exec target/release/golden-bench
