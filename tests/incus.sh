@@ -114,8 +114,12 @@ start() {
         say "reusing the private Incus: export INCUS_DIR=$DIR INCUS_CONF=$CONF"
         return 0
     fi
-    # A daemon that does not answer but left state behind is cleaned first.
-    [ -e "$STATE/incusd.pid" ] && stop
+    # A daemon that is there but does not answer is ended; its state is kept
+    # (a daemon that died is restarted on its own database and pools).
+    if [ -f "$STATE/incusd.pid" ]; then
+        kill -9 "$(cat "$STATE/incusd.pid")" 2>/dev/null || true
+        sleep 0.3
+    fi
     mkdir -p "$DIR" "$STATE"
     chmod 711 "$DIR"
     ip netns list | grep -qw "^$NETNS" || ip netns add "$NETNS"
@@ -147,16 +151,16 @@ stop() {
     fi
     # Anything still running from that daemon (forkd, dnsmasq, containers' monitors).
     local p
-    for p in $(pgrep -f -- "$DIR" 2>/dev/null || true); do kill -9 "$p" 2>/dev/null || true; done
+    for p in $(pgrep -f -- "$DIR/" 2>/dev/null || true); do kill -9 "$p" 2>/dev/null || true; done
     ip netns pids "$NETNS" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
     sleep 0.3
     # Mounts visible here (the daemon's own mount namespace died with it).
     local m
-    for m in $(awk -v d="$DIR" 'index($2, d) == 1 {print $2}' /proc/self/mounts | sort -r); do
+    for m in $(awk -v d="$DIR/" 'index($2 "/", d) == 1 {print $2}' /proc/self/mounts | sort -r); do
         umount -l "$m" 2>/dev/null || true
     done
     local loop
-    for loop in $(losetup -nO NAME,BACK-FILE 2>/dev/null | awk -v d="$DIR" 'index($2, d) == 1 {print $1}'); do
+    for loop in $(losetup -nO NAME,BACK-FILE 2>/dev/null | awk -v d="$DIR/" 'index($2, d) == 1 {print $1}'); do
         losetup -d "$loop" 2>/dev/null || true
     done
     ip netns list | grep -qw "^$NETNS" && ip netns del "$NETNS"

@@ -392,3 +392,41 @@ pub fn big_file(mib: usize) -> tempfile::NamedTempFile {
     f.flush().unwrap();
     f
 }
+
+impl Project {
+    /// Waits until no operation runs in the project (requests a killed tool
+    /// left with the daemon go on by themselves).
+    pub fn wait_operations(&self) {
+        for _ in 0..600 {
+            let out = incus_ok(&["query", &format!("/1.0/operations?project={}", self.name)]);
+            let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+            let running = v
+                .get("running")
+                .and_then(|r| r.as_array())
+                .map_or(0, |r| r.len());
+            if running == 0 {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("operations still running in {} after 60 s", self.name);
+    }
+
+    /// Snapshot names of an instance that stand for pristine.
+    pub fn pristine_like(&self, instance: &str) -> Vec<String> {
+        self.snapshots(instance)
+            .into_iter()
+            .filter(|s| s.starts_with("pristine"))
+            .collect()
+    }
+}
+
+/// Sends a signal to a process by number (`kill -SIG PID`).
+pub fn signal(pid: u32, sig: &str) {
+    let st = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(st.success(), "kill -{sig} {pid}");
+}

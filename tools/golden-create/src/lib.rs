@@ -105,8 +105,13 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
             return Err(Error::usage(format!("{t} is named twice")));
         }
     }
+    golden::cli::stop_on_interrupt();
     let mut status = Status::Done;
-    for t in &targets {
+    for (i, t) in targets.iter().enumerate() {
+        if golden::cli::interrupted() {
+            printer.finish()?;
+            return Err(golden::cli::interrupted_error(targets.len() - i));
+        }
         match create_one(t, &args) {
             Ok(rec) => printer.print(&rec)?,
             Err(e) if matches!(e, Error::Io(ref io) if io.kind() == std::io::ErrorKind::BrokenPipe) => {
@@ -155,6 +160,20 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
         });
     }
 
+    // One golden-create per instance at a time; and whatever a killed run left
+    // running on the daemon ends before we look at the snapshots.
+    let _lock =
+        golden::lock::InstanceLock::acquire(t.remote.as_deref(), &t.project, &t.name, || {
+            notice(
+                TOOL,
+                args.quiet,
+                format!("waiting for another golden-create of {}", t.name),
+            )
+        })?;
+    incus.wait_instance_operations(&t.project, &t.name, 120)?;
+    // Read again: the run we waited for may have changed its power state.
+    let inst = incus.instance(&t.project, &t.name)?;
+    let running = !matches!(inst.status.as_str(), "Stopped");
     if running {
         notice(TOOL, args.quiet, format!("stopping {}", t.name));
         stop(&incus, t, args)?;

@@ -315,20 +315,24 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         return Ok(status);
     }
     let bar = golden::progress::bar(jobs.len() as u64, "deriving", args.quiet);
+    // Ctrl-C: the copies under way finish and are printed, no new one starts.
+    cli::stop_on_interrupt();
     let next = AtomicUsize::new(0);
+    let started = AtomicUsize::new(0);
     let stop = std::sync::atomic::AtomicBool::new(false);
     let (tx, rx) = mpsc::channel::<(usize, Result<Derived>)>();
     let outcome: Result<()> = std::thread::scope(|s| {
         for _ in 0..args.jobs.min(jobs.len().max(1) as u16) {
             let tx = tx.clone();
-            let (jobs, templates, next, stop, args, config) =
-                (&jobs, &templates, &next, &stop, &args, &config);
+            let (jobs, templates, next, stop, args, config, started) =
+                (&jobs, &templates, &next, &stop, &args, &config, &started);
             s.spawn(move || loop {
-                if stop.load(Ordering::SeqCst) {
+                if stop.load(Ordering::SeqCst) || cli::interrupted() {
                     break;
                 }
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(job) = jobs.get(i) else { break };
+                started.fetch_add(1, Ordering::SeqCst);
                 let r = derive_one(job, &templates[job.template], args, config);
                 if tx.send((i, r)).is_err() {
                     break;
@@ -354,6 +358,10 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     bar.finish_and_clear();
     outcome?;
     printer.finish()?;
+    let not_started = jobs.len() - started.load(Ordering::SeqCst).min(jobs.len());
+    if cli::interrupted() && not_started > 0 {
+        return Err(cli::interrupted_error(not_started));
+    }
     Ok(status)
 }
 
@@ -555,20 +563,32 @@ fn derive_one(
             // In a cluster, stay beside the template: a copy across members is never CoW.
             incus.create_instance(&job.project, tpl.location.as_deref(), &body)
         };
-        if let Err(e) = copy(&snapshot, &created_at) {
-            // golden-create may have renamed the snapshot under us: look again, once.
+        // golden-create may rename the snapshot under us: look again and retry,
+        // a few times, as long as the pristine we would copy has changed.
+        let mut attempts = 0;
+        while let Err(e) = copy(&snapshot, &created_at) {
+            attempts += 1;
             let snaps = incus.snapshots(&tpl.target.project, &tpl.target.name)?;
             match current_pristine(
                 snaps
                     .iter()
                     .map(|s| (s.name.as_str(), s.created_at.as_str())),
             ) {
-                Some((n, c)) if n != snapshot || c != created_at => {
+                Some((n, c))
+                    if attempts < 5
+                        && (n != snapshot
+                            || c != created_at
+                            || !snaps.iter().any(|s| s.name == snapshot)) =>
+                {
                     snapshot = n.to_string();
                     created_at = c.to_string();
-                    copy(&snapshot, &created_at)?;
                 }
-                _ => return Err(e.context(format!("copying {}/{}", tpl.target.name, snapshot))),
+                _ => {
+                    return Err(already_exists(
+                        e.context(format!("copying {}/{}", tpl.target.name, snapshot)),
+                        job,
+                    ))
+                }
             }
         }
         Ok((snapshot, created_at))
@@ -597,6 +617,25 @@ fn derive_one(
         status = "Running";
     }
     Ok(record(status, &created_at, &snapshot))
+}
+
+/// The daemon's words for a name taken meanwhile (by a concurrent run) are a
+/// database constraint; say it as the user would.
+fn already_exists(e: Error, job: &Job) -> Error {
+    let m = e.to_string();
+    let taken = [
+        "UNIQUE constraint failed",
+        "already exists",
+        "busy running a \"create\" operation",
+    ];
+    if taken.iter().any(|t| m.contains(t)) {
+        Error::failed(format!(
+            "already exists in project {} (made meanwhile by someone else)",
+            job.project
+        ))
+    } else {
+        e
+    }
 }
 
 fn copy_body(

@@ -155,8 +155,13 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         });
     }
 
+    golden::cli::stop_on_interrupt();
     let mut status = Status::Done;
-    for job in &jobs {
+    for (i, job) in jobs.iter().enumerate() {
+        if golden::cli::interrupted() {
+            printer.finish()?;
+            return Err(golden::cli::interrupted_error(jobs.len() - i));
+        }
         match publish_one(job, &args, expires.as_deref()) {
             Ok(rec) => printer.print(&rec)?,
             Err(e) => {

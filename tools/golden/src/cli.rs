@@ -47,6 +47,32 @@ fn one_line(text: &str) -> String {
         .join("; ")
 }
 
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// From now on, a first SIGINT (Ctrl-C) or SIGTERM asks the run to stop
+/// starting new work: what is under way finishes and its records are printed.
+/// A second one ends the process at once.
+pub fn stop_on_interrupt() {
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+    });
+}
+
+/// Has the user asked us to stop?
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// The error a run ends with when it was interrupted: exit 130, as a shell
+/// reports a process ended by SIGINT.
+pub fn interrupted_error(not_started: usize) -> Error {
+    Error::Interrupted(format!(
+        "interrupted: {not_started} not started; the records above were done"
+    ))
+}
+
 /// Reports one failed record on stderr (the run goes on and ends with exit 1).
 pub fn report(tool: &str, err: &Error) {
     eprintln!("{tool}: {err}");

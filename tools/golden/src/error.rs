@@ -19,6 +19,9 @@ pub enum Error {
     Failed(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// Stopped by SIGINT/SIGTERM after finishing what was under way (exit 130).
+    #[error("{0}")]
+    Interrupted(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -36,6 +39,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) => 2,
+            Error::Interrupted(_) => 130,
             _ => 1,
         }
     }
@@ -44,10 +48,11 @@ impl Error {
     pub fn context(self, what: impl fmt::Display) -> Self {
         match self {
             Error::Usage(m) => Error::Usage(format!("{what}: {m}")),
-            Error::Unreachable(m) => Error::Unreachable(m),
+            Error::Unreachable(m) => Error::Unreachable(format!("{what}: {m}")),
             Error::Incus(m) => Error::Incus(format!("{what}: {m}")),
             Error::Failed(m) => Error::Failed(format!("{what}: {m}")),
             Error::Io(e) => Error::Failed(format!("{what}: {e}")),
+            Error::Interrupted(m) => Error::Interrupted(m),
         }
     }
 

@@ -117,6 +117,9 @@ impl Incus {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // Its own process group: a Ctrl-C at the terminal reaches us, not the
+        // request under way, which we let finish (see cli::interrupted).
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         let started = Instant::now();
         let mut child = cmd.spawn().map_err(|e| {
             Error::Unreachable(format!(
@@ -208,8 +211,14 @@ impl Incus {
             "no route to host",
             "i/o timeout",
             "connect: permission denied",
-            "the remote \"",
         ];
+        if lower.starts_with("the remote \"") && lower.contains("doesn't exist") {
+            // A name's REMOTE: part that the client does not know is bad input.
+            return Error::Usage(format!(
+                "unknown remote {}: {msg}",
+                self.remote.as_deref().unwrap_or("")
+            ));
+        }
         if unreachable.iter().any(|p| lower.contains(p)) {
             Error::Unreachable(format!(
                 "cannot reach Incus{}: {msg}; check it with `incus info`",
@@ -429,6 +438,43 @@ impl Incus {
             enc(project)
         ))
         .map_err(|e| e.context(format!("reading image {fingerprint}")))
+    }
+}
+
+impl Incus {
+    /// Waits (up to `secs` each) for operations still running on an instance,
+    /// such as those a killed run left behind, so we never race them.
+    pub fn wait_instance_operations(&self, project: &str, name: &str, secs: u64) -> Result<()> {
+        let ops: BTreeMap<String, Vec<Value>> = self
+            .get(&format!(
+                "/1.0/operations?recursion=1&project={}",
+                enc(project)
+            ))
+            .map_err(|e| e.context("listing operations"))?;
+        let mine = |url: &str| {
+            let rest = match url.strip_prefix(&format!("/1.0/instances/{}", enc(name))) {
+                Some(r) => r,
+                None => return false,
+            };
+            rest.is_empty()
+                || rest.starts_with('?')
+                || rest.starts_with('/')
+                || rest.starts_with("%2F")
+        };
+        for op in ops.get("running").into_iter().flatten() {
+            let touches = op["resources"]
+                .as_object()
+                .into_iter()
+                .flat_map(|r| r.values())
+                .flat_map(|v| v.as_array().into_iter().flatten())
+                .filter_map(Value::as_str)
+                .any(mine);
+            if let (true, Some(id)) = (touches, op["id"].as_str()) {
+                // Its own outcome is not ours to report: only that it is over.
+                let _ = self.wait_operation(id, secs);
+            }
+        }
+        Ok(())
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod error;
 pub mod incus;
+pub mod lock;
 pub mod model;
 pub mod name;
 pub mod output;

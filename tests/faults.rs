@@ -1,0 +1,326 @@
+//! Faults: kills, Ctrl-C, a daemon that goes away. Whatever happens, the tools
+//! lose nothing, never hang, and a rerun finishes the work.
+
+use golden_tests::*;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+#[test]
+fn a_kill_at_any_point_of_create_leaves_a_usable_golden() {
+    let p = Project::new("ft-kill-create");
+    p.instance("t", None);
+    assert_eq!(p.tool("golden-create", &["t"]).code, 0);
+    // Delays that land in the stop, the snapshot and the swap steps.
+    for (i, delay) in [0u64, 15, 30, 45, 60, 80, 100, 130, 160, 200, 250, 320]
+        .iter()
+        .enumerate()
+    {
+        if i % 2 == 0 {
+            p.incus(&["start", "t"]);
+        }
+        let mut child = golden("golden-create")
+            .args(["-q", "t", "--project", &p.name])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(*delay));
+        signal(child.id(), "KILL");
+        let _ = child.wait();
+        assert!(
+            !p.pristine_like("t").is_empty(),
+            "no golden after a kill at {delay} ms"
+        );
+        let clone = format!("c{i}");
+        let r = p.tool("golden-derive", &["-q", "t", &clone]);
+        assert_eq!(r.code, 0, "derive after a kill at {delay} ms: {}", r.stderr);
+        let r = p.tool("golden-create", &["-q", "t"]);
+        assert_eq!(r.code, 0, "create after a kill at {delay} ms: {}", r.stderr);
+        assert_eq!(
+            p.pristine_like("t"),
+            ["pristine"],
+            "after a kill at {delay} ms"
+        );
+    }
+}
+
+#[test]
+fn there_is_never_a_moment_without_a_golden() {
+    let p = Project::new("ft-poll");
+    p.instance("t", None);
+    assert_eq!(p.tool("golden-create", &["t"]).code, 0);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (polls, empty) = std::thread::scope(|s| {
+        let poller = s.spawn(|| {
+            let (mut polls, mut empty) = (0, Vec::new());
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let seen = p.snapshots("t");
+                polls += 1;
+                if !seen.iter().any(|n| n.starts_with("pristine")) {
+                    empty.push(seen);
+                }
+            }
+            (polls, empty)
+        });
+        for _ in 0..8 {
+            let r = p.tool("golden-create", &["-q", "t"]);
+            assert_eq!(r.code, 0, "{}", r.stderr);
+        }
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        poller.join().unwrap()
+    });
+    assert!(polls > 10, "the poller must have looked often ({polls})");
+    assert!(empty.is_empty(), "states with no pristine: {empty:?}");
+}
+
+#[test]
+fn a_kill_during_a_bulk_derive_leaves_whole_instances_and_a_rerun_finishes() {
+    let p = Project::new("ft-kill-derive");
+    p.instance("tpl", None);
+    assert_eq!(p.tool("golden-create", &["tpl"]).code, 0);
+    let names: Vec<String> = (1..=12).map(|i| format!("k{i}")).collect();
+    let mut child = golden("golden-derive")
+        .args(["-q", "-j", "4", "tpl", "--project", &p.name])
+        .args(&names)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(250));
+    signal(child.id(), "KILL");
+    let _ = child.wait();
+    p.wait_operations();
+    let made: Vec<String> = p.instances().into_iter().filter(|n| n != "tpl").collect();
+    assert!(
+        made.len() < names.len(),
+        "the kill came too late to test anything ({made:?})"
+    );
+    for n in &made {
+        p.incus(&["start", n]);
+        assert_eq!(p.get(n)["config"]["user.golden.template"], "tpl");
+    }
+    let r = p.tool(
+        "golden-derive",
+        &["-f", "json", "--skip-existing", "tpl"]
+            .iter()
+            .copied()
+            .chain(names.iter().map(String::as_str))
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let recs = json_lines(&r.stdout);
+    let skipped = recs.iter().filter(|v| v["status"] == "skipped").count();
+    assert_eq!(
+        skipped,
+        made.len(),
+        "what was made is skipped, not made twice"
+    );
+    assert_eq!(recs.len(), names.len());
+    let mut all = names.clone();
+    all.push("tpl".into());
+    all.sort();
+    assert_eq!(p.instances(), all);
+}
+
+#[test]
+fn ctrl_c_finishes_what_was_sent_prints_it_and_starts_nothing_new() {
+    let p = Project::new("ft-sigint");
+    p.instance("tpl", None);
+    assert_eq!(p.tool("golden-create", &["tpl"]).code, 0);
+    let names: Vec<String> = (1..=16).map(|i| format!("s{i}")).collect();
+    let mut child = golden("golden-derive")
+        .args([
+            "-j",
+            "2",
+            "-H",
+            "-o",
+            "instance",
+            "tpl",
+            "--project",
+            &p.name,
+        ])
+        .args(&names)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut printed = Vec::new();
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    printed.push(line.trim().to_string());
+    signal(child.id(), "INT");
+    for l in out.lines() {
+        printed.push(l.unwrap());
+    }
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("interrupted:") && err.contains("not started"),
+        "{err}"
+    );
+    p.wait_operations();
+    let mut made: Vec<String> = p.instances().into_iter().filter(|n| n != "tpl").collect();
+    made.sort();
+    printed.sort();
+    assert_eq!(
+        printed, made,
+        "every instance made is printed, and only those"
+    );
+    assert!(made.len() < names.len(), "nothing new started after Ctrl-C");
+}
+
+#[test]
+fn an_unreachable_daemon_is_a_clear_error_within_seconds_for_every_tool() {
+    let cases: &[(&str, &[&str])] = &[
+        ("golden-create", &["x"]),
+        ("golden-derive", &["x", "y"]),
+        ("golden-publish", &["x", "--alias", "a"]),
+        ("golden-ls", &[]),
+    ];
+    for (tool, args) in cases {
+        let t = Instant::now();
+        let r = run(golden(tool)
+            .args(*args)
+            .env("INCUS_DIR", "/nonexistent/golden"));
+        assert_eq!(r.code, 1, "{tool}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("cannot reach Incus") && r.stderr.contains("incus info"),
+            "{tool}: {}",
+            r.stderr
+        );
+        assert_eq!(r.stderr.trim().lines().count(), 1, "{tool}: {}", r.stderr);
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "{tool} took {:?}",
+            t.elapsed()
+        );
+    }
+}
+
+/// A second private daemon of this test's own, since it is shut down mid-run.
+struct FaultDaemon {
+    dir: String,
+}
+
+impl FaultDaemon {
+    fn start() -> Self {
+        let d = FaultDaemon {
+            dir: format!("/tmp/golden-fault-{}", std::process::id()),
+        };
+        assert!(
+            d.script("start").success(),
+            "second private daemon did not start"
+        );
+        d
+    }
+    fn script(&self, verb: &str) -> std::process::ExitStatus {
+        std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/incus.sh"))
+            .arg(verb)
+            .env("GOLDEN_INCUS_DIR", &self.dir)
+            .env(
+                "GOLDEN_INCUS_NETNS",
+                format!("golden-fault-{}", std::process::id()),
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+    }
+    fn cmd(&self, program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+        let mut c = std::process::Command::new(program);
+        c.env("INCUS_DIR", &self.dir)
+            .env("INCUS_CONF", format!("{}.state/client", self.dir));
+        c
+    }
+    fn incus(&self, args: &[&str]) {
+        let out = self.cmd("incus").args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "incus {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    fn pid(&self) -> u32 {
+        std::fs::read_to_string(format!("{}.state/incusd.pid", self.dir))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+}
+
+impl Drop for FaultDaemon {
+    fn drop(&mut self) {
+        self.script("stop");
+    }
+}
+
+#[test]
+fn a_daemon_that_dies_mid_run_gives_clear_errors_and_a_rerun_completes() {
+    let d = FaultDaemon::start();
+    d.incus(&["init", "busybox", "tpl", "-q"]);
+    d.incus(&["snapshot", "create", "tpl", "pristine"]);
+    let names: Vec<String> = (1..=20).map(|i| format!("d{i}")).collect();
+    let t = Instant::now();
+    let child = d
+        .cmd(bin("golden-derive"))
+        .args(["-q", "-j", "2", "-H", "-o", "instance", "tpl"])
+        .args(&names)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    signal(d.pid(), "KILL");
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        t.elapsed() < Duration::from_secs(60),
+        "it hung: {:?}",
+        t.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let failed = err
+        .lines()
+        .filter(|l| l.starts_with("golden-derive: d"))
+        .count();
+    let done = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert_eq!(
+        failed + done,
+        names.len(),
+        "every record is done or named as failed: {err}"
+    );
+    assert!(
+        err.contains("cannot reach Incus") || err.contains("incus info"),
+        "{err}"
+    );
+
+    assert!(d.script("start").success(), "the daemon came back");
+    let out = d
+        .cmd(bin("golden-derive"))
+        .args(["-q", "--skip-existing", "-f", "json", "tpl"])
+        .args(&names)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "rerun: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listing = d
+        .cmd("incus")
+        .args(["list", "-f", "csv", "-c", "n"])
+        .output()
+        .unwrap();
+    let have: Vec<String> = String::from_utf8_lossy(&listing.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    for n in &names {
+        assert!(have.contains(n), "{n} missing after the rerun");
+    }
+}
