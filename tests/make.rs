@@ -5,7 +5,14 @@ use golden_tests::*;
 use std::path::Path;
 
 fn make(args: &[&str]) -> Run {
+    // Build once, first: a target's own build must not relink a binary that
+    // another test is running.
+    static BUILD: std::sync::Once = std::sync::Once::new();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    BUILD.call_once(|| {
+        let r = run(command("make").arg("-s").arg("-C").arg(&root).arg("build"));
+        assert_eq!(r.code, 0, "make build: {}", r.stderr);
+    });
     run(command("make").arg("-s").arg("-C").arg(root).args(args))
 }
 

@@ -6,7 +6,7 @@
 
 mod plan;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 
@@ -148,16 +148,17 @@ struct Template {
     location: Option<String>,
     expanded_devices: BTreeMap<String, BTreeMap<String, String>>,
     volumes_project: String,
+    /// Where its clones go (the same for all of them: kept here, not per clone).
+    clone_project: String,
+    clone_pool: String,
+    clone_driver: String,
+    cow: bool,
 }
 
 /// One clone to make.
 struct Job {
     template: usize,
     name: String,
-    project: String,
-    pool: String,
-    driver: String,
-    cow: bool,
     ipv4: Option<String>,
     devices: BTreeMap<String, Value>,
     /// For --volumes copy.
@@ -175,7 +176,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     }
 
     // 1. Every (template, new name) pair, all names checked.
-    let pairs = pairs(&args)?;
+    let (template_wanted, pairs) = pairs(&args)?;
     if matches!(ipv4, Some(Ipv4Choice::Fixed(_))) && pairs.len() > 1 {
         return Err(Error::usage(format!(
             "--ipv4 ADDR gives one address to {} clones; use --ipv4 auto or --dhcp",
@@ -184,49 +185,72 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     }
 
     // 2. Templates, located and read once each.
-    let mut template_wanted: Vec<Wanted> = Vec::new();
-    for (w, _) in &pairs {
-        if !template_wanted
-            .iter()
-            .any(|t| t.instance == w.instance && t.project == w.project)
-        {
-            template_wanted.push(w.clone());
-        }
-    }
-    let located = locate(template_wanted.clone())?;
     let mut templates = Vec::new();
-    for t in located {
+    for t in locate(template_wanted)? {
         templates.push(read_template(t, &args)?);
     }
-    let template_of = |w: &Wanted| {
-        template_wanted
-            .iter()
-            .position(|t| t.instance == w.instance && t.project == w.project)
-            .expect("every template located")
-    };
 
     // 3. Pools, existing names, addresses: one plan for every clone.
     let incus = templates[0].target.incus();
     let pools = incus.pools()?;
-    let mut existing: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut jobs: Vec<Job> = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
+    let mut existing: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut jobs: Vec<Job> = Vec::with_capacity(pairs.len());
     let mut failures: Vec<Error> = Vec::new();
     let mut addresses = match ipv4 {
         Some(Ipv4Choice::Auto) => Some(AddressPlan::read(&incus, &templates)?),
         _ => None,
     };
-    for (w, new) in &pairs {
-        let ti = template_of(w);
-        let tpl = &templates[ti];
-        let project = args
+    // Where each template's clones go, and whether they can share blocks.
+    for tpl in templates.iter_mut() {
+        tpl.clone_project = args
             .target_project
             .clone()
             .unwrap_or_else(|| tpl.target.project.clone());
-        if !seen.insert((project.clone(), new.clone())) {
-            return Err(Error::usage(format!("{new} is named twice")));
+        tpl.clone_pool = args.storage.clone().unwrap_or_else(|| tpl.pool.clone());
+        let p = pools
+            .iter()
+            .find(|p| p.name == tpl.clone_pool)
+            .ok_or_else(|| Error::usage(format!("storage pool not found: {}", tpl.clone_pool)))?;
+        tpl.clone_driver = p.driver.clone();
+        tpl.cow =
+            tpl.clone_pool == tpl.pool && golden::model::pool_shares_blocks(&p.driver, &p.config);
+        if !tpl.cow {
+            let why = if tpl.clone_pool != tpl.pool {
+                format!(
+                    "pool {} is not the template's ({})",
+                    tpl.clone_pool, tpl.pool
+                )
+            } else {
+                format!(
+                    "pool {} (driver {}) does not share blocks",
+                    tpl.clone_pool, tpl.clone_driver
+                )
+            };
+            notice(
+                TOOL,
+                args.quiet,
+                format!(
+                    "clones of {} are full copies, not CoW: {why}",
+                    tpl.target.name
+                ),
+            );
         }
-        if !existing.contains_key(&project) {
+    }
+    {
+        let mut seen = BTreeSet::new();
+        for pair in &pairs {
+            if !seen.insert((
+                templates[pair.template].clone_project.as_str(),
+                pair.new.as_str(),
+            )) {
+                return Err(Error::usage(format!("{} is named twice", pair.new)));
+            }
+        }
+    }
+    for Pair { template: ti, new } in pairs {
+        let tpl = &templates[ti];
+        let project = &tpl.clone_project;
+        if !existing.contains_key(project) {
             let names = incus
                 .instance_urls(&Scope::Project(project.clone()))?
                 .into_iter()
@@ -235,9 +259,8 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
             existing.insert(project.clone(), names);
         }
         let mut skip = false;
-        if existing[&project].contains(new) {
-            let same = args.skip_existing && came_from(&incus, &project, new, tpl)?;
-            if same {
+        if existing[project].contains(&new) {
+            if args.skip_existing && came_from(&incus, project, &new, tpl)? {
                 skip = true;
             } else {
                 let hint = if args.skip_existing {
@@ -251,12 +274,6 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
                 continue;
             }
         }
-        let pool = args.storage.clone().unwrap_or_else(|| tpl.pool.clone());
-        let p = pools
-            .iter()
-            .find(|p| p.name == pool)
-            .ok_or_else(|| Error::usage(format!("storage pool not found: {pool}")))?;
-        let cow = pool == tpl.pool && golden::model::pool_shares_blocks(&p.driver, &p.config);
         let address = match (&ipv4, addresses.as_mut()) {
             (Some(Ipv4Choice::Fixed(a)), _) => Some(a.to_string()),
             (Some(Ipv4Choice::Auto), Some(plan)) if !skip => Some(plan.next(ti)?.to_string()),
@@ -264,44 +281,20 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         };
         let (devices, volume_copies) = plan::devices(
             &tpl.expanded_devices,
-            new,
+            &new,
             &args,
             address.as_deref(),
-            &pool,
+            &tpl.clone_pool,
             args.storage.is_some(),
         );
         jobs.push(Job {
             template: ti,
-            name: new.clone(),
-            project,
-            pool,
-            driver: p.driver.clone(),
-            cow,
+            name: new,
             ipv4: address,
             devices,
             volume_copies,
             skip,
         });
-    }
-    for (i, tpl) in templates.iter().enumerate() {
-        if let Some(j) = jobs.iter().find(|j| j.template == i && !j.skip && !j.cow) {
-            let why = if j.pool != tpl.pool {
-                format!("pool {} is not the template's ({})", j.pool, tpl.pool)
-            } else {
-                format!(
-                    "pool {} (driver {}) does not share blocks",
-                    j.pool, j.driver
-                )
-            };
-            notice(
-                TOOL,
-                args.quiet,
-                format!(
-                    "clones of {} are full copies, not CoW: {why}",
-                    tpl.target.name
-                ),
-            );
-        }
     }
 
     // 4. The copies, -j at a time; records printed as each ends.
@@ -320,7 +313,8 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     let next = AtomicUsize::new(0);
     let started = AtomicUsize::new(0);
     let stop = std::sync::atomic::AtomicBool::new(false);
-    let (tx, rx) = mpsc::channel::<(usize, Result<Derived>)>();
+    // Bounded: workers wait for the printer rather than pile records up.
+    let (tx, rx) = mpsc::sync_channel::<(usize, Result<Derived>)>(64);
     let outcome: Result<()> = std::thread::scope(|s| {
         for _ in 0..args.jobs.min(jobs.len().max(1) as u16) {
             let tx = tx.clone();
@@ -365,14 +359,35 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     Ok(status)
 }
 
-/// The (template, new name) pairs from arguments or stdin, every new name checked.
-fn pairs(args: &Args) -> Result<Vec<(Wanted, String)>> {
-    let template_from = |name: &str, project: Option<&str>, record: Record| -> Result<Wanted> {
-        Ok(Wanted {
-            instance: InstanceRef::parse(name)?,
-            project: args.project.clone().or(project.map(str::to_string)),
-            record,
-        })
+/// One clone to make: which template, which new name.
+struct Pair {
+    template: usize,
+    new: String,
+}
+
+/// The templates and (template, new name) pairs from arguments or stdin, every
+/// new name checked as it is read. Only the name is kept of each record, so a
+/// long input costs a few bytes a line.
+fn pairs(args: &Args) -> Result<(Vec<Wanted>, Vec<Pair>)> {
+    let mut templates: Vec<Wanted> = Vec::new();
+    let mut template_index = |name: &str, project: Option<&str>| -> Result<usize> {
+        let instance = InstanceRef::parse(name)?;
+        let project = args.project.clone().or(project.map(str::to_string));
+        if let Some(p) = &project {
+            golden::name::check_project_name(p)?;
+        }
+        if let Some(i) = templates
+            .iter()
+            .position(|t| t.instance == instance && t.project == project)
+        {
+            return Ok(i);
+        }
+        templates.push(Wanted {
+            instance,
+            project,
+            record: Record::named(0, name),
+        });
+        Ok(templates.len() - 1)
     };
     let mut out = Vec::new();
     match &args.template {
@@ -380,9 +395,13 @@ fn pairs(args: &Args) -> Result<Vec<(Wanted, String)>> {
             if args.new.iter().any(|n| n == "-") {
                 return Err(Error::usage("'-' (read stdin) must be the only NEW"));
             }
-            let w = template_from(t, None, Record::named(0, t))?;
+            let ti = template_index(t, None)?;
             for n in &args.new {
-                out.push((w.clone(), n.clone()));
+                check_instance_name(n)?;
+                out.push(Pair {
+                    template: ti,
+                    new: n.clone(),
+                });
             }
         }
         t => {
@@ -391,38 +410,28 @@ fn pairs(args: &Args) -> Result<Vec<(Wanted, String)>> {
             };
             for r in records {
                 let r = r?;
-                let (tname, project) = match t {
-                    Some(t) => (t.clone(), None),
-                    None => (
-                        r.require("template")?.to_string(),
-                        r.get("project").map(str::to_string),
-                    ),
+                let at = |e: Error| e.context(format!("stdin line {}", r.line));
+                let ti = match t {
+                    Some(t) => template_index(t, None)?,
+                    None => template_index(r.require("template")?, r.get("project")).map_err(at)?,
                 };
                 let new = match (r.get("new"), t) {
-                    (Some(n), _) => n.to_string(),
-                    (None, Some(_)) => r.require("instance")?.to_string(),
-                    (None, None) => r.require("new")?.to_string(),
+                    (Some(n), _) => n,
+                    (None, Some(_)) => r.require("instance")?,
+                    (None, None) => r.require("new")?,
                 };
-                let line = r.line;
-                let w = template_from(&tname, project.as_deref(), r)
-                    .map_err(|e| e.context(format!("stdin line {line}")))?;
-                out.push((w, new));
+                check_instance_name(new).map_err(at)?;
+                out.push(Pair {
+                    template: ti,
+                    new: new.to_string(),
+                });
             }
             if out.is_empty() {
                 return Err(Error::usage("no NEW names on stdin"));
             }
         }
     }
-    for (w, new) in &out {
-        check_instance_name(new).map_err(|e| match w.record.line {
-            0 => e,
-            n => e.context(format!("stdin line {n}")),
-        })?;
-        if let Some(p) = &w.project {
-            golden::name::check_project_name(p)?;
-        }
-    }
-    Ok(out)
+    Ok((templates, out))
 }
 
 fn parse_config(items: &[String]) -> Result<BTreeMap<String, String>> {
@@ -503,6 +512,10 @@ fn read_template(t: Target, args: &Args) -> Result<Template> {
         created_at,
         volumes_project,
         target: t,
+        clone_project: String::new(),
+        clone_pool: String::new(),
+        clone_driver: String::new(),
+        cow: false,
     })
 }
 
@@ -520,12 +533,12 @@ fn derive_one(
     extra: &BTreeMap<String, String>,
 ) -> Result<Derived> {
     let record = |status: &str, created_at: &str, snapshot: &str| Derived {
-        project: job.project.clone(),
+        project: tpl.clone_project.clone(),
         instance: job.name.clone(),
         source: format!("{}/{}/{}", tpl.target.project, tpl.target.name, snapshot),
-        pool: job.pool.clone(),
-        driver: job.driver.clone(),
-        cow: job.cow,
+        pool: tpl.clone_pool.clone(),
+        driver: tpl.clone_driver.clone(),
+        cow: tpl.cow,
         status: status.to_string(),
         created_at: created_at.to_string(),
         ipv4: job.ipv4.clone(),
@@ -561,7 +574,7 @@ fn derive_one(
         let copy = |snapshot: &str, created_at: &str| {
             let body = copy_body(job, tpl, snapshot, created_at, args, extra);
             // In a cluster, stay beside the template: a copy across members is never CoW.
-            incus.create_instance(&job.project, tpl.location.as_deref(), &body)
+            incus.create_instance(&tpl.clone_project, tpl.location.as_deref(), &body)
         };
         // golden-create may rename the snapshot under us: look again and retry,
         // a few times, as long as the pristine we would copy has changed.
@@ -586,7 +599,7 @@ fn derive_one(
                 _ => {
                     return Err(already_exists(
                         e.context(format!("copying {}/{}", tpl.target.name, snapshot)),
-                        job,
+                        &tpl.clone_project,
                     ))
                 }
             }
@@ -613,7 +626,7 @@ fn derive_one(
     };
     let mut status = "Stopped";
     if args.start {
-        incus.set_state(&job.project, &job.name, "start", None, false)?;
+        incus.set_state(&tpl.clone_project, &job.name, "start", None, false)?;
         status = "Running";
     }
     Ok(record(status, &created_at, &snapshot))
@@ -621,7 +634,7 @@ fn derive_one(
 
 /// The daemon's words for a name taken meanwhile (by a concurrent run) are a
 /// database constraint; say it as the user would.
-fn already_exists(e: Error, job: &Job) -> Error {
+fn already_exists(e: Error, project: &str) -> Error {
     let m = e.to_string();
     let taken = [
         "UNIQUE constraint failed",
@@ -630,8 +643,7 @@ fn already_exists(e: Error, job: &Job) -> Error {
     ];
     if taken.iter().any(|t| m.contains(t)) {
         Error::failed(format!(
-            "already exists in project {} (made meanwhile by someone else)",
-            job.project
+            "already exists in project {project} (made meanwhile by someone else)"
         ))
     } else {
         e
