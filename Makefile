@@ -17,7 +17,7 @@ BASHDIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 ZSHDIR  := $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 FISHDIR := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 
-.PHONY: help build test check demo bench man completions install uninstall clean \
+.PHONY: help build test check demo bench fuzz man completions install uninstall clean \
         incus-start incus-stop golden-create golden-derive golden-publish golden-list golden-ls
 
 help: ## list the targets
@@ -38,6 +38,9 @@ demo: build ## bring up the private Incus and walk the golden workflow
 
 bench: build ## measure against what users do today, on the private Incus
 	tests/bench.sh
+
+fuzz: ## fuzz record parsing, name templates and names (FUZZ_SECONDS each, default 60)
+	tests/fuzz.sh
 
 man completions: ## regenerate man/ and completions/ from the parsers
 	$(CARGO) run -q -p golden-tests --bin golden-gen-docs

@@ -31,6 +31,7 @@ const EXIT_COMMON: &[(&str, &str)] = &[
          still done unless --fail-fast), or Incus could not be reached.",
     ),
     ("2", "Bad usage or bad input (an invalid name, a malformed record line, an unknown project): nothing was done."),
+    ("130", "Interrupted (SIGINT or SIGTERM): what was under way finished and was printed, nothing new was started."),
 ];
 
 fn extra(tool: &str) -> Extra {

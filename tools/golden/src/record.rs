@@ -91,7 +91,8 @@ impl<R: BufRead> Records<R> {
         let Some(first) = first else {
             return Ok(records);
         };
-        if first.trim_start().starts_with('{') {
+        // `[` too: a JSON array is a mistake to name as such, not a name.
+        if first.trim_start().starts_with(['{', '[']) {
             records.kind = Kind::Json;
             records.pending = Some(first);
         } else if first.contains('\t') || LONE_HEADERS.contains(&first.trim()) {
