@@ -304,6 +304,102 @@ mod tests {
         assert_eq!(parse_cidr("10.0.0.1/33"), None);
     }
 
+    fn args(extra: &[&str]) -> Args {
+        use clap::Parser;
+        let mut all = vec!["golden-derive"];
+        all.extend(extra);
+        all.extend(["tpl", "new"]);
+        Args::parse_from(all)
+    }
+
+    fn template() -> Devices {
+        devs(json!({
+            "root": {"type": "disk", "path": "/", "pool": "fast"},
+            "eth0": {"type": "nic", "network": "br0", "ipv4.address": "10.0.0.5", "ipv6.address": "fd00::5"},
+            "data": {"type": "disk", "path": "/data", "pool": "fast", "source": "vol1"}
+        }))
+    }
+
+    #[test]
+    fn dhcp_drops_the_static_addresses_and_keeps_the_nic() {
+        let (d, copies) = devices(&template(), "c1", &args(&["--dhcp"]), None, "fast", false);
+        assert_eq!(d["eth0"], json!({"type": "nic", "network": "br0"}));
+        assert!(!d.contains_key("root") && copies.is_empty());
+    }
+
+    #[test]
+    fn an_address_goes_to_the_static_nic_alone() {
+        let (d, _) = devices(
+            &template(),
+            "c1",
+            &args(&["--ipv4", "10.0.0.9"]),
+            Some("10.0.0.9"),
+            "fast",
+            false,
+        );
+        assert_eq!(
+            d["eth0"],
+            json!({"type": "nic", "network": "br0", "ipv4.address": "10.0.0.9"})
+        );
+    }
+
+    #[test]
+    fn another_pool_overrides_the_root_disk() {
+        let (d, _) = devices(
+            &template(),
+            "c1",
+            &args(&["-s", "slow"]),
+            None,
+            "slow",
+            true,
+        );
+        assert_eq!(
+            d["root"],
+            json!({"type": "disk", "path": "/", "pool": "slow"})
+        );
+    }
+
+    #[test]
+    fn volumes_are_copied_per_clone_or_dropped() {
+        let (d, copies) = devices(
+            &template(),
+            "c1",
+            &args(&["--volumes", "copy"]),
+            None,
+            "fast",
+            false,
+        );
+        assert_eq!(d["data"]["source"], "c1-data");
+        assert_eq!(
+            copies,
+            [VolumeCopy {
+                device: "data".into(),
+                pool: "fast".into(),
+                volume: "vol1".into(),
+                new_volume: "c1-data".into()
+            }]
+        );
+        let (d, copies) = devices(
+            &template(),
+            "c1",
+            &args(&["--volumes", "drop"]),
+            None,
+            "fast",
+            false,
+        );
+        assert_eq!(d["data"], json!({"type": "none"}));
+        assert!(copies.is_empty());
+        let (d, _) = devices(
+            &template(),
+            "c1",
+            &args(&["--volumes", "share"]),
+            None,
+            "fast",
+            false,
+        );
+        assert!(!d.contains_key("data"));
+    }
+
     #[test]
     fn ipv4_choice_parses_auto_and_addresses_only() {
         assert_eq!(Ipv4Choice::parse("auto").unwrap(), Ipv4Choice::Auto);

@@ -367,6 +367,48 @@ mod tests {
     }
 
     #[test]
+    fn a_virtual_machine_golden_is_listed_like_a_container() {
+        // VMs cannot run on the test machines: their API answers are covered here.
+        let mut l = listing();
+        let mut vm = instance("pro", "vm-tpl", "fast", json!({}));
+        vm.kind = "virtual-machine".into();
+        l.instances.push(vm);
+        let mut snap = vol("pro", "vm-tpl/pristine", "T9");
+        snap.kind = "virtual-machine".into();
+        l.volumes.get_mut("fast").unwrap().push(snap);
+        let rows = goldens(&l);
+        let row = rows.iter().find(|r| r.instance == "vm-tpl").unwrap();
+        assert_eq!(
+            (row.kind.as_str(), row.created_at.as_str(), row.cow),
+            ("virtual-machine", "T9", true)
+        );
+    }
+
+    #[test]
+    fn custom_volumes_are_counted_and_a_dir_volume_makes_cow_false() {
+        let mut l = listing();
+        let mut i = instance("pro", "with-data", "fast", json!({}));
+        i.expanded_devices.insert(
+            "data".into(),
+            BTreeMap::from([
+                ("type".to_string(), "disk".to_string()),
+                ("path".to_string(), "/data".to_string()),
+                ("pool".to_string(), "slow".to_string()),
+                ("source".to_string(), "vol".to_string()),
+            ]),
+        );
+        l.instances.push(i);
+        l.volumes
+            .get_mut("fast")
+            .unwrap()
+            .push(vol("pro", "with-data/pristine", "T7"));
+        let rows = goldens(&l);
+        let row = rows.iter().find(|r| r.instance == "with-data").unwrap();
+        assert_eq!(row.volumes, 1);
+        assert!(!row.cow, "root on btrfs, but its volume is on dir");
+    }
+
+    #[test]
     fn names_split_into_one_remote_and_checked_names() {
         let (r, w) = parse_names(&["lo:".into(), "lo:pro-dev".into()]).unwrap();
         assert_eq!(r.as_deref(), Some("lo"));

@@ -1,0 +1,123 @@
+//! `REMOTE:NAME` works as with incus: a remote over HTTPS on 127.0.0.1 that
+//! points at the private daemon, with a throwaway client configuration, from
+//! inside the daemon's network namespace (its loopback is its own).
+
+use golden_tests::*;
+use std::process::Command;
+
+struct Remote {
+    conf: tempfile::TempDir,
+    client_name: String,
+}
+
+impl Remote {
+    fn add() -> Self {
+        require_daemon();
+        incus_ok(&["config", "set", "core.https_address", "127.0.0.1:8443"]);
+        let client_name = format!("golden-test-{}", std::process::id());
+        let token = incus_ok(&["config", "trust", "add", &client_name, "-q"])
+            .trim()
+            .to_string();
+        let r = Remote {
+            conf: tempfile::tempdir().unwrap(),
+            client_name,
+        };
+        let out = r
+            .cmd("incus")
+            .args(["remote", "add", "lo", &token, "--accept-certificate"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "remote add: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        r
+    }
+
+    /// A command run in the daemon's namespace with only this client config:
+    /// no INCUS_DIR, so every request goes over HTTPS.
+    fn cmd(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let netns = std::env::var("GOLDEN_INCUS_NETNS").unwrap_or_else(|_| "golden-incus".into());
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &netns, "env", "-u", "INCUS_DIR"])
+            .arg(format!("INCUS_CONF={}", self.conf.path().display()))
+            .arg(program.as_ref());
+        c
+    }
+}
+
+impl Drop for Remote {
+    fn drop(&mut self) {
+        let list = incus_ok(&["config", "trust", "list", "-f", "csv", "-c", "nf"]);
+        for line in list.lines() {
+            if let Some((name, fp)) = line.split_once(',') {
+                if name == self.client_name {
+                    let _ = incus(&["config", "trust", "remove", fp]);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_tool_works_on_a_remote_over_https() {
+    let p = Project::new("rm-https");
+    p.instance("g", None);
+    let remote = Remote::add();
+
+    let r =
+        run(remote
+            .cmd(bin("golden-create"))
+            .args(["-f", "json", "lo:g", "--project", &p.name]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(p.snapshots("g"), ["pristine"]);
+
+    let r = run(remote.cmd(bin("golden-ls")).args(["-f", "json", "lo:"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        json_lines(&r.stdout)
+            .iter()
+            .any(|v| v["project"] == p.name.as_str() && v["instance"] == "g"),
+        "{}",
+        r.stdout
+    );
+    let r = run(remote.cmd(bin("golden-ls")).args([
+        "-H",
+        "-o",
+        "instance",
+        "lo:g",
+        "--project",
+        &p.name,
+    ]));
+    assert_eq!((r.code, r.stdout.as_str()), (0, "g\n"), "{}", r.stderr);
+
+    let r = run(remote.cmd(bin("golden-derive")).args([
+        "-q",
+        "lo:g",
+        "c1",
+        "c2",
+        "--project",
+        &p.name,
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(p.instances(), ["c1", "c2", "g"]);
+
+    let alias = format!("{}-remote", p.name);
+    let r = run(remote.cmd(bin("golden-publish")).args([
+        "-f",
+        "json",
+        "lo:g",
+        "--alias",
+        &alias,
+        "--project",
+        &p.name,
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    incus_ok(&["image", "show", &alias]);
+
+    // An unknown remote is bad input.
+    let r = run(remote.cmd(bin("golden-ls")).arg("nowhere:"));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("unknown remote nowhere"), "{}", r.stderr);
+}
