@@ -7,7 +7,7 @@ json\t'Newline-delimited JSON, one object a line'"
 complete -c golden-publish -s o -l output -d 'Comma-separated columns to print, in this order' -r
 complete -c golden-publish -l replace -d 'Move an alias that already names an image to the new one'
 complete -c golden-publish -l public -d 'Make the image public (others may download it without trust)'
-complete -c golden-publish -l fail-fast -d 'Stop at the first failure (default: go on with the other goldens)'
+complete -c golden-publish -l fail-fast -d 'Stop at the first failure (default: go on with the other records)'
 complete -c golden-publish -s n -l dry-run -d 'Print what would be done; change nothing'
 complete -c golden-publish -s q -l quiet -d 'Print no notices or progress on stderr (errors still go there)'
 complete -c golden-publish -s H -l no-header -d 'Print no header line (table and tsv)'

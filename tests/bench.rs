@@ -105,18 +105,7 @@ fn project(name: &str) {
 }
 
 fn drop_project(name: &str) {
-    let out = incus_ok(&["query", &format!("/1.0/instances?project={name}")]);
-    let urls: Vec<String> = serde_json::from_str(&out).unwrap_or_default();
-    let names: Vec<String> = urls
-        .iter()
-        .map(|u| {
-            u.trim_start_matches("/1.0/instances/")
-                .split('?')
-                .next()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let names = golden_tests::instance_names(name);
     par(&names, |n| {
         let _ = incus(&["delete", "-f", n, "--project", name]);
     });

@@ -199,18 +199,8 @@ impl Project {
     }
 
     fn purge(&self) {
-        let out = incus(&["query", &format!("/1.0/instances?project={}", self.name)]);
-        if out.status.success() {
-            let urls: Vec<String> = serde_json::from_slice(&out.stdout).unwrap_or_default();
-            for u in urls {
-                let name = u
-                    .trim_start_matches("/1.0/instances/")
-                    .split('?')
-                    .next()
-                    .unwrap_or("")
-                    .to_string();
-                let _ = incus(&["delete", "--force", &name, "--project", &self.name]);
-            }
+        for name in instance_names(&self.name) {
+            let _ = incus(&["delete", "--force", &name, "--project", &self.name]);
         }
         // Custom volumes a test made for its instances carry the project's name.
         for pool in ["gbtrfs", "gdir"] {
@@ -260,20 +250,7 @@ impl Drop for Project {
 impl Project {
     /// Names of the project's instances, sorted.
     pub fn instances(&self) -> Vec<String> {
-        let out = incus_ok(&["query", &format!("/1.0/instances?project={}", self.name)]);
-        let urls: Vec<String> = serde_json::from_str(&out).unwrap();
-        let mut names: Vec<String> = urls
-            .iter()
-            .map(|u| {
-                u.trim_start_matches("/1.0/instances/")
-                    .split('?')
-                    .next()
-                    .unwrap()
-                    .to_string()
-            })
-            .collect();
-        names.sort();
-        names
+        instance_names(&self.name)
     }
 
     /// An instance's API object.
@@ -307,6 +284,19 @@ impl Project {
     pub fn tool(&self, tool: &str, args: &[&str]) -> Run {
         run(golden(tool).args(args).args(["--project", &self.name]))
     }
+}
+
+/// Names of a project's instances, sorted (empty if the project is unknown).
+pub fn instance_names(project: &str) -> Vec<String> {
+    let out = incus(&["query", &format!("/1.0/instances?project={project}")]);
+    let urls: Vec<String> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let mut names: Vec<String> = urls
+        .iter()
+        .filter_map(|u| u.trim_start_matches("/1.0/instances/").split('?').next())
+        .map(str::to_string)
+        .collect();
+    names.sort();
+    names
 }
 
 /// The private daemon's pid (its pool mounts live in its own mount namespace).

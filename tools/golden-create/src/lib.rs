@@ -45,15 +45,8 @@ pub struct Args {
     /// Start the instance again afterwards if it was running
     #[arg(long)]
     pub restart: bool,
-    /// Stop at the first failure (default: go on with the other instances)
-    #[arg(long)]
-    pub fail_fast: bool,
-    /// Print what would be done; change nothing
-    #[arg(short = 'n', long)]
-    pub dry_run: bool,
-    /// Print no notices on stderr (errors still go there)
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub run: golden::cli::RunArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -120,7 +113,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
             Err(e) => {
                 cli::report(TOOL, &e.context(&t.name));
                 status = Status::Partial;
-                if args.fail_fast {
+                if args.run.fail_fast {
                     break;
                 }
             }
@@ -142,7 +135,7 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
     };
     let snaps = SnapshotsOf::instance(&incus, &t.project, &t.name);
 
-    if args.dry_run {
+    if args.run.dry_run {
         let previous = golden::swap::Snapshots::list(&snaps)?
             .into_iter()
             .find(|s| s.name == PRISTINE)
@@ -166,7 +159,7 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
         golden::lock::InstanceLock::acquire(t.remote.as_deref(), &t.project, &t.name, || {
             notice(
                 TOOL,
-                args.quiet,
+                args.run.quiet,
                 format!("waiting for another golden-create of {}", t.name),
             )
         })?;
@@ -175,7 +168,7 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
     let inst = incus.instance(&t.project, &t.name)?;
     let running = !matches!(inst.status.as_str(), "Stopped");
     if running {
-        notice(TOOL, args.quiet, format!("stopping {}", t.name));
+        notice(TOOL, args.run.quiet, format!("stopping {}", t.name));
         stop(&incus, t, args)?;
     }
     // The volumes first: once the instance's pristine is swapped, the golden as a

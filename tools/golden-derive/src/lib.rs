@@ -92,15 +92,8 @@ pub struct Args {
     /// What to do with custom volumes attached to the template
     #[arg(long, value_enum, value_name = "HOW")]
     pub volumes: Option<Volumes>,
-    /// Stop at the first failure (default: go on with the other clones)
-    #[arg(long)]
-    pub fail_fast: bool,
-    /// Print what would be done; change nothing
-    #[arg(short = 'n', long)]
-    pub dry_run: bool,
-    /// Print no notices or progress on stderr (errors still go there)
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub run: golden::cli::RunArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -228,7 +221,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
             };
             notice(
                 TOOL,
-                args.quiet,
+                args.run.quiet,
                 format!(
                     "clones of {} are full copies, not CoW: {why}",
                     tpl.target.name
@@ -303,11 +296,11 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         cli::report(TOOL, f);
         status = Status::Partial;
     }
-    if args.fail_fast && !failures.is_empty() {
+    if args.run.fail_fast && !failures.is_empty() {
         printer.finish()?;
         return Ok(status);
     }
-    let bar = golden::progress::bar(jobs.len() as u64, "deriving", args.quiet);
+    let bar = golden::progress::bar(jobs.len() as u64, "deriving", args.run.quiet);
     // Ctrl-C: the copies under way finish and are printed, no new one starts.
     cli::stop_on_interrupt();
     let next = AtomicUsize::new(0);
@@ -341,7 +334,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
                 Err(e) => {
                     bar.suspend(|| cli::report(TOOL, &e.context(&jobs[i].name)));
                     status = Status::Partial;
-                    if args.fail_fast {
+                    if args.run.fail_fast {
                         stop.store(true, Ordering::SeqCst);
                     }
                 }
@@ -546,7 +539,7 @@ fn derive_one(
     if job.skip {
         return Ok(record("skipped", "", &tpl.snapshot));
     }
-    if args.dry_run {
+    if args.run.dry_run {
         return Ok(record("planned", &tpl.created_at, &tpl.snapshot));
     }
     let incus = tpl.target.incus();

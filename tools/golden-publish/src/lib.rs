@@ -49,15 +49,8 @@ pub struct Args {
     /// When the image expires: a duration from now (30d, 12h) or an RFC 3339 time
     #[arg(long, value_name = "WHEN")]
     pub expires: Option<String>,
-    /// Stop at the first failure (default: go on with the other goldens)
-    #[arg(long)]
-    pub fail_fast: bool,
-    /// Print what would be done; change nothing
-    #[arg(short = 'n', long)]
-    pub dry_run: bool,
-    /// Print no notices or progress on stderr (errors still go there)
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub run: golden::cli::RunArgs,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -167,7 +160,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
             Err(e) => {
                 cli::report(TOOL, &e.context(&job.target.name));
                 status = Status::Partial;
-                if args.fail_fast {
+                if args.run.fail_fast {
                     break;
                 }
             }
@@ -237,11 +230,11 @@ fn publish_one(job: &Job, args: &Args, expires: Option<&str>) -> Result<Publishe
     if job.volumes > 0 {
         notice(
             TOOL,
-            args.quiet,
+            args.run.quiet,
             format!("{}: {} attached custom volume(s) are not part of the image (it holds the root disk only)", t.name, job.volumes),
         );
     }
-    if args.dry_run {
+    if args.run.dry_run {
         return Ok(rec);
     }
     let mut body = json!({
@@ -257,7 +250,7 @@ fn publish_one(job: &Job, args: &Args, expires: Option<&str>) -> Result<Publishe
     if let Some(e) = expires {
         body["expires_at"] = Value::from(e);
     }
-    let made = make_image(&incus, t, &body, args.quiet)?;
+    let made = make_image(&incus, t, &body, args.run.quiet)?;
     rec.fingerprint = made
         .get("fingerprint")
         .and_then(Value::as_str)
@@ -298,7 +291,7 @@ fn publish_one(job: &Job, args: &Args, expires: Option<&str>) -> Result<Publishe
             } else {
                 notice(
                     TOOL,
-                    args.quiet,
+                    args.run.quiet,
                     format!("kept image {}: other aliases name it", short(&old.target)),
                 );
             }

@@ -3,10 +3,24 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use clap::{ArgMatches, Command};
+use clap::{ArgMatches, Args, Command};
 
 use crate::error::{Error, Result, Status};
 use crate::record::{read_records, Records};
+
+/// The options of every tool that changes something.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunArgs {
+    /// Stop at the first failure (default: go on with the other records)
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Print what would be done; change nothing
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Print no notices or progress on stderr (errors still go there)
+    #[arg(short, long)]
+    pub quiet: bool,
+}
 
 /// Runs a tool: parse the arguments with its clap `Command`, call `run`, and turn
 /// the outcome into an exit code. Usage errors from clap exit 2; a closed stdout
