@@ -201,3 +201,36 @@ fn dry_run_publishes_nothing_and_volumes_are_named_as_left_out() {
     p.incus(&["delete", "g"]);
     incus_ok(&["storage", "volume", "delete", "gbtrfs", &vol]);
 }
+
+#[test]
+fn a_publish_longer_than_the_request_timeout_still_completes() {
+    // GOLDEN_TIMEOUT bounds a plain request; waiting on the image operation is
+    // not one, however long the image takes to pack.
+    let p = Project::new("pub-slow");
+    p.instance("big", None);
+    let file = big_file(64);
+    p.incus(&[
+        "file",
+        "push",
+        "-q",
+        file.path().to_str().unwrap(),
+        "big/big.bin",
+    ]);
+    p.snapshot("big", "pristine");
+    let started = std::time::Instant::now();
+    let r = run(golden("golden-publish").env("GOLDEN_TIMEOUT", "1").args([
+        "-f",
+        "json",
+        "big",
+        "--alias",
+        &format!("{}-big", p.name),
+        "--project",
+        &p.name,
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        started.elapsed().as_secs_f64() > 1.0,
+        "the image packed too fast to test the timeout"
+    );
+    assert!(json_lines(&r.stdout)[0]["size"].as_u64().unwrap() > 60 << 20);
+}

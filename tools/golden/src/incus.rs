@@ -404,7 +404,12 @@ impl Incus {
 
     /// Waits up to `secs` for an operation; `None` if it still runs.
     pub fn wait_operation(&self, id: &str, secs: u64) -> Result<Option<Value>> {
-        let op: Value = self.get(&format!("/1.0/operations/{}/wait?timeout={secs}", enc(id)))?;
+        // The daemon holds this request up to `secs`: allow for it.
+        let patient = Incus {
+            timeout: self.timeout + Duration::from_secs(secs),
+            ..self.clone()
+        };
+        let op: Value = patient.get(&format!("/1.0/operations/{}/wait?timeout={secs}", enc(id)))?;
         match op.get("status").and_then(Value::as_str) {
             Some("Success") => Ok(Some(op.get("metadata").cloned().unwrap_or(Value::Null))),
             Some("Running") | Some("Pending") => Ok(None),
