@@ -204,3 +204,47 @@ fn attached_custom_volumes_get_a_pristine_too() {
     p.incus(&["delete", "t"]);
     incus_ok(&["storage", "volume", "delete", "gbtrfs", &vol]);
 }
+
+#[test]
+fn a_stop_that_times_out_changes_nothing_and_force_kills() {
+    let p = Project::new("cr-timeout");
+    p.instance("stubborn", None);
+    // An init that ignores the halt signal: a clean stop never ends.
+    p.incus(&[
+        "config",
+        "set",
+        "stubborn",
+        "raw.lxc=lxc.signal.halt=SIGCONT",
+    ]);
+    p.incus(&["start", "stubborn"]);
+    let r = p.tool("golden-create", &["--timeout", "2", "stubborn"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("did not stop within 2 s") && r.stderr.contains("--force"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(p.get("stubborn")["status"], "Running");
+    assert!(p.snapshots("stubborn").is_empty());
+
+    let r = p.tool(
+        "golden-create",
+        &[
+            "--timeout",
+            "2",
+            "--force",
+            "--restart",
+            "-f",
+            "json",
+            "stubborn",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rec = &json_lines(&r.stdout)[0];
+    assert_eq!(
+        (rec["stopped"].as_bool(), rec["restarted"].as_bool()),
+        (Some(true), Some(true))
+    );
+    assert_eq!(p.snapshots("stubborn"), ["pristine"]);
+    assert_eq!(p.get("stubborn")["status"], "Running");
+}

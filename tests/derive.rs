@@ -472,6 +472,28 @@ fn dry_run_plans_without_creating_and_options_reach_the_clone() {
     assert_eq!(x1["status"], "Running");
     assert_eq!(x1["config"]["user.owner"], "alice");
     assert_eq!(x1["config"]["user.golden.project"], p.name.as_str());
+    // --profile replaces the template's profiles, as with incus copy.
+    let profile = format!("{}-extra", p.name);
+    incus_ok(&["profile", "create", &profile]);
+    incus_ok(&["profile", "set", &profile, "user.from-profile=yes"]);
+    let r = p.tool(
+        "golden-derive",
+        &[
+            "-q",
+            "--profile",
+            "default",
+            "--profile",
+            &profile,
+            "tpl",
+            "x2",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let x2 = p.get("x2");
+    assert_eq!(x2["profiles"], serde_json::json!(["default", profile]));
+    assert_eq!(x2["expanded_config"]["user.from-profile"], "yes");
+    p.incus(&["delete", "x2"]);
+    incus_ok(&["profile", "delete", &profile]);
     // The clone in another project still counts for its template.
     let r = run(golden("golden-ls").args(["-f", "json"]));
     let row = json_lines(&r.stdout)

@@ -52,6 +52,11 @@ fn lists_goldens_of_two_projects_with_pool_driver_and_cow() {
     assert_eq!(gb["stale"], 0);
     assert_eq!(gb["location"], Value::Null);
 
+    // What the README promises: `golden-ls -f json | jq` parses.
+    let jq = run_with_stdin(command("jq").args(["-c", "."]), &r.stdout);
+    assert_eq!(jq.code, 0, "jq: {}", jq.stderr);
+    assert_eq!(jq.stdout.lines().count(), r.stdout.lines().count());
+
     let gd = &mine[1];
     assert_eq!(gd["pool"], "gdir");
     assert_eq!(gd["driver"], "dir");
