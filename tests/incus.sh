@@ -35,6 +35,9 @@ install() {
     [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing+=(busybox-static)
     command -v ip >/dev/null || missing+=(iproute2)
     command -v jq >/dev/null || missing+=(jq)
+    # For the tests and the bench: man pages render, a raw socket request.
+    command -v man >/dev/null || missing+=(man-db)
+    command -v curl >/dev/null || missing+=(curl)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
         die "missing: ${missing[*]} — install them (as root, with your package manager) and retry"
