@@ -135,10 +135,14 @@ pub fn locate(wanted: Vec<Wanted>) -> Result<Vec<Target>> {
             let project = match (&w.project, found.as_slice()) {
                 (Some(p), f) if f.contains(p) => p.clone(),
                 (Some(p), _) => {
+                    // Incus lists nothing for an unknown project: say which it is.
+                    if !Incus::new(w.instance.remote.clone()).project_exists(p)? {
+                        return Err(Error::usage(format!("project not found: {p}")));
+                    }
                     return Err(Error::usage(format!(
                         "no instance {} in project {p} (check with `incus list --all-projects`)",
                         w.instance
-                    )))
+                    )));
                 }
                 (None, [one]) => one.clone(),
                 (None, []) => {
