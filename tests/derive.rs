@@ -502,3 +502,29 @@ fn dry_run_plans_without_creating_and_options_reach_the_clone() {
         .unwrap();
     assert_eq!(row["derived"].as_u64(), Some(1));
 }
+
+#[test]
+fn progress_is_drawn_on_a_terminal_and_never_in_a_pipe() {
+    let p = Project::new("dv-progress");
+    p.golden("tpl", None);
+    // script(1) gives the tool a terminal.
+    let line = format!(
+        "'{}' --project {} tpl t1 t2 t3",
+        bin("golden-derive").display(),
+        p.name
+    );
+    let r = run(command("script").args(["-qec", &line, "/dev/null"]));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("deriving [") && r.stdout.contains("3/3"),
+        "{}",
+        r.stdout
+    );
+    let r = p.tool("golden-derive", &["tpl", "p1", "p2"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("deriving") && !r.stderr.contains('\r'),
+        "{:?}",
+        r.stderr
+    );
+}
