@@ -441,19 +441,7 @@ fn parse_config(items: &[String]) -> Result<BTreeMap<String, String>> {
 fn read_template(t: Target, args: &Args) -> Result<Template> {
     let incus = t.incus();
     let inst = incus.instance(&t.project, &t.name)?;
-    let snaps = incus.snapshots(&t.project, &t.name)?;
-    let (snapshot, created_at) = current_pristine(
-        snaps
-            .iter()
-            .map(|s| (s.name.as_str(), s.created_at.as_str())),
-    )
-    .map(|(n, c)| (n.to_string(), c.to_string()))
-    .ok_or_else(|| {
-        Error::usage(format!(
-            "{} has no pristine snapshot: run `golden-create {}` first",
-            t.name, t.name
-        ))
-    })?;
+    let (snapshot, created_at) = t.pristine()?;
     let statics = plan::static_nics(&inst.expanded_devices);
     if !statics.is_empty() && args.ipv4.is_none() && !args.dhcp {
         return Err(Error::usage(format!(

@@ -6,7 +6,6 @@ use std::time::{Duration, SystemTime};
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
 use golden::cli::{self, input, notice};
 use golden::incus::{enc, Incus};
-use golden::model::current_pristine;
 use golden::output::{OutputArgs, Printer};
 use golden::record::expand_template;
 use golden::target::{locate, wanted, Target};
@@ -118,19 +117,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         let alias = expand_template(&args.alias, &fields)?;
         check_alias(&alias)?;
         let incus = t.incus();
-        let snaps = incus.snapshots(&t.project, &t.name)?;
-        let (snapshot, created_at) = current_pristine(
-            snaps
-                .iter()
-                .map(|s| (s.name.as_str(), s.created_at.as_str())),
-        )
-        .map(|(n, c)| (n.to_string(), c.to_string()))
-        .ok_or_else(|| {
-            Error::usage(format!(
-                "{} has no pristine snapshot: run `golden-create {}` first",
-                t.name, t.name
-            ))
-        })?;
+        let (snapshot, created_at) = t.pristine()?;
         let image_project = incus.project(&t.project)?.images_project().to_string();
         if !aliases.insert((t.remote.clone(), image_project.clone(), alias.clone())) {
             return Err(Error::usage(format!(

@@ -32,6 +32,24 @@ impl Target {
     pub fn incus(&self) -> Incus {
         Incus::new(self.remote.clone())
     }
+
+    /// The snapshot standing for its pristine and when it was made; without
+    /// one, the error says how to make it.
+    pub fn pristine(&self) -> Result<(String, String)> {
+        let snaps = self.incus().snapshots(&self.project, &self.name)?;
+        crate::model::current_pristine(
+            snaps
+                .iter()
+                .map(|s| (s.name.as_str(), s.created_at.as_str())),
+        )
+        .map(|(n, c)| (n.to_string(), c.to_string()))
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "{} has no pristine snapshot: run `golden-create {}` first",
+                self.name, self.name
+            ))
+        })
+    }
 }
 
 impl std::fmt::Display for Target {
