@@ -193,6 +193,24 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         Some(Ipv4Choice::Auto) => Some(AddressPlan::read(&incus, &templates)?),
         _ => None,
     };
+    // Each new name once per project, and the target project real, before any notice.
+    {
+        let mut seen = BTreeSet::new();
+        for pair in &pairs {
+            let project = args
+                .target_project
+                .as_deref()
+                .unwrap_or(&templates[pair.template].target.project);
+            if !seen.insert((project, pair.new.as_str())) {
+                return Err(Error::usage(format!("{} is named twice", pair.new)));
+            }
+        }
+    }
+    if let Some(tp) = &args.target_project {
+        if !incus.project_exists(tp)? {
+            return Err(Error::usage(format!("project not found: {tp}")));
+        }
+    }
     // Where each template's clones go, and whether they can share blocks.
     for tpl in templates.iter_mut() {
         tpl.clone_project = args
@@ -207,38 +225,6 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         tpl.clone_driver = p.driver.clone();
         tpl.cow =
             tpl.clone_pool == tpl.pool && golden::model::pool_shares_blocks(&p.driver, &p.config);
-        if !tpl.cow {
-            let why = if tpl.clone_pool != tpl.pool {
-                format!(
-                    "pool {} is not the template's ({})",
-                    tpl.clone_pool, tpl.pool
-                )
-            } else {
-                format!(
-                    "pool {} (driver {}) does not share blocks",
-                    tpl.clone_pool, tpl.clone_driver
-                )
-            };
-            notice(
-                TOOL,
-                args.run.quiet,
-                format!(
-                    "clones of {} are full copies, not CoW: {why}",
-                    tpl.target.name
-                ),
-            );
-        }
-    }
-    {
-        let mut seen = BTreeSet::new();
-        for pair in &pairs {
-            if !seen.insert((
-                templates[pair.template].clone_project.as_str(),
-                pair.new.as_str(),
-            )) {
-                return Err(Error::usage(format!("{} is named twice", pair.new)));
-            }
-        }
     }
     for Pair { template: ti, new } in pairs {
         let tpl = &templates[ti];
@@ -288,6 +274,34 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
             volume_copies,
             skip,
         });
+    }
+
+    // Said once per template, and only if a copy will be made.
+    for (i, tpl) in templates.iter().enumerate() {
+        if !jobs.iter().any(|j| j.template == i && !j.skip) {
+            continue;
+        }
+        if !tpl.cow {
+            let why = if tpl.clone_pool != tpl.pool {
+                format!(
+                    "pool {} is not the template's ({})",
+                    tpl.clone_pool, tpl.pool
+                )
+            } else {
+                format!(
+                    "pool {} (driver {}) does not share blocks",
+                    tpl.clone_pool, tpl.clone_driver
+                )
+            };
+            notice(
+                TOOL,
+                args.run.quiet,
+                format!(
+                    "clones of {} are full copies, not CoW: {why}",
+                    tpl.target.name
+                ),
+            );
+        }
     }
 
     // 4. The copies, -j at a time; records printed as each ends.
