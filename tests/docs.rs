@@ -140,7 +140,12 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
     tagged(
         &mut roff,
         "INCUS_PROJECT",
-        "Read by incus(1) only; the golden tools find the project themselves or take --project.",
+        "Not used: the golden tools find each instance's project themselves, or take --project.",
+    );
+    tagged(
+        &mut roff,
+        "INCUS_REMOTE",
+        "The remote used for names without a REMOTE: part, as with incus(1).",
     );
     tagged(
         &mut roff,
