@@ -14,7 +14,7 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
 use golden::cli::{self, notice, Input};
 use golden::incus::{enc, Incus, Scope};
 use golden::model::{current_pristine, Provenance};
-use golden::name::{check_instance_name, InstanceRef};
+use golden::name::InstanceRef;
 use golden::output::{OutputArgs, Printer};
 use golden::record::Record;
 use golden::target::{locate, Target, Wanted};
@@ -404,10 +404,9 @@ fn pairs(args: &Args) -> Result<(Vec<Wanted>, Vec<Pair>)> {
             }
             let ti = template_index(t, None)?;
             for n in &args.new {
-                check_instance_name(n)?;
                 out.push(Pair {
                     template: ti,
-                    new: n.clone(),
+                    new: new_name(n, t)?,
                 });
             }
         }
@@ -418,19 +417,20 @@ fn pairs(args: &Args) -> Result<(Vec<Wanted>, Vec<Pair>)> {
             for r in records {
                 let r = r?;
                 let at = |e: Error| e.context(format!("stdin line {}", r.line));
-                let ti = match t {
-                    Some(t) => template_index(t, None)?,
-                    None => template_index(r.require("template")?, r.get("project")).map_err(at)?,
+                let template = match t {
+                    Some(t) => t.as_str(),
+                    None => r.require("template")?,
                 };
+                let ti = template_index(template, r.get("project").filter(|_| t.is_none()))
+                    .map_err(at)?;
                 let new = match (r.get("new"), t) {
                     (Some(n), _) => n,
                     (None, Some(_)) => r.require("instance")?,
                     (None, None) => r.require("new")?,
                 };
-                check_instance_name(new).map_err(at)?;
                 out.push(Pair {
                     template: ti,
-                    new: new.to_string(),
+                    new: new_name(new, template).map_err(at)?,
                 });
             }
             if out.is_empty() {
@@ -439,6 +439,20 @@ fn pairs(args: &Args) -> Result<(Vec<Wanted>, Vec<Pair>)> {
         }
     }
     Ok((templates, out))
+}
+
+/// A NEW name, checked; `REMOTE:` is allowed if it is the template's own, since
+/// copies are made by the template's server.
+fn new_name(new: &str, template: &str) -> Result<String> {
+    let (template_remote, _) = golden::name::split_remote(template)?;
+    let new_ref = InstanceRef::parse(new)?;
+    match &new_ref.remote {
+        Some(r) if Some(r) != template_remote.as_ref() => Err(Error::usage(format!(
+            "{new}: a clone is made on its template's server ({}), not on remote {r}",
+            template_remote.as_deref().unwrap_or("the default remote")
+        ))),
+        _ => Ok(new_ref.name),
+    }
 }
 
 fn parse_config(items: &[String]) -> Result<BTreeMap<String, String>> {
@@ -681,4 +695,45 @@ fn copy_body(
         body["profiles"] = json!(args.profiles);
     }
     body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_names_may_carry_only_the_template_remote() {
+        assert_eq!(new_name("lab-1", "lab-reference").unwrap(), "lab-1");
+        assert_eq!(new_name("lo:lab-1", "lo:lab-reference").unwrap(), "lab-1");
+        assert_eq!(new_name("lab-1", "lo:lab-reference").unwrap(), "lab-1");
+        let e = new_name("other:lab-1", "lo:lab-reference").unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("template's server (lo)"), "{e}");
+        assert_eq!(
+            new_name("lo:lab-1", "lab-reference")
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+        assert_eq!(new_name("bad name", "t").unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn config_pairs_need_a_key_and_an_equal_sign() {
+        let c = parse_config(&[
+            "user.owner=alice".into(),
+            "limits.cpu=2".into(),
+            "user.empty=".into(),
+        ])
+        .unwrap();
+        assert_eq!(c["user.owner"], "alice");
+        assert_eq!(c["user.empty"], "");
+        for bad in ["novalue", "=x"] {
+            assert_eq!(
+                parse_config(&[bad.into()]).unwrap_err().exit_code(),
+                2,
+                "{bad}"
+            );
+        }
+    }
 }
