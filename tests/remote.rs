@@ -96,7 +96,7 @@ fn every_tool_works_on_a_remote_over_https() {
         "-q",
         "lo:g",
         "c1",
-        "c2",
+        "lo:c2",
         "--project",
         &p.name,
     ]));
