@@ -79,7 +79,8 @@ fn a_kill_during_a_bulk_derive_leaves_whole_instances_and_a_rerun_finishes() {
     let p = Project::new("ft-kill-derive");
     p.instance("tpl", None);
     assert_eq!(p.tool("golden-create", &["tpl"]).code, 0);
-    let names: Vec<String> = (1..=12).map(|i| format!("k{i}")).collect();
+    // Enough copies that the kill lands mid-way on a fast machine too.
+    let names: Vec<String> = (1..=40).map(|i| format!("k{i}")).collect();
     let mut child = golden("golden-derive")
         .args(["-q", "-j", "4", "tpl", "--project", &p.name])
         .args(&names)
@@ -87,7 +88,7 @@ fn a_kill_during_a_bulk_derive_leaves_whole_instances_and_a_rerun_finishes() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(250));
+    std::thread::sleep(Duration::from_millis(200));
     signal(child.id(), "KILL");
     let _ = child.wait();
     p.wait_operations();
