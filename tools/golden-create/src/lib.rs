@@ -9,7 +9,7 @@ use golden::cli::{self, input, notice};
 use golden::incus::{Incus, SnapshotsOf};
 use golden::model::PRISTINE;
 use golden::output::{OutputArgs, Printer};
-use golden::swap::{finish_interrupted, replace_pristine};
+use golden::swap::replace_pristine;
 use golden::target::{locate, wanted, Target};
 use golden::{Error, Result, Status};
 use serde::Serialize;
@@ -125,6 +125,22 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
 
 fn create_one(t: &Target, args: &Args) -> Result<Created> {
     let incus = t.incus();
+    // One golden-create per instance at a time; and whatever a killed run left
+    // running on the daemon ends before we read the instance and its snapshots.
+    let _lock = if args.run.dry_run {
+        None
+    } else {
+        let lock =
+            golden::lock::InstanceLock::acquire(t.remote.as_deref(), &t.project, &t.name, || {
+                notice(
+                    TOOL,
+                    args.run.quiet,
+                    format!("waiting for another golden-create of {}", t.name),
+                )
+            })?;
+        incus.wait_instance_operations(&t.project, &t.name, 120)?;
+        Some(lock)
+    };
     let inst = incus.instance(&t.project, &t.name)?;
     let running = !matches!(inst.status.as_str(), "Stopped");
     let volumes = inst.custom_volumes();
@@ -153,20 +169,6 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
         });
     }
 
-    // One golden-create per instance at a time; and whatever a killed run left
-    // running on the daemon ends before we look at the snapshots.
-    let _lock =
-        golden::lock::InstanceLock::acquire(t.remote.as_deref(), &t.project, &t.name, || {
-            notice(
-                TOOL,
-                args.run.quiet,
-                format!("waiting for another golden-create of {}", t.name),
-            )
-        })?;
-    incus.wait_instance_operations(&t.project, &t.name, 120)?;
-    // Read again: the run we waited for may have changed its power state.
-    let inst = incus.instance(&t.project, &t.name)?;
-    let running = !matches!(inst.status.as_str(), "Stopped");
     if running {
         notice(TOOL, args.run.quiet, format!("stopping {}", t.name));
         stop(&incus, t, args)?;
@@ -175,9 +177,8 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
     // whole (root disk and volumes) is one consistent state.
     let result = (|| {
         for (_, pool, vol) in &volumes {
-            let vs = SnapshotsOf::volume(&incus, &vol_project, pool, vol);
-            finish_interrupted(&vs)?;
-            replace_pristine(&vs)?;
+            // replace_pristine finishes an interrupted swap first.
+            replace_pristine(&SnapshotsOf::volume(&incus, &vol_project, pool, vol))?;
         }
         replace_pristine(&snaps)
     })();

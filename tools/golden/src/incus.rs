@@ -523,11 +523,7 @@ impl<'a> SnapshotsOf<'a> {
                 enc(s),
                 enc(&self.project)
             ),
-            None => format!(
-                "{}/snapshots?recursion=1&project={}",
-                self.base,
-                enc(&self.project)
-            ),
+            None => format!("{}/snapshots?project={}", self.base, enc(&self.project)),
         }
     }
 }
@@ -536,7 +532,7 @@ impl crate::swap::Snapshots for SnapshotsOf<'_> {
     fn list(&self) -> Result<Vec<Snapshot>> {
         let mut list: Vec<Snapshot> = self
             .incus
-            .get(&self.path(None))
+            .get(&format!("{}&recursion=1", self.path(None)))
             .map_err(|e| e.context(format!("listing snapshots of {}", self.label)))?;
         // Volume snapshots come back as "volume/snapshot".
         for s in &mut list {
@@ -550,9 +546,8 @@ impl crate::swap::Snapshots for SnapshotsOf<'_> {
     fn create(&self, name: &str) -> Result<()> {
         // The zero time means "never expires", whatever snapshots.expiry says.
         let body = serde_json::json!({ "name": name, "expires_at": "0001-01-01T00:00:00Z" });
-        let path = self.path(None).replace("recursion=1&", "");
         self.incus
-            .run("POST", &path, &body)
+            .run("POST", &self.path(None), &body)
             .map(drop)
             .map_err(|e| e.context(format!("snapshotting {} as {name}", self.label)))
     }
