@@ -17,8 +17,6 @@ use golden::output::{OutputArgs, Printer};
 use golden::{Error, Result, Status};
 use serde::Serialize;
 
-const TOOL: &str = "golden-ls";
-
 #[derive(Debug, Parser)]
 #[command(
     name = "golden-ls",
@@ -41,12 +39,6 @@ pub struct Args {
     pub project: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
-    /// Accepted for symmetry with the other tools; golden-ls never changes anything
-    #[arg(short = 'n', long)]
-    pub dry_run: bool,
-    /// Print no notices on stderr (errors still go there)
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 /// One golden, as printed.
@@ -70,21 +62,8 @@ pub struct GoldenRow {
     pub location: Option<String>,
 }
 
-pub const COLUMNS: &[&str] = &[
-    "project",
-    "instance",
-    "type",
-    "status",
-    "snapshot",
-    "created_at",
-    "pool",
-    "driver",
-    "cow",
-    "volumes",
-    "derived",
-    "stale",
-    "location",
-];
+/// Shared with golden-derive, which tells a golden-ls header given as its arguments.
+pub const COLUMNS: &[&str] = golden::model::GOLDEN_LS_COLUMNS;
 
 pub fn command() -> clap::Command {
     Args::command()
@@ -123,7 +102,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
                     in_project(args.project.as_deref())
                 )
             };
-            golden::cli::report(TOOL, &Error::failed(why));
+            golden::cli::report(&Error::failed(why));
             status = Status::Partial;
         }
     }
@@ -331,6 +310,12 @@ mod tests {
                 ),
             ]),
         }
+    }
+
+    #[test]
+    fn columns_are_the_record_fields_in_order() {
+        let rows = goldens(&listing());
+        assert_eq!(golden::output::fields_of(&rows[0]), COLUMNS);
     }
 
     #[test]

@@ -12,10 +12,17 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 
-/// One input record: field name to text, and the line it came from.
+/// Where a record came from: a command-line argument, or a line of stdin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Argument,
+    Stdin(usize),
+}
+
+/// One input record: field name to text, and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
-    pub line: usize,
+    pub origin: Origin,
     pub fields: BTreeMap<String, String>,
 }
 
@@ -30,14 +37,23 @@ impl Record {
     /// A field the tool cannot do without.
     pub fn require(&self, field: &str) -> Result<&str> {
         self.get(field)
-            .ok_or_else(|| Error::usage(format!("stdin line {}: no {field:?} field", self.line)))
+            .ok_or_else(|| self.at(Error::usage(format!("no {field:?} field"))))
     }
 
-    /// A record holding only an instance name (what a bare-name line gives).
-    pub fn named(line: usize, instance: &str) -> Self {
+    /// A record holding only an instance name (an argument, or a bare-name line).
+    pub fn named(origin: Origin, instance: &str) -> Self {
         Record {
-            line,
+            origin,
             fields: BTreeMap::from([("instance".to_string(), instance.to_string())]),
+        }
+    }
+
+    /// Says where the record came from in an error about it (an argument
+    /// needs no such word: the user just typed it).
+    pub fn at(&self, e: Error) -> Error {
+        match self.origin {
+            Origin::Argument => e,
+            Origin::Stdin(n) => e.context(format!("stdin line {n}")),
         }
     }
 }
@@ -150,7 +166,7 @@ impl<R: BufRead> Records<R> {
                         "stdin line {n}: a tab in a bare name (a TSV needs a header line)"
                     )));
                 }
-                Ok(Record::named(n, text.trim()))
+                Ok(Record::named(Origin::Stdin(n), text.trim()))
             }
             Kind::Tsv(header) => {
                 let row = split_tsv(text, n)?;
@@ -162,7 +178,7 @@ impl<R: BufRead> Records<R> {
                     )));
                 }
                 Ok(Record {
-                    line: n,
+                    origin: Origin::Stdin(n),
                     fields: header.iter().cloned().zip(row).collect(),
                 })
             }
@@ -227,7 +243,10 @@ fn json_record(line: usize, text: &str) -> Result<Record> {
             Some((k, text))
         })
         .collect();
-    Ok(Record { line, fields })
+    Ok(Record {
+        origin: Origin::Stdin(line),
+        fields,
+    })
 }
 
 /// Reads records from any byte reader (stdin in the tools, a slice in tests).
@@ -269,10 +288,9 @@ pub fn expand_template(template: &str, record: &Record) -> Result<String> {
                     }
                 }
                 let value = record.get(&field).ok_or_else(|| {
-                    Error::usage(format!(
-                        "stdin line {}: template {template:?} needs field {field:?}, which the record lacks",
-                        record.line
-                    ))
+                    record.at(Error::usage(format!(
+                        "template {template:?} needs field {field:?}, which the record lacks"
+                    )))
                 })?;
                 out.push_str(value);
             }
@@ -299,7 +317,7 @@ mod tests {
     fn bare_names_one_a_line() {
         assert_eq!(instances("a\n\nb\r\n  c  \n"), ["a", "b", "c"]);
         let r = parse_all("\n\nx\n").unwrap();
-        assert_eq!(r[0].line, 3);
+        assert_eq!(r[0].origin, Origin::Stdin(3));
     }
 
     #[test]
@@ -311,7 +329,7 @@ mod tests {
         assert_eq!(recs[0].get("project"), Some("lab"));
         assert_eq!(recs[1].get("instance"), Some("pro-dev"));
         assert_eq!(recs[1].get("cow"), Some("false"));
-        assert_eq!(recs[1].line, 3);
+        assert_eq!(recs[1].origin, Origin::Stdin(3));
     }
 
     #[test]

@@ -1,0 +1,46 @@
+//! The one place that talks to Incus.
+//!
+//! [`Incus`] is a client for one remote; its typed methods, one module per
+//! part of the API, are the only code that builds a request. The tools call
+//! them and read the objects of [`api`]; they never see a request path.
+
+mod api;
+mod client;
+mod images;
+mod instances;
+mod network;
+mod operations;
+mod projects;
+mod storage;
+
+pub use api::{
+    Image, ImageAlias, Instance, InstanceUrl, Lease, Network, Project, Snapshot, StoragePool,
+    StorageVolume,
+};
+pub use client::Incus;
+pub use images::PublishRequest;
+pub use instances::CopyRequest;
+pub use storage::SnapshotsOf;
+
+/// Which project(s) a request is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Project(String),
+}
+
+impl Scope {
+    pub fn from_option(project: Option<&str>) -> Self {
+        match project {
+            Some(p) => Scope::Project(p.to_string()),
+            None => Scope::All,
+        }
+    }
+
+    fn query(&self) -> String {
+        match self {
+            Scope::All => "all-projects=true".to_string(),
+            Scope::Project(p) => format!("project={}", client::enc(p)),
+        }
+    }
+}
