@@ -219,11 +219,26 @@ fn a_stop_that_times_out_changes_nothing_and_force_kills() {
     p.incus(&["start", "stubborn"]);
     let r = p.tool("golden-create", &["--timeout", "2", "stubborn"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
+    // Said at once, before the wait: a user is not left looking at nothing.
+    assert_eq!(
+        r.stderr.lines().next(),
+        Some("golden-create: stopping stubborn (waiting up to 2 s for it to stop)"),
+        "{}",
+        r.stderr
+    );
     assert!(
         r.stderr.contains("did not stop within 2 s") && r.stderr.contains("--force"),
         "{}",
         r.stderr
     );
+    // On a terminal, a countdown of the seconds left (script(1) gives one).
+    let line = format!(
+        "'{}' --project {} --timeout 2 stubborn",
+        bin("golden-create").display(),
+        p.name
+    );
+    let r = run(command("script").args(["-qec", &line, "/dev/null"]));
+    assert!(r.stdout.contains("s left)"), "{:?}", r.stdout);
     assert_eq!(p.get("stubborn")["status"], "Running");
     assert!(p.snapshots("stubborn").is_empty());
 

@@ -102,13 +102,15 @@ pub fn refuse_header_as_arguments(args: &Args) -> Result<()> {
         .chain(args.new.iter())
         .map(String::as_str)
         .collect();
+    // What xargs passes: the header's words first, then the rows' (any -o choice).
     let columns = golden::model::GOLDEN_LS_COLUMNS;
-    if words.len() >= 2 && words.iter().all(|w| columns.contains(w)) {
+    let leading = words.iter().take_while(|w| columns.contains(w)).count();
+    if leading >= 2 {
         return Err(Error::usage(format!(
             "the arguments ({} ...) are golden-ls's header, not names: pipe the records \
              instead (`golden-ls | golden-derive --count 1`), or drop the header \
              (`golden-ls -H -o instance | xargs -n1 golden-derive --count 1`)",
-            words[..words.len().min(3)].join(" ")
+            words[..leading.min(3)].join(" ")
         )));
     }
     Ok(())
