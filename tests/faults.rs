@@ -219,6 +219,11 @@ fn ctrl_c_finishes_what_was_sent_prints_it_and_starts_nothing_new() {
 }
 
 #[test]
+fn sigterm_finishes_what_was_sent_prints_it_and_starts_nothing_new() {
+    interrupt_a_bulk_derive("TERM", "ft-sigterm", 12);
+}
+
+#[test]
 fn an_unreachable_daemon_is_a_clear_error_within_seconds_for_every_tool() {
     let cases: &[(&str, &[&str])] = &[
         ("golden-create", &["x"]),
