@@ -187,8 +187,7 @@ fn dry_run_publishes_nothing_and_volumes_are_named_as_left_out() {
     let out = incus_ok(&["query", "/1.0/images?recursion=1&project=default"]);
     assert!(!out.contains(&p.name), "nothing published");
 
-    let vol = format!("{}-data", p.name);
-    incus_ok(&["storage", "volume", "create", "gbtrfs", &vol]);
+    let vol = p.volume("gbtrfs", "data");
     p.incus(&["storage", "volume", "attach", "gbtrfs", &vol, "g", "/data"]);
     assert_eq!(p.tool("golden-create", &["g"]).code, 0);
     let r = p.tool(
