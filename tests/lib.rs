@@ -451,6 +451,37 @@ impl Project {
         panic!("operations still running in {} after 60 s", self.name);
     }
 
+    /// Waits until the daemon reports no operation at all for the project, not
+    /// even a finished one: Incus forgets finished operations a few seconds after
+    /// they end, and then answers `/1.0/operations` with an empty map, which
+    /// `incus query` prints as nothing. Polls that state, for up to 60 s.
+    /// Operations are listed per project, so other tests' work elsewhere on the
+    /// daemon does not matter (the tools ask about one project too).
+    pub fn wait_quiet(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let path = format!("/1.0/operations?project={}", self.name);
+        loop {
+            let out = incus_ok(&["query", &path]);
+            let quiet = out.trim().is_empty()
+                || serde_json::from_str::<serde_json::Value>(&out)
+                    .ok()
+                    .and_then(|v| {
+                        v.as_object()
+                            .map(|m| m.values().all(|l| l.as_array().is_some_and(Vec::is_empty)))
+                    })
+                    .unwrap_or(false);
+            if quiet {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the daemon still lists operations for {} after 60 s: {out}",
+                self.name
+            );
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
+    }
+
     /// Snapshot names of an instance that stand for pristine.
     pub fn pristine_like(&self, instance: &str) -> Vec<String> {
         self.snapshots(instance)
