@@ -29,9 +29,10 @@ build: ## build the four tools (release)
 test: ## install what is missing, start the private Incus, run every test
 	tests/run.sh
 
-check: ## formatting and lints, as before every commit
+check: ## formatting, lints and the source's structure, as before every commit
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) test -q -p golden-tests --test structure
 
 demo: build ## bring up the private Incus and walk the golden workflow
 	tests/demo.sh
