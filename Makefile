@@ -44,7 +44,7 @@ fuzz: ## fuzz record parsing, name templates and names (FUZZ_SECONDS each, defau
 	tests/fuzz.sh
 
 man completions: ## regenerate man/ and completions/ from the parsers
-	$(CARGO) run -q -p golden-tests --bin golden-gen-docs
+	$(CARGO) run -q -p xtask -- gen-docs
 
 incus-start: ## start (or reuse) the private Incus used by tests and demo
 	tests/incus.sh start

@@ -5,8 +5,6 @@
 //! config of its own (`INCUS_CONF`), so no test can reach a system Incus or a
 //! user's remotes.
 
-pub mod docs;
-
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
