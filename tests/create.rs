@@ -184,8 +184,7 @@ fn bad_input_is_refused_with_exit_2_and_nothing_done() {
 fn attached_custom_volumes_get_a_pristine_too() {
     let p = Project::new("cr-vol");
     p.instance("t", None);
-    let vol = format!("{}-data", p.name);
-    incus_ok(&["storage", "volume", "create", "gbtrfs", &vol]);
+    let vol = p.volume("gbtrfs", "data");
     p.incus(&["storage", "volume", "attach", "gbtrfs", &vol, "t", "/data"]);
     let r = p.tool("golden-create", &["-f", "json", "t"]);
     assert_eq!(r.code, 0, "{}", r.stderr);

@@ -1,8 +1,8 @@
 //! Man pages and shell completions, generated from the tools' own clap
 //! definitions, plus the hand-written sections a man page needs.
 //!
-//! `cargo run -p golden-tests --bin golden-gen-docs` (or `make man completions`)
-//! writes them; the `docs` test fails when the committed ones differ.
+//! `cargo run -p xtask -- gen-docs` (or `make man completions`) writes them;
+//! xtask's `docs` test fails when the committed ones differ.
 
 use clap::Command;
 use clap_complete::Shell;

@@ -1,9 +1,9 @@
 //! The committed man pages and completions are what the parser generates, the
 //! pages render without warnings, and the completions load.
 
-use golden_tests::docs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use xtask::docs;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
