@@ -82,9 +82,9 @@ fn pristine_never_expires_even_with_snapshots_expiry() {
 fn an_interrupted_swap_is_finished_by_the_next_create() {
     let p = Project::new("cr-swap");
     p.instance("t", None);
-    p.snapshot("t", "pristine-old");
-    p.snapshot("t", "pristine-next");
-    let next = p.snapshot_created_at("t", "pristine-next");
+    p.swap_leftover("t", SWAP_OLD);
+    p.swap_leftover("t", SWAP_NEXT);
+    let next = p.snapshot_created_at("t", SWAP_NEXT);
     let r = p.tool("golden-create", &["-f", "json", "t"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(p.snapshots("t"), ["pristine"]);

@@ -419,18 +419,18 @@ fn a_taken_name_fails_alone_and_the_others_are_made() {
 fn derive_uses_the_leftover_of_an_interrupted_swap() {
     let p = Project::new("dv-swap");
     p.instance("tpl", None);
-    p.snapshot("tpl", "pristine-old");
-    p.snapshot("tpl", "pristine-next");
+    p.swap_leftover("tpl", SWAP_OLD);
+    p.swap_leftover("tpl", SWAP_NEXT);
     let r = p.tool("golden-derive", &["-f", "json", "tpl", "c1"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let rec = &json_lines(&r.stdout)[0];
     assert_eq!(
         rec["source"],
-        format!("{}/tpl/pristine-next", p.name).as_str()
+        format!("{}/tpl/{SWAP_NEXT}", p.name).as_str()
     );
     assert_eq!(
         rec["created_at"],
-        p.snapshot_created_at("tpl", "pristine-next").as_str()
+        p.snapshot_created_at("tpl", SWAP_NEXT).as_str()
     );
 }
 

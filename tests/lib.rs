@@ -153,6 +153,12 @@ fn url_project(url: &str) -> Option<String> {
     )
 }
 
+/// The temporary snapshots of golden-create's swap, and the expiry that marks
+/// them as its own (golden::model's `PRISTINE_NEXT`, `PRISTINE_OLD`, `SWAP_MARK`).
+pub const SWAP_NEXT: &str = "pristine.golden-next";
+pub const SWAP_OLD: &str = "pristine.golden-old";
+pub const SWAP_MARK: &str = "9999-12-31T00:00:00Z";
+
 impl Project {
     pub fn new(tag: &str) -> Self {
         require_daemon();
@@ -203,6 +209,35 @@ impl Project {
     pub fn golden(&self, name: &str, pool: Option<&str>) {
         self.instance(name, pool);
         self.snapshot(name, "pristine");
+    }
+
+    /// A temporary snapshot of golden-create's swap, as a run killed half-way
+    /// leaves it (named and marked as the swap's own).
+    pub fn swap_leftover(&self, instance: &str, snap: &str) {
+        let body = format!(r#"{{"name":"{snap}","expires_at":"{SWAP_MARK}"}}"#);
+        incus_ok(&[
+            "query",
+            "-X",
+            "POST",
+            "--wait",
+            "-d",
+            &body,
+            &format!("/1.0/instances/{instance}/snapshots?project={}", self.name),
+        ]);
+    }
+
+    /// The same for a custom volume of the default store.
+    pub fn volume_swap_leftover(pool: &str, volume: &str, snap: &str) {
+        let body = format!(r#"{{"name":"{snap}","expires_at":"{SWAP_MARK}"}}"#);
+        incus_ok(&[
+            "query",
+            "-X",
+            "POST",
+            "--wait",
+            "-d",
+            &body,
+            &format!("/1.0/storage-pools/{pool}/volumes/custom/{volume}/snapshots?project=default"),
+        ]);
     }
 
     /// Created_at of one of an instance's snapshots, as the daemon reports it.

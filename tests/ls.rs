@@ -187,14 +187,14 @@ fn derived_and_stale_follow_the_provenance_keys() {
 fn an_interrupted_swap_still_shows_the_golden() {
     let p = Project::new("ls-swap");
     p.instance("half", None);
-    p.snapshot("half", "pristine-old");
-    p.snapshot("half", "pristine-next");
+    p.swap_leftover("half", SWAP_OLD);
+    p.swap_leftover("half", SWAP_NEXT);
     let rows = rows_of(&p);
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0]["snapshot"], "pristine-next");
+    assert_eq!(rows[0]["snapshot"], SWAP_NEXT);
     assert_eq!(
         rows[0]["created_at"],
-        p.snapshot_created_at("half", "pristine-next").as_str()
+        p.snapshot_created_at("half", SWAP_NEXT).as_str()
     );
 }
 

@@ -10,7 +10,8 @@ use golden::cli::{input, notice};
 use golden::incus::{Incus, SnapshotsOf};
 use golden::model::PRISTINE;
 use golden::output::{OutputArgs, Printer};
-use golden::swap::replace_pristine;
+use golden::readers::{Exclusive, Snapshotting};
+use golden::swap::{self, Swapped};
 use golden::target::{locate, wanted, Target};
 use golden::{Error, Result, Status};
 use serde::Serialize;
@@ -22,8 +23,9 @@ use serde::Serialize;
     about = "Stop an Incus instance and (re)make its pristine snapshot",
     long_about = "Make each NAME a golden: stop it if it runs, then take a new snapshot named \
         pristine. An existing pristine is replaced safely: the new snapshot is made first \
-        (as pristine-next) and swapped in by renames, so a failure or a kill at any point \
-        leaves a usable golden. Custom volumes attached to the instance get a pristine \
+        (as pristine.golden-next, marked as the tool's own) and swapped in by renames, so \
+        a failure or a kill at any point leaves a usable golden; snapshots the user named \
+        are never renamed or deleted. Custom volumes attached to the instance get a pristine \
         snapshot too. The snapshots never expire, whatever snapshots.expiry says.\n\n\
         Without NAME (or with -), records are read from stdin: bare names, TSV with a \
         header, or NDJSON, as golden-ls prints them."
@@ -161,15 +163,12 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
     if running {
         stop(&incus, t, args)?;
     }
-    // The volumes first: once the instance's pristine is swapped, the golden as a
-    // whole (root disk and volumes) is one consistent state.
-    let result = (|| {
-        for (_, pool, vol) in &volumes {
-            // replace_pristine finishes an interrupted swap first.
-            replace_pristine(&SnapshotsOf::volume(&incus, &vol_project, pool, vol))?;
-        }
-        replace_pristine(&snaps)
-    })();
+    let mut all: Vec<SnapshotsOf> = volumes
+        .iter()
+        .map(|(_, pool, vol)| SnapshotsOf::volume(&incus, &vol_project, pool, vol))
+        .collect();
+    all.push(snaps);
+    let result = swap_all(t, &all, args.run.quiet);
     let mut restarted = false;
     if running && args.restart {
         let started = incus.set_state(&t.project, &t.name, "start", None, false);
@@ -192,6 +191,55 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
         stopped: running,
         volumes: volumes.len(),
         restarted,
+    })
+}
+
+/// Swaps in a new pristine for the root disk and every volume at once: readers
+/// (derive, publish) are held off only while names change, and then for all of
+/// them together, so a reader copies the golden as a whole, old or new.
+fn swap_all(t: &Target, all: &[SnapshotsOf], quiet: bool) -> Result<Swapped> {
+    let hold = || {
+        Exclusive::acquire(t.remote.as_deref(), &t.project, &t.name, || {
+            notice(
+                quiet,
+                format!(
+                    "waiting for derives and publishes reading {}'s pristine",
+                    t.name
+                ),
+            )
+        })
+    };
+    let previous = {
+        let _held = hold()?;
+        all.iter()
+            .map(|s| swap::prepare(s))
+            .collect::<Result<Vec<_>>>()?
+    };
+    {
+        let _held = Snapshotting::acquire(t.remote.as_deref(), &t.project, &t.name, || {
+            notice(
+                quiet,
+                format!("waiting for images being made from {}", t.name),
+            )
+        })?;
+        for s in all {
+            swap::make_next(s)?;
+        }
+    }
+    {
+        let _held = hold()?;
+        for (s, p) in all.iter().zip(&previous) {
+            swap::commit(s, p.is_some())?;
+        }
+    }
+    let mut created_at = String::new();
+    for (s, p) in all.iter().zip(&previous) {
+        created_at = swap::finish(s, p.is_some())?;
+    }
+    Ok(Swapped {
+        // The root disk's, last in the list.
+        previous: previous.last().cloned().flatten(),
+        created_at,
     })
 }
 

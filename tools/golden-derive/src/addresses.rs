@@ -1,9 +1,16 @@
-//! `--ipv4 auto`: the free addresses of each template's network.
+//! `--ipv4 ADDR` and `--ipv4 auto`: addresses no other NIC holds.
+//!
+//! The addresses in use on a network are every static address of every NIC on
+//! it, in every project, the DHCP leases, and the subnet's own (network,
+//! broadcast, gateway). Two runs must not both take one free address: a lock
+//! per network (see `golden::lock::NetworkLock`) is held from reading what is
+//! used until the clones holding the new addresses exist.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use golden::incus::{Incus, Scope};
+use golden::incus::{Incus, Instance, Scope};
+use golden::lock::NetworkLock;
 use golden::{Error, Result};
 use ipnet::Ipv4Net;
 
@@ -28,127 +35,212 @@ impl Ipv4Choice {
     }
 }
 
-/// Free addresses of each template's network, for `--ipv4 auto`.
-pub struct AddressPlan {
-    /// Per template: the subnet and the addresses taken in it.
-    nets: Vec<Subnet>,
-    taken: BTreeMap<String, BTreeSet<Ipv4Addr>>,
+/// Addresses in use on one network, and who holds each.
+#[derive(Debug, Clone, Default)]
+pub struct Network {
+    pub name: String,
+    /// None: not a managed network (a NIC on a host bridge): no subnet known.
+    pub net: Option<Ipv4Net>,
+    pub used: BTreeMap<Ipv4Addr, String>,
 }
 
-#[derive(Debug, Clone)]
-struct Subnet {
-    network: String,
-    net: Ipv4Net,
+/// The networks of the templates' address NICs, read and locked.
+pub struct AddressPlan {
+    /// Per template: its network's index in `nets`.
+    of: Vec<usize>,
+    nets: Vec<Network>,
+    /// Per network: addresses given, and clones left without one.
+    given: Vec<usize>,
+    short: Vec<usize>,
+    _locks: Vec<NetworkLock>,
 }
 
 impl AddressPlan {
-    /// Reads each template's network and every address used on it (static
-    /// addresses of all instances in all projects, and the DHCP leases).
-    pub fn read(incus: &Incus, templates: &[Template]) -> Result<Self> {
-        let mut nets = Vec::new();
-        let mut taken: BTreeMap<String, BTreeSet<Ipv4Addr>> = BTreeMap::new();
-        let mut instances = None;
+    /// Locks each template's network (unless `dry_run`), then reads what is used.
+    pub fn read(
+        incus: &Incus,
+        templates: &[Template],
+        (dry_run, quiet): (bool, bool),
+    ) -> Result<Self> {
+        let mut plan = AddressPlan {
+            of: Vec::new(),
+            nets: Vec::new(),
+            given: Vec::new(),
+            short: Vec::new(),
+            _locks: Vec::new(),
+        };
+        let mut instances: Option<Vec<Instance>> = None;
         for t in templates {
-            let Some((nic, d)) = address_nic(&t.expanded_devices) else {
+            let Some((nic, d)) = address_nic(&t.clone_devices) else {
                 return Err(Error::usage(format!(
-                    "--ipv4 auto: {} has no NIC on a managed network",
+                    "--ipv4: clones of {} have no NIC to give an address to",
                     t.target.name
                 )));
             };
-            let Some(network) = d.get("network") else {
-                return Err(Error::usage(format!(
-                    "--ipv4 auto: NIC {nic} of {} is not on a managed network; give --ipv4 ADDR",
-                    t.target.name
-                )));
-            };
-            let cidr = incus
-                .network(&t.target.project, network)?
-                .config
-                .get("ipv4.address")
-                .cloned()
-                .unwrap_or_default();
-            let net: Ipv4Net = cidr.parse().map_err(|_| {
-                Error::usage(format!(
-                    "--ipv4 auto: network {network} has no IPv4 subnet ({cidr:?})"
-                ))
-            })?;
-            let used = taken.entry(network.clone()).or_default();
-            used.insert(net.addr());
-            for l in incus.network_leases(&t.target.project, network)? {
-                if let Ok(a) = l.address.parse() {
-                    used.insert(a);
+            let (name, managed) = match (d.get("network"), d.get("parent")) {
+                (Some(n), _) => (n.clone(), true),
+                (None, Some(p)) => (p.clone(), false),
+                _ => {
+                    return Err(Error::usage(format!(
+                        "--ipv4: NIC {nic} of {} names no network nor parent",
+                        t.target.name
+                    )))
                 }
+            };
+            let store = incus
+                .project(&t.clone_project)?
+                .networks_project()
+                .to_string();
+            if let Some(i) = plan.nets.iter().position(|n| n.name == name) {
+                plan.of.push(i);
+                continue;
+            }
+            if !dry_run {
+                plan._locks.push(NetworkLock::acquire(
+                    t.target.remote.as_deref(),
+                    &store,
+                    &name,
+                    || {
+                        let what =
+                            format!("waiting for another run giving addresses on network {name}");
+                        golden::cli::notice(quiet, what)
+                    },
+                )?);
+            }
+            let mut net = Network {
+                name: name.clone(),
+                ..Default::default()
+            };
+            if managed {
+                read_managed(incus, &t.clone_project, &mut net)?;
             }
             let all = match &instances {
                 Some(i) => i,
                 None => instances.insert(incus.instances(&Scope::All)?),
             };
-            for i in all.iter() {
-                for d in i.expanded_devices.values() {
-                    if d.get("network") == Some(network) {
-                        if let Some(a) = d.get("ipv4.address").and_then(|a| a.parse().ok()) {
-                            used.insert(a);
-                        }
+            for i in all {
+                for (dev, d) in &i.expanded_devices {
+                    let on = d.get("network").or(d.get("parent")) == Some(&name);
+                    if let (true, Some(a)) =
+                        (on, d.get("ipv4.address").and_then(|a| a.parse().ok()))
+                    {
+                        let who = format!("NIC {dev} of {} in project {}", i.name, i.project);
+                        net.used.entry(a).or_insert(who);
                     }
                 }
             }
-            nets.push(Subnet {
-                network: network.clone(),
-                net: net.trunc(),
-            });
+            plan.of.push(plan.nets.len());
+            plan.nets.push(net);
+            plan.given.push(0);
+            plan.short.push(0);
         }
-        Ok(AddressPlan { nets, taken })
+        Ok(plan)
     }
 
-    /// The next free address for a clone of template `ti`.
-    pub fn next(&mut self, ti: usize) -> Result<Ipv4Addr> {
-        let Subnet { network, net } = self.nets[ti].clone();
-        let used = self.taken.entry(network.clone()).or_default();
-        let a = next_free(net, used).ok_or_else(|| {
-            Error::failed(format!("no free IPv4 address left in network {network}"))
-        })?;
-        used.insert(a);
-        Ok(a)
+    /// `--ipv4 ADDR` for a clone of template `ti`: refused if taken or the subnet's own.
+    pub fn check_fixed(&self, ti: usize, a: Ipv4Addr) -> Result<()> {
+        check_fixed(&self.nets[self.of[ti]], a)
+    }
+
+    /// The next free address for a clone of template `ti`; none left is
+    /// counted, and said by [`AddressPlan::finish`] once every clone is planned.
+    pub fn next(&mut self, ti: usize) -> Result<Option<Ipv4Addr>> {
+        let i = self.of[ti];
+        let n = &mut self.nets[i];
+        let Some(net) = n.net else {
+            return Err(Error::usage(format!(
+                "--ipv4 auto: {} is not a managed network (no subnet to pick from); give --ipv4 ADDR",
+                n.name
+            )));
+        };
+        match next_free(net, &n.used) {
+            Some(a) => {
+                n.used.insert(a, "this run".into());
+                self.given[i] += 1;
+                Ok(Some(a))
+            }
+            None => {
+                self.short[i] += 1;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Too few free addresses for the clones: a usage error, before any copy.
+    pub fn finish(&self) -> Result<()> {
+        for (i, n) in self.nets.iter().enumerate() {
+            if self.short[i] > 0 {
+                return Err(Error::usage(format!(
+                    "--ipv4 auto: network {} has {} free address(es), and {} clones need one: \
+                     nothing was made",
+                    n.name,
+                    self.given[i],
+                    self.given[i] + self.short[i]
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A managed network's subnet, its own addresses and its DHCP leases.
+fn read_managed(incus: &Incus, project: &str, net: &mut Network) -> Result<()> {
+    let cidr = incus
+        .network(project, &net.name)?
+        .config
+        .get("ipv4.address")
+        .cloned()
+        .unwrap_or_default();
+    let sub: Ipv4Net = cidr.parse().map_err(|_| {
+        Error::usage(format!(
+            "--ipv4: network {} has no IPv4 subnet ({cidr:?})",
+            net.name
+        ))
+    })?;
+    net.used.insert(sub.addr(), "the network's gateway".into());
+    for l in incus.network_leases(project, &net.name)? {
+        if let Ok(a) = l.address.parse() {
+            let who = format!("a DHCP lease of {}", l.hostname);
+            net.used.entry(a).or_insert(who);
+        }
+    }
+    net.net = Some(sub.trunc());
+    Ok(())
+}
+
+/// An address given by hand: inside the subnet, not its network, broadcast or
+/// gateway address, and held by no other NIC.
+pub fn check_fixed(n: &Network, a: Ipv4Addr) -> Result<()> {
+    let refuse = |why: String| Err(Error::usage(format!("--ipv4 {a}: {why}")));
+    if let Some(net) = n.net {
+        if !net.contains(&a) {
+            return refuse(format!("not in network {}'s subnet {net}", n.name));
+        }
+        if a == net.network() || a == net.broadcast() {
+            return refuse(format!(
+                "the {} address of {net}",
+                if a == net.network() {
+                    "network"
+                } else {
+                    "broadcast"
+                }
+            ));
+        }
+    }
+    match n.used.get(&a) {
+        Some(who) => refuse(format!("already used on network {} by {who}", n.name)),
+        None => Ok(()),
     }
 }
 
 /// The lowest host address of the subnet not in `used` (never the network or
 /// broadcast address).
-pub fn next_free(net: Ipv4Net, used: &BTreeSet<Ipv4Addr>) -> Option<Ipv4Addr> {
+pub fn next_free(net: Ipv4Net, used: &BTreeMap<Ipv4Addr, String>) -> Option<Ipv4Addr> {
     if net.prefix_len() >= 31 {
         return None;
     }
-    net.hosts().find(|a| !used.contains(a))
+    net.hosts().find(|a| !used.contains_key(a))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn next_free_skips_used_network_and_broadcast() {
-        let used: BTreeSet<Ipv4Addr> = ["10.0.0.1", "10.0.0.2", "10.0.0.4"]
-            .iter()
-            .map(|a| a.parse().unwrap())
-            .collect();
-        let net: Ipv4Net = "10.0.0.0/24".parse().unwrap();
-        assert_eq!(next_free(net, &used), Some(Ipv4Addr::new(10, 0, 0, 3)));
-        let full: BTreeSet<Ipv4Addr> = (1..=2).map(|i| Ipv4Addr::new(10, 0, 0, i)).collect();
-        assert_eq!(next_free("10.0.0.0/30".parse().unwrap(), &full), None);
-        let gw: Ipv4Net = "10.219.7.1/24".parse().unwrap();
-        assert_eq!(gw.addr(), Ipv4Addr::new(10, 219, 7, 1));
-        assert_eq!(gw.trunc().network(), Ipv4Addr::new(10, 219, 7, 0));
-        assert!("none".parse::<Ipv4Net>().is_err());
-        assert!("10.0.0.1/33".parse::<Ipv4Net>().is_err());
-    }
-
-    #[test]
-    fn ipv4_choice_parses_auto_and_addresses_only() {
-        assert_eq!(Ipv4Choice::parse("auto").unwrap(), Ipv4Choice::Auto);
-        assert_eq!(
-            Ipv4Choice::parse("10.1.2.3").unwrap(),
-            Ipv4Choice::Fixed(Ipv4Addr::new(10, 1, 2, 3))
-        );
-        assert_eq!(Ipv4Choice::parse("10.1.2").unwrap_err().exit_code(), 2);
-    }
-}
+mod tests;

@@ -1,12 +1,22 @@
 //! Phase 4: the copies, `-j` at a time, each through the daemon's own copy
 //! operation (CoW where the pool allows), records printed as each ends.
+//!
+//! Each clone holds the template's readers' lock (see `golden::readers`) from
+//! the moment it looks which snapshot stands for pristine until its copy
+//! exists: a golden-create waits for it to rename, and the clone names the
+//! snapshot it was really copied from.
+
+use std::collections::BTreeMap;
 
 use golden::incus::{CopyRequest, Incus};
-use golden::model::{current_pristine, KEY_CREATED_AT, KEY_PROJECT, KEY_TEMPLATE, PRISTINE};
+use golden::model::{KEY_CREATED_AT, KEY_PROJECT, KEY_TEMPLATE, KEY_TEMPLATE_UUID};
+use golden::readers::Shared;
 use golden::{Error, Result};
+use serde_json::Value;
 
 use crate::options::Options;
 use crate::plan::Job;
+use crate::pristine::Pristine;
 use crate::template::Template;
 use crate::Derived;
 
@@ -25,49 +35,87 @@ pub fn derive_one(job: &Job, tpl: &Template, opts: &Options) -> Result<Derived> 
     };
     let incus = tpl.target.incus();
     if let Some(stopped) = job.existing {
+        let last = tpl.pristine.last();
         // A rerun finishes the job: a clone an earlier --start left stopped is started.
         if opts.start && stopped && !opts.run.dry_run {
             incus.set_state(&tpl.clone_project, &job.name, "start", None, false)?;
-            return Ok(record("started", "", &tpl.snapshot));
+            return Ok(record("started", "", &last.snapshot));
         }
-        return Ok(record("skipped", "", &tpl.snapshot));
+        return Ok(record("skipped", "", &last.snapshot));
     }
     if opts.run.dry_run {
-        return Ok(record("planned", &tpl.created_at, &tpl.snapshot));
+        let last = tpl.pristine.last();
+        return Ok(record("planned", &last.created_at, &last.snapshot));
     }
-    let mut made_volumes = Vec::new();
-    let copied = copy_volumes(&incus, job, tpl, &mut made_volumes)
-        .and_then(|()| copy_instance(&incus, job, tpl, opts));
-    let (snapshot, created_at) = match copied {
-        Ok(c) => c,
-        Err(e) => {
-            // Leave no volume behind that no clone uses.
-            for (pool, v) in made_volumes {
-                let _ = incus.delete_volume(&pool, &tpl.volumes_project, &v);
-            }
-            return Err(e);
-        }
+    let copied = {
+        let t = &tpl.target;
+        let held = Shared::acquire(t.remote.as_deref(), &t.project, &t.name)?;
+        let source = tpl.pristine.under(t, Some(&held))?;
+        copy_all(&incus, job, tpl, opts, source)?
     };
     let mut status = "Stopped";
     if opts.start {
         incus.set_state(&tpl.clone_project, &job.name, "start", None, false)?;
         status = "Running";
     }
-    Ok(record(status, &created_at, &snapshot))
+    Ok(record(status, &copied.created_at, &copied.snapshot))
+}
+
+/// Copies the volumes, then the instance, from `source`; returns what was copied.
+///
+/// A golden-create on another machine is not held off by our lock: when a copy
+/// fails and the pristine has changed meanwhile, it is tried again from the new
+/// one, a few times.
+fn copy_all(
+    incus: &Incus,
+    job: &Job,
+    tpl: &Template,
+    opts: &Options,
+    mut source: Pristine,
+) -> Result<Pristine> {
+    let mut attempts = 0;
+    loop {
+        let mut made = Vec::new();
+        let result = copy_volumes(incus, job, tpl, &source, &mut made)
+            .and_then(|()| copy_instance(incus, job, tpl, opts, &source));
+        let Err(e) = result else {
+            return Ok(source);
+        };
+        // Leave no volume behind that no clone uses.
+        for (pool, v) in made {
+            let _ = incus.delete_volume(&pool, &tpl.clone_volumes_project, &v);
+        }
+        attempts += 1;
+        let now = tpl.pristine.under(&tpl.target, None)?;
+        let moved = (&now.snapshot, &now.created_at, &now.volumes)
+            != (&source.snapshot, &source.created_at, &source.volumes);
+        if attempts >= 5 || !moved {
+            return Err(already_exists(
+                e.context(format!("copying {}/{}", tpl.target.name, source.snapshot)),
+                &tpl.clone_project,
+            ));
+        }
+        source = now;
+    }
 }
 
 fn copy_volumes(
     incus: &Incus,
     job: &Job,
     tpl: &Template,
+    source: &Pristine,
     made: &mut Vec<(String, String)>,
 ) -> Result<()> {
     for v in &job.volume_copies {
+        let snapshot = source
+            .volumes
+            .get(&(v.pool.clone(), v.volume.clone()))
+            .ok_or_else(|| Error::failed(format!("no pristine of volume {}", v.volume)))?;
         incus.copy_volume_snapshot(
             &v.pool,
-            &tpl.volumes_project,
+            (&tpl.volumes_project, &tpl.clone_volumes_project),
             &v.volume,
-            PRISTINE,
+            snapshot,
             &v.new_volume,
         )?;
         made.push((v.pool.clone(), v.new_volume.clone()));
@@ -75,50 +123,16 @@ fn copy_volumes(
     Ok(())
 }
 
-/// Copies the template's pristine; returns the snapshot copied and its time.
 fn copy_instance(
     incus: &Incus,
     job: &Job,
     tpl: &Template,
     opts: &Options,
-) -> Result<(String, String)> {
-    let mut snapshot = tpl.snapshot.clone();
-    let mut created_at = tpl.created_at.clone();
-    let copy = |snapshot: &str, created_at: &str| {
-        let req = copy_request(job, tpl, snapshot, created_at, opts);
-        // In a cluster, stay beside the template: a copy across members is never CoW.
-        incus.copy_instance(&tpl.clone_project, tpl.location.as_deref(), &req)
-    };
-    // golden-create may rename the snapshot under us: look again and retry,
-    // a few times, as long as the pristine we would copy has changed.
-    let mut attempts = 0;
-    while let Err(e) = copy(&snapshot, &created_at) {
-        attempts += 1;
-        let snaps = incus.snapshots(&tpl.target.project, &tpl.target.name)?;
-        let now = current_pristine(
-            snaps
-                .iter()
-                .map(|s| (s.name.as_str(), s.created_at.as_str())),
-        );
-        match now {
-            Some((n, c))
-                if attempts < 5
-                    && (n != snapshot
-                        || c != created_at
-                        || !snaps.iter().any(|s| s.name == snapshot)) =>
-            {
-                snapshot = n.to_string();
-                created_at = c.to_string();
-            }
-            _ => {
-                return Err(already_exists(
-                    e.context(format!("copying {}/{}", tpl.target.name, snapshot)),
-                    &tpl.clone_project,
-                ))
-            }
-        }
-    }
-    Ok((snapshot, created_at))
+    source: &Pristine,
+) -> Result<()> {
+    let req = copy_request(&job.name, tpl, source, opts, &job.devices);
+    // In a cluster, stay beside the template: a copy across members is never CoW.
+    incus.copy_instance(&tpl.clone_project, tpl.location.as_deref(), &req)
 }
 
 /// The daemon's words for a name taken meanwhile (by a concurrent run) are a
@@ -139,27 +153,33 @@ fn already_exists(e: Error, project: &str) -> Error {
     }
 }
 
-fn copy_request(
-    job: &Job,
+/// The copy of `source` as clone `name`, with its provenance.
+pub fn copy_request(
+    name: &str,
     tpl: &Template,
-    snapshot: &str,
-    created_at: &str,
+    source: &Pristine,
     opts: &Options,
+    devices: &BTreeMap<String, Value>,
 ) -> CopyRequest {
     let mut req = CopyRequest::from_snapshot(
-        &job.name,
+        name,
         &tpl.kind,
         &tpl.target.project,
         &tpl.target.name,
-        snapshot,
+        &source.snapshot,
     );
     req.config = opts.config.clone();
     req.config
         .insert(KEY_PROJECT.into(), tpl.target.project.clone());
     req.config
         .insert(KEY_TEMPLATE.into(), tpl.target.name.clone());
-    req.config.insert(KEY_CREATED_AT.into(), created_at.into());
-    req.devices = job.devices.clone();
+    req.config
+        .insert(KEY_CREATED_AT.into(), source.created_at.clone());
+    if !tpl.uuid.is_empty() {
+        req.config
+            .insert(KEY_TEMPLATE_UUID.into(), tpl.uuid.clone());
+    }
+    req.devices = devices.clone();
     req.profiles = opts.profiles.clone();
     req
 }

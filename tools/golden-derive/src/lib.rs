@@ -9,9 +9,11 @@
 mod addresses;
 mod copy;
 mod devices;
+mod expand;
 mod input;
 mod options;
 mod plan;
+mod pristine;
 mod template;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
@@ -162,7 +164,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
             .jobs
             .iter()
             .any(|j| j.template == i && j.existing.is_none());
-        if let (true, Some(why)) = (copies, tpl.why_not_cow()) {
+        if let (true, Some(why)) = (copies, &tpl.full_copies) {
             notice(
                 opts.run.quiet,
                 format!(

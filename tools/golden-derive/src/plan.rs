@@ -1,5 +1,8 @@
 //! Phase 3: one plan for every clone — its name, whether it exists already,
-//! its address and devices — before the first copy.
+//! its address, devices and volumes — before the first copy. What the daemon
+//! would refuse for every clone (config, profiles, addresses) is a usage error
+//! here; what it would refuse for one clone (a name or a volume name taken)
+//! refuses that clone alone, before any copy.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -8,6 +11,7 @@ use golden::{Error, Result};
 use serde_json::Value;
 
 use crate::addresses::{AddressPlan, Ipv4Choice};
+use crate::copy::copy_request;
 use crate::devices::{devices, VolumeCopy};
 use crate::input::{NewName, Request};
 use crate::options::{numbered_name, Options};
@@ -29,6 +33,8 @@ pub struct Job {
 pub struct Plan {
     pub jobs: Vec<Job>,
     pub refused: Vec<Error>,
+    /// Held until the clones exist: no other run takes the same addresses.
+    pub _addresses: Option<AddressPlan>,
 }
 
 pub fn plan(
@@ -58,18 +64,8 @@ pub fn plan(
             requests.len()
         )));
     }
-    let mut addresses = match opts.ipv4 {
-        Some(Ipv4Choice::Auto) => Some(AddressPlan::read(incus, templates)?),
-        _ => None,
-    };
     let mut existing: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut numbers: BTreeMap<usize, usize> = BTreeMap::new();
-    let mut plan = Plan {
-        jobs: Vec::with_capacity(requests.len()),
-        refused: Vec::new(),
-    };
-    for Request { template: ti, new } in requests {
-        let tpl = &templates[ti];
+    for tpl in templates {
         let project = &tpl.clone_project;
         if !existing.contains_key(project) {
             let names = incus
@@ -79,6 +75,30 @@ pub fn plan(
                 .collect();
             existing.insert(project.clone(), names);
         }
+    }
+    if !opts.config.is_empty() || opts.profiles.is_some() {
+        for tpl in templates {
+            judge(tpl, opts, &existing[&tpl.clone_project])?;
+        }
+    }
+    let mut addresses = match opts.ipv4 {
+        Some(_) => Some(AddressPlan::read(
+            incus,
+            templates,
+            (opts.run.dry_run, opts.run.quiet),
+        )?),
+        None => None,
+    };
+    let mut volumes = LeftoverVolumes::default();
+    let mut numbers: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut plan = Plan {
+        jobs: Vec::with_capacity(requests.len()),
+        refused: Vec::new(),
+        _addresses: None,
+    };
+    for Request { template: ti, new } in requests {
+        let tpl = &templates[ti];
+        let project = &tpl.clone_project;
         let exists = &existing[project];
         let reserved = taken.entry(project.clone()).or_default();
         let name = match new {
@@ -101,7 +121,7 @@ pub fn plan(
         let mut made = None;
         if exists.contains(&name) {
             made = if opts.skip_existing {
-                tpl.made(incus, project, &name)?
+                tpl.made(project, &name)?
             } else {
                 None
             };
@@ -118,18 +138,29 @@ pub fn plan(
             }
         }
         let address = match (&opts.ipv4, addresses.as_mut()) {
-            (Some(Ipv4Choice::Fixed(a)), _) => Some(a.to_string()),
-            (Some(Ipv4Choice::Auto), Some(p)) if made.is_none() => Some(p.next(ti)?.to_string()),
+            (Some(Ipv4Choice::Fixed(a)), Some(p)) if made.is_none() => {
+                p.check_fixed(ti, *a)?;
+                Some(a.to_string())
+            }
+            (Some(Ipv4Choice::Auto), Some(p)) if made.is_none() => {
+                p.next(ti)?.map(|a| a.to_string())
+            }
             _ => None,
         };
         let (devices, volume_copies) = devices(
-            &tpl.expanded_devices,
+            &tpl.clone_devices,
             &name,
             opts,
             address.as_deref(),
             &tpl.clone_pool,
             opts.storage.is_some(),
         );
+        if made.is_none() {
+            if let Some(e) = volumes.taken(incus, tpl, &name, &volume_copies)? {
+                plan.refused.push(e);
+                continue;
+            }
+        }
         plan.jobs.push(Job {
             template: ti,
             name,
@@ -139,5 +170,83 @@ pub fn plan(
             existing: made,
         });
     }
+    if let Some(a) = &addresses {
+        a.finish()?;
+    }
+    plan._addresses = addresses;
     Ok(plan)
+}
+
+/// `-c` and `--profile` judged by the daemon itself, once per template and
+/// before any copy (see `Incus::judge_copy`): the copy is asked under a name
+/// that exists in the clones' project — the template's, or another instance's;
+/// a project with none is judged in the template's (config is checked the same
+/// everywhere).
+fn judge(tpl: &Template, opts: &Options, existing: &BTreeSet<String>) -> Result<()> {
+    let (project, name) = if tpl.clone_project == tpl.target.project {
+        (&tpl.clone_project, &tpl.target.name)
+    } else if let Some(other) = existing.iter().next() {
+        (&tpl.clone_project, other)
+    } else {
+        (&tpl.target.project, &tpl.target.name)
+    };
+    let req = copy_request(name, tpl, &tpl.pristine.last(), opts, &BTreeMap::new());
+    tpl.target
+        .incus()
+        .judge_copy(project, name, &req)
+        .map_err(|e| {
+            let given: Vec<String> = opts
+                .config
+                .iter()
+                .map(|(k, v)| format!("-c {k}={v}"))
+                .collect();
+            let profiles: Vec<String> = opts
+                .profiles
+                .iter()
+                .flatten()
+                .map(|p| format!("--profile {p}"))
+                .collect();
+            let asked = [given, profiles].concat().join(" ");
+            Error::usage(format!("{asked}: refused by Incus: {e}"))
+        })
+}
+
+/// Custom volumes that exist already, per (pool, store project), read once.
+#[derive(Default)]
+struct LeftoverVolumes {
+    names: BTreeMap<(String, String), BTreeSet<String>>,
+}
+
+impl LeftoverVolumes {
+    /// A refusal if a volume this clone would get is taken (a leftover of an
+    /// earlier clone, say): that clone is left out before any copy.
+    fn taken(
+        &mut self,
+        incus: &Incus,
+        tpl: &Template,
+        name: &str,
+        copies: &[VolumeCopy],
+    ) -> Result<Option<Error>> {
+        for v in copies {
+            let key = (v.pool.clone(), tpl.clone_volumes_project.clone());
+            if !self.names.contains_key(&key) {
+                let list = incus.custom_volume_names(&v.pool, &tpl.clone_volumes_project)?;
+                self.names.insert(key.clone(), list.into_iter().collect());
+            }
+            // Also keeps two clones of one run from the same volume name.
+            if !self
+                .names
+                .get_mut(&key)
+                .expect("read above")
+                .insert(v.new_volume.clone())
+            {
+                return Ok(Some(Error::failed(format!(
+                    "{name}: its copy of volume {} would be {} on pool {}, which exists already \
+                     (in project {}'s store): remove or rename it",
+                    v.volume, v.new_volume, v.pool, tpl.clone_volumes_project
+                ))));
+            }
+        }
+        Ok(None)
+    }
 }

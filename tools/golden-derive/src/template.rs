@@ -1,32 +1,43 @@
 //! Phase 2: each template, read once, checked against the options, with
 //! where its clones go and whether they can share its blocks.
+//!
+//! Everything is judged on what a clone will really get (see [`crate::expand`]):
+//! the pristine snapshot's devices with the clone's profiles, never the
+//! template's devices of now.
 
-use golden::incus::{Incus, SnapshotsOf, StoragePool};
-use golden::model::{pool_shares_blocks, Provenance, PRISTINE};
+use golden::incus::StoragePool;
+use golden::model::{pool_shares_blocks, Provenance};
+use golden::readers::Shared;
 use golden::target::Target;
 use golden::{Error, Result};
 
 use crate::devices::{static_nics, Devices};
+use crate::expand::{clone_devices, custom_volumes, require_root};
 use crate::options::Options;
-use crate::Volumes;
+use crate::pristine::{read_instance, Current, Pristine, Volumes};
+use crate::Volumes as How;
 
 /// A template, read once, with what every clone of it needs.
 pub struct Template {
     pub target: Target,
     pub kind: String,
-    /// The snapshot standing for its pristine, and when it was made.
-    pub snapshot: String,
-    pub created_at: String,
-    pub pool: String,
+    /// Its `volatile.uuid`: provenance that survives a rename.
+    pub uuid: String,
     pub location: Option<String>,
-    pub expanded_devices: Devices,
-    /// The project whose store holds its custom volumes.
+    /// The devices a clone gets before our overrides (addresses, pool, volumes).
+    pub clone_devices: Devices,
+    /// The projects whose stores hold its custom volumes, and will hold the clones'.
     pub volumes_project: String,
+    pub clone_volumes_project: String,
     /// Where its clones go (the same for all of them: kept here, not per clone).
     pub clone_project: String,
     pub clone_pool: String,
     pub clone_driver: String,
     pub cow: bool,
+    /// Why the copies are full ones, when they are.
+    pub full_copies: Option<String>,
+    /// The snapshots copied, as of the last look.
+    pub pristine: Current,
 }
 
 impl Template {
@@ -34,18 +45,26 @@ impl Template {
     pub fn read(t: Target, opts: &Options, pools: &[StoragePool]) -> Result<Template> {
         let incus = t.incus();
         let inst = incus.instance(&t.project, &t.name)?;
-        let (snapshot, created_at) = t.pristine()?;
-        let statics = static_nics(&inst.expanded_devices);
-        if !statics.is_empty() && opts.ipv4.is_none() && !opts.dhcp {
-            return Err(Error::usage(format!(
-                "{} has static addresses ({}) that every clone would copy, and the clone would then \
-                 keep the template from starting: give --ipv4 ADDR (one clone), --ipv4 auto (next \
-                 free address of the network) or --dhcp (drop the static address)",
-                t.name,
-                statics.join(", ")
-            )));
-        }
-        let volumes = inst.custom_volumes();
+        let clone_project = opts
+            .target_project
+            .clone()
+            .unwrap_or_else(|| t.project.clone());
+        // Held while the names are read, so that they are one swap's.
+        let held = if opts.run.dry_run {
+            None
+        } else {
+            Some(Shared::acquire(t.remote.as_deref(), &t.project, &t.name)?)
+        };
+        let (first, snap) = read_instance(&t, held.as_ref())?;
+        let devices = clone_devices(
+            &incus,
+            &snap,
+            (&t.project, &clone_project),
+            opts.profiles.as_deref(),
+        )?;
+        let root_pool = require_root(&devices, &t.name, &clone_project)?;
+        refuse_statics(&t.name, &devices, opts)?;
+        let volumes = custom_volumes(&devices);
         if !volumes.is_empty() && opts.volumes.is_none() {
             let list: Vec<String> = volumes
                 .iter()
@@ -58,72 +77,113 @@ impl Template {
                 list.join(", ")
             )));
         }
-        let volumes_project = if volumes.is_empty() {
-            String::new()
+        let (volumes_project, clone_volumes_project) = if volumes.is_empty() {
+            (String::new(), String::new())
         } else {
-            incus.project(&t.project)?.volumes_project().to_string()
+            let store = |p: &str| Ok::<_, Error>(incus.project(p)?.volumes_project().to_string());
+            (store(&t.project)?, store(&clone_project)?)
         };
-        if opts.volumes == Some(Volumes::Copy) {
-            for (_, pool, vol) in &volumes {
-                let has = SnapshotsOf::volume(&incus, &volumes_project, pool, vol)
-                    .list()?
+        if opts.volumes == Some(How::Share) && volumes_project != clone_volumes_project {
+            return Err(Error::usage(format!(
+                "--volumes share: the clones' project {clone_project} keeps custom volumes in \
+                 project {clone_volumes_project}'s store, and {}'s volumes are in project \
+                 {volumes_project}'s: a clone could not attach them; use --volumes copy or drop",
+                t.name
+            )));
+        }
+        let to_copy = Volumes {
+            project: volumes_project.clone(),
+            list: match opts.volumes {
+                Some(How::Copy) => volumes
                     .iter()
-                    .any(|s| s.name == PRISTINE);
-                if !has {
-                    return Err(Error::usage(format!(
-                        "volume {vol} of {} has no pristine snapshot: run `golden-create {}` first",
-                        t.name, t.name
-                    )));
-                }
+                    .map(|(_, p, v)| (p.clone(), v.clone()))
+                    .collect(),
+                _ => Vec::new(),
+            },
+        };
+        let first = Pristine {
+            volumes: to_copy.read(&t)?,
+            ..first
+        };
+        drop(held);
+
+        let pool = inst.root_pool().unwrap_or("").to_string();
+        let clone_pool = opts.storage.clone().unwrap_or(root_pool);
+        let p = find_pool(pools, &clone_pool)?;
+        let mut full_copies = None;
+        if clone_pool != pool {
+            full_copies = Some(format!("pool {clone_pool} is not the template's ({pool})"));
+        } else if !pool_shares_blocks(&p.driver, &p.config) {
+            full_copies = Some(format!(
+                "pool {clone_pool} (driver {}) does not share blocks",
+                p.driver
+            ));
+        }
+        // Volumes are copied on their own pool: full copies say so too.
+        for (pool, vol) in &to_copy.list {
+            let vp = find_pool(pools, pool)?;
+            if full_copies.is_none() && !pool_shares_blocks(&vp.driver, &vp.config) {
+                full_copies = Some(format!(
+                    "volume {vol} is on pool {pool} (driver {}), which does not share blocks",
+                    vp.driver
+                ));
             }
         }
-        let pool = inst.root_pool().unwrap_or("").to_string();
-        let clone_pool = opts.storage.clone().unwrap_or_else(|| pool.clone());
-        let p = pools
-            .iter()
-            .find(|p| p.name == clone_pool)
-            .ok_or_else(|| Error::usage(format!("storage pool not found: {clone_pool}")))?;
         Ok(Template {
             kind: inst.kind.clone(),
+            uuid: inst
+                .config
+                .get("volatile.uuid")
+                .cloned()
+                .unwrap_or_default(),
             location: inst.member().map(str::to_string),
-            expanded_devices: inst.expanded_devices.clone(),
-            snapshot,
-            created_at,
+            clone_devices: devices,
             volumes_project,
-            clone_project: opts
-                .target_project
-                .clone()
-                .unwrap_or_else(|| t.project.clone()),
-            cow: clone_pool == pool && pool_shares_blocks(&p.driver, &p.config),
+            clone_volumes_project,
+            clone_project,
+            cow: full_copies.is_none(),
+            full_copies,
             clone_driver: p.driver.clone(),
             clone_pool,
-            pool,
+            pristine: Current::new(to_copy, first),
             target: t,
         })
     }
 
-    /// Why its clones are full copies, when they are.
-    pub fn why_not_cow(&self) -> Option<String> {
-        if self.cow {
-            None
-        } else if self.clone_pool != self.pool {
-            Some(format!(
-                "pool {} is not the template's ({})",
-                self.clone_pool, self.pool
-            ))
-        } else {
-            Some(format!(
-                "pool {} (driver {}) does not share blocks",
-                self.clone_pool, self.clone_driver
-            ))
-        }
-    }
-
     /// Was `name` derived from this template (so a rerun may skip it)? And is it stopped?
-    pub fn made(&self, incus: &Incus, project: &str, name: &str) -> Result<Option<bool>> {
-        let inst = incus.instance(project, name)?;
-        let ours = Provenance::of(&inst.config)
-            .is_some_and(|p| p.project == self.target.project && p.template == self.target.name);
+    pub fn made(&self, project: &str, name: &str) -> Result<Option<bool>> {
+        let inst = self.target.incus().instance(project, name)?;
+        let ours = Provenance::of(&inst.config).is_some_and(|p| {
+            match p
+                .template_uuid
+                .filter(|u| !u.is_empty() && !self.uuid.is_empty())
+            {
+                Some(u) => u == self.uuid,
+                None => p.project == self.target.project && p.template == self.target.name,
+            }
+        });
         Ok(ours.then_some(inst.status == "Stopped"))
     }
+}
+
+fn find_pool<'a>(pools: &'a [StoragePool], name: &str) -> Result<&'a StoragePool> {
+    pools
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| Error::usage(format!("storage pool not found: {name}")))
+}
+
+/// A static address every clone would copy: refused unless told what to do.
+fn refuse_statics(name: &str, devices: &Devices, opts: &Options) -> Result<()> {
+    let statics = static_nics(devices);
+    if statics.is_empty() || opts.ipv4.is_some() || opts.dhcp {
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "clones of {name} would get static addresses ({}) that every clone would copy, and \
+         a clone would then keep the template (or another instance using them) from \
+         starting: give --ipv4 ADDR (one clone), --ipv4 auto (next free address of the \
+         network) or --dhcp (drop the static address)",
+        statics.join(", ")
+    )))
 }

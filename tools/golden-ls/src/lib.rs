@@ -177,17 +177,21 @@ pub fn fetch(incus: &Incus, scope: &Scope) -> Result<Listing> {
     })
 }
 
+/// A snapshot as the pool listing gives it: name, created_at, no expiry.
+type SnapshotRow<'a> = (&'a str, &'a str, Option<&'a str>);
+
 /// The goldens among the instances, with their clone counts; sorted by project and name.
 pub fn goldens(listing: &Listing) -> Vec<GoldenRow> {
-    // (project, instance) -> its snapshots (name, created_at), from the pool listings.
-    let mut snapshots: BTreeMap<(&str, &str), Vec<(&str, &str)>> = BTreeMap::new();
+    // (project, instance) -> its snapshots (name, created_at), from the pool listings
+    // (which give no expiry: the swap's temporary snapshots are told by name).
+    let mut snapshots: BTreeMap<(&str, &str), Vec<SnapshotRow>> = BTreeMap::new();
     for vols in listing.volumes.values() {
         for v in vols {
             if let Some((inst, snap)) = v.name.split_once('/') {
                 snapshots
                     .entry((v.project.as_str(), inst))
                     .or_default()
-                    .push((snap, v.created_at.as_str()));
+                    .push((snap, v.created_at.as_str(), None));
             }
         }
     }
@@ -196,12 +200,25 @@ pub fn goldens(listing: &Listing) -> Vec<GoldenRow> {
             .get(&(project, name))
             .and_then(|s| current_pristine(s.iter().copied()))
     };
+    // A clone names its template by volatile.uuid too, which a rename keeps.
+    let by_uuid: BTreeMap<&str, (&str, &str)> = listing
+        .instances
+        .iter()
+        .filter_map(|i| {
+            let u = i.config.get("volatile.uuid")?;
+            Some((u.as_str(), (i.project.as_str(), i.name.as_str())))
+        })
+        .collect();
     // (template project, template) -> (derived, stale)
     let mut clones: BTreeMap<(&str, &str), (usize, usize)> = BTreeMap::new();
     for i in &listing.instances {
         if let Some(p) = Provenance::of(&i.config) {
-            let current = pristine_of(p.project, p.template).map(|(_, c)| c);
-            let entry = clones.entry((p.project, p.template)).or_default();
+            let template = p
+                .template_uuid
+                .and_then(|u| by_uuid.get(u).copied())
+                .unwrap_or((p.project, p.template));
+            let current = pristine_of(template.0, template.1).map(|(_, c)| c);
+            let entry = clones.entry(template).or_default();
             entry.0 += 1;
             if current.is_some_and(|c| c != p.created_at) {
                 entry.1 += 1;
@@ -303,8 +320,8 @@ mod tests {
                 (
                     "slow".to_string(),
                     vec![
-                        vol("lab", "lab-reference/pristine-next", "T5"),
-                        vol("lab", "lab-reference/pristine-old", "T4"),
+                        vol("lab", "lab-reference/pristine.golden-next", "T5"),
+                        vol("lab", "lab-reference/pristine.golden-old", "T4"),
                         vol("lab", "plain/snap0", "T1"),
                     ],
                 ),
@@ -340,12 +357,37 @@ mod tests {
     }
 
     #[test]
+    fn a_renamed_template_keeps_its_clones_by_uuid() {
+        let mut l = listing();
+        // pro-dev was renamed pro-base; its clones still name pro-dev, and its uuid.
+        let dev = l
+            .instances
+            .iter_mut()
+            .find(|i| i.name == "pro-dev")
+            .unwrap();
+        dev.name = "pro-base".into();
+        dev.config.insert("volatile.uuid".into(), "U1".into());
+        for v in l.volumes.get_mut("fast").unwrap() {
+            v.name = v.name.replace("pro-dev", "pro-base");
+        }
+        for c in l.instances.iter_mut().filter(|i| i.name != "pro-base") {
+            if c.config.contains_key("user.golden.template") {
+                c.config
+                    .insert("user.golden.template_uuid".into(), "U1".into());
+            }
+        }
+        let rows = goldens(&l);
+        let base = rows.iter().find(|r| r.instance == "pro-base").unwrap();
+        assert_eq!((base.derived, base.stale), (2, 1));
+    }
+
+    #[test]
     fn interrupted_swap_still_lists_the_golden_with_its_newest_snapshot() {
         let rows = goldens(&listing());
         let lab = rows.iter().find(|r| r.instance == "lab-reference").unwrap();
         assert_eq!(
             (lab.snapshot.as_str(), lab.created_at.as_str()),
-            ("pristine-next", "T5")
+            ("pristine.golden-next", "T5")
         );
         assert!(!lab.cow);
         assert_eq!(lab.location, None);

@@ -8,6 +8,7 @@ use golden::batch;
 use golden::cli::{input, notice};
 use golden::incus::{Incus, PublishRequest};
 use golden::output::{OutputArgs, Printer};
+use golden::readers::{NoNewSnapshot, Shared};
 use golden::record::expand_template;
 use golden::target::{locate, wanted, Target};
 use golden::{Error, Result, Status};
@@ -91,7 +92,6 @@ pub fn command() -> clap::Command {
 struct Job {
     target: Target,
     alias: String,
-    snapshot: String,
     created_at: String,
     image_project: String,
     volumes: usize,
@@ -116,7 +116,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         let alias = expand_template(&args.alias, &fields)?;
         check_alias(&alias)?;
         let incus = t.incus();
-        let (snapshot, created_at) = t.pristine()?;
+        let (_, created_at) = t.pristine()?;
         let image_project = incus.project(&t.project)?.images_project().to_string();
         if !aliases.insert((t.remote.clone(), image_project.clone(), alias.clone())) {
             return Err(Error::usage(format!(
@@ -127,7 +127,6 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         jobs.push(Job {
             target: t,
             alias,
-            snapshot,
             created_at,
             image_project,
             volumes,
@@ -215,22 +214,36 @@ fn publish_one(job: &Job, args: &Args, expires: Option<&str>) -> Result<Publishe
     if args.run.dry_run {
         return Ok(rec);
     }
-    let mut req = PublishRequest::from_snapshot(&t.project, &t.name, &job.snapshot);
-    req.public = args.public;
-    req.expires_at = expires.map(str::to_string);
-    req.properties = BTreeMap::from([
-        (
-            "description".to_string(),
-            format!(
-                "golden {} ({}) pristine of {}",
-                t.name, t.project, job.created_at
-            ),
-        ),
-        ("golden.project".to_string(), t.project.clone()),
-        ("golden.instance".to_string(), t.name.clone()),
-        ("golden.created_at".to_string(), job.created_at.clone()),
-    ]);
-    let made = make_image(&incus, t, &req, args.run.quiet)?;
+    // Held while the image is made: a golden-create waits to rename the
+    // snapshot being read (see golden::readers). The pristine is read again
+    // under it: a create may have swapped it since the plan.
+    let _held = Shared::acquire(t.remote.as_deref(), &t.project, &t.name)?;
+    let _no_new = NoNewSnapshot::acquire(t.remote.as_deref(), &t.project, &t.name)?;
+    let (mut snapshot, mut created_at) = t.pristine()?;
+    let mut attempts = 0;
+    let made = loop {
+        let req = request(job, args, expires, &snapshot, &created_at);
+        match make_image(&incus, t, &req, args.run.quiet) {
+            Ok(m) => break m,
+            Err(e) => {
+                // One made from the same content within the same second (the
+                // image's metadata has a second's precision) has the same
+                // fingerprint: that image is the one wanted.
+                if let Some(fp) = already_made(&e) {
+                    let img = incus.image(&t.project, &fp)?;
+                    break serde_json::json!({ "fingerprint": fp, "size": img.size });
+                }
+                // A create elsewhere (not held off by our lock) renamed it: ride over.
+                attempts += 1;
+                let now = t.pristine()?;
+                if attempts >= 5 || now == (snapshot.clone(), created_at.clone()) {
+                    return Err(e);
+                }
+                (snapshot, created_at) = now;
+            }
+        }
+    };
+    rec.created_at = created_at;
     rec.fingerprint = made
         .get("fingerprint")
         .and_then(Value::as_str)
@@ -273,6 +286,38 @@ fn publish_one(job: &Job, args: &Args, expires: Option<&str>) -> Result<Publishe
         }
     }
     Ok(rec)
+}
+
+/// The image of `snapshot`, with the properties that say where it came from.
+fn request(
+    job: &Job,
+    args: &Args,
+    expires: Option<&str>,
+    snapshot: &str,
+    created_at: &str,
+) -> PublishRequest {
+    let t = &job.target;
+    let mut req = PublishRequest::from_snapshot(&t.project, &t.name, snapshot);
+    req.public = args.public;
+    req.expires_at = expires.map(str::to_string);
+    req.properties = BTreeMap::from([
+        (
+            "description".to_string(),
+            format!("golden {} ({}) pristine of {created_at}", t.name, t.project),
+        ),
+        ("golden.project".to_string(), t.project.clone()),
+        ("golden.instance".to_string(), t.name.clone()),
+        ("golden.created_at".to_string(), created_at.to_string()),
+    ]);
+    req
+}
+
+/// The fingerprint in Incus's "The image already exists: FINGERPRINT".
+fn already_made(e: &Error) -> Option<String> {
+    let m = e.to_string();
+    let (_, rest) = m.split_once("The image already exists: ")?;
+    let fp: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();
+    (fp.len() == 64).then_some(fp)
 }
 
 /// Runs the image operation, drawing its own progress ("Image pack: N%") on a terminal.
@@ -338,6 +383,21 @@ mod tests {
         let in_a_day = parse_expiry("1d").unwrap();
         assert!(in_a_day > humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
         assert_eq!(parse_expiry("soon").unwrap_err().exit_code(), 2);
+    }
+
+    #[test]
+    fn an_image_made_already_is_known_by_the_fingerprint_incus_names() {
+        let fp = "a".repeat(64);
+        let e = Error::Incus(format!("publishing g: The image already exists: {fp}"));
+        assert_eq!(already_made(&e), Some(fp));
+        assert_eq!(
+            already_made(&Error::Incus("Alias already exists".into())),
+            None
+        );
+        assert_eq!(
+            already_made(&Error::Incus("The image already exists: abc".into())),
+            None
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod model;
 pub mod name;
 pub mod output;
 pub mod progress;
+pub mod readers;
 pub mod record;
 pub mod swap;
 pub mod target;

@@ -5,14 +5,22 @@ use std::collections::BTreeMap;
 /// The snapshot that makes an instance a golden.
 pub const PRISTINE: &str = "pristine";
 /// While `golden-create` replaces `pristine`, the new one is made under this name first...
-pub const PRISTINE_NEXT: &str = "pristine-next";
+pub const PRISTINE_NEXT: &str = "pristine.golden-next";
 /// ...and the old one is set aside under this name until the new one is in place.
-pub const PRISTINE_OLD: &str = "pristine-old";
+pub const PRISTINE_OLD: &str = "pristine.golden-old";
+/// The expiry the swap gives its temporary snapshots: the mark that they are the
+/// tool's own (a user's snapshot of the same name, expiring otherwise, is left
+/// alone). So far ahead that it never expires, as a golden must not.
+pub const SWAP_MARK: &str = "9999-12-31T00:00:00Z";
+/// The zero time: "never expires", whatever `snapshots.expiry` says.
+pub const NEVER: &str = "0001-01-01T00:00:00Z";
 
 /// Config keys a derived instance carries to say where it came from.
 pub const KEY_PROJECT: &str = "user.golden.project";
 pub const KEY_TEMPLATE: &str = "user.golden.template";
 pub const KEY_CREATED_AT: &str = "user.golden.created_at";
+/// The template's `volatile.uuid`, which a rename keeps: clones are still its own.
+pub const KEY_TEMPLATE_UUID: &str = "user.golden.template_uuid";
 
 /// The columns of golden-ls, in order (its records' fields).
 pub const GOLDEN_LS_COLUMNS: &[&str] = &[
@@ -31,22 +39,30 @@ pub const GOLDEN_LS_COLUMNS: &[&str] = &[
     "location",
 ];
 
-/// The snapshot that stands for the golden's pristine state, among `(name, created_at)`.
+/// One of the swap's temporary snapshots? By its name, and by the swap's
+/// mark when the listing gives expiries (`None`: it does not — the pool
+/// listing golden-ls reads — and the name alone decides).
+pub fn is_swap_temporary(name: &str, expires_at: Option<&str>) -> bool {
+    (name == PRISTINE_NEXT || name == PRISTINE_OLD) && expires_at.is_none_or(|e| e == SWAP_MARK)
+}
+
+/// The snapshot that stands for the golden's pristine state, among
+/// `(name, created_at, expires_at)` (see [`is_swap_temporary`] for the expiry).
 ///
 /// `pristine` if present. If a swap was interrupted after `pristine` was renamed away,
-/// `pristine-next` is the newest complete state (the daemon only names a snapshot once
-/// it is whole), and `pristine-old` is the last resort. So a golden never disappears.
+/// the swap's `-next` is the newest whole state (the daemon only names a snapshot once
+/// it is whole), and its `-old` is the last resort. So a golden never disappears.
 pub fn current_pristine<'a, I>(snapshots: I) -> Option<(&'a str, &'a str)>
 where
-    I: IntoIterator<Item = (&'a str, &'a str)>,
+    I: IntoIterator<Item = (&'a str, &'a str, Option<&'a str>)>,
 {
     let mut best: Option<(usize, (&str, &str))> = None;
-    for (name, created) in snapshots {
+    for (name, created, expires) in snapshots {
         let rank = match name {
             PRISTINE => 0,
+            _ if !is_swap_temporary(name, expires) => continue,
             PRISTINE_NEXT => 1,
-            PRISTINE_OLD => 2,
-            _ => continue,
+            _ => 2,
         };
         if best.is_none_or(|(r, _)| rank < r) {
             best = Some((rank, (name, created)));
@@ -75,6 +91,8 @@ pub struct Provenance<'a> {
     pub project: &'a str,
     pub template: &'a str,
     pub created_at: &'a str,
+    /// Recorded since clones are counted by it (absent in older clones).
+    pub template_uuid: Option<&'a str>,
 }
 
 impl<'a> Provenance<'a> {
@@ -83,6 +101,10 @@ impl<'a> Provenance<'a> {
             project: config.get(KEY_PROJECT)?,
             template: config.get(KEY_TEMPLATE)?,
             created_at: config.get(KEY_CREATED_AT).map(String::as_str).unwrap_or(""),
+            template_uuid: config
+                .get(KEY_TEMPLATE_UUID)
+                .map(String::as_str)
+                .filter(|u| !u.is_empty()),
         })
     }
 }
@@ -93,11 +115,12 @@ mod tests {
 
     #[test]
     fn pristine_wins_then_next_then_old() {
+        let m = Some(SWAP_MARK);
         let all = [
-            ("snap0", "t0"),
-            (PRISTINE_OLD, "t1"),
-            (PRISTINE_NEXT, "t2"),
-            (PRISTINE, "t3"),
+            ("snap0", "t0", None),
+            (PRISTINE_OLD, "t1", m),
+            (PRISTINE_NEXT, "t2", m),
+            (PRISTINE, "t3", Some(NEVER)),
         ];
         assert_eq!(current_pristine(all), Some((PRISTINE, "t3")));
         assert_eq!(
@@ -109,7 +132,21 @@ mod tests {
             Some((PRISTINE_OLD, "t1"))
         );
         assert_eq!(current_pristine(all[..1].iter().copied()), None);
-        assert_eq!(current_pristine([("pristine2", "t")]), None);
+        assert_eq!(current_pristine([("pristine2", "t", None)]), None);
+        // No listed expiry: the name decides.
+        assert_eq!(
+            current_pristine([(PRISTINE_NEXT, "t4", None)]),
+            Some((PRISTINE_NEXT, "t4"))
+        );
+    }
+
+    #[test]
+    fn snapshots_a_user_named_like_the_swap_are_not_its_own() {
+        // Another expiry than the mark: the user's, never taken for a pristine.
+        assert_eq!(current_pristine([(PRISTINE_NEXT, "t1", Some(NEVER))]), None);
+        assert!(!is_swap_temporary("pristine-next", Some(SWAP_MARK)));
+        assert!(!is_swap_temporary("pristine-old", None));
+        assert!(is_swap_temporary(PRISTINE_OLD, Some(SWAP_MARK)));
     }
 
     #[test]
@@ -142,8 +179,10 @@ mod tests {
         c.insert(KEY_TEMPLATE.into(), "pro-dev".into());
         let p = Provenance::of(&c).unwrap();
         assert_eq!(
-            (p.project, p.template, p.created_at),
-            ("pro", "pro-dev", "")
+            (p.project, p.template, p.created_at, p.template_uuid),
+            ("pro", "pro-dev", "", None)
         );
+        c.insert(KEY_TEMPLATE_UUID.into(), "u-1".into());
+        assert_eq!(Provenance::of(&c).unwrap().template_uuid, Some("u-1"));
     }
 }

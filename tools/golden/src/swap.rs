@@ -1,21 +1,36 @@
 //! Replacing `pristine` without a moment where there is none.
 //!
-//! The new snapshot is made as `pristine-next`; then `pristine` is renamed
-//! `pristine-old`, `pristine-next` renamed `pristine`, and `pristine-old` deleted.
+//! The new snapshot is made as [`PRISTINE_NEXT`]; then `pristine` is marked and
+//! renamed [`PRISTINE_OLD`], the new one renamed `pristine` (and told never to
+//! expire), and the old one deleted.
 //! After a kill at any point at least one of the three names holds a whole
 //! snapshot, and [`finish_interrupted`] brings any leftover state back to plain
 //! `pristine` (or nothing) before the next swap.
+//!
+//! The temporary snapshots carry the expiry [`SWAP_MARK`]: only snapshots with
+//! those names *and* that mark are the swap's; a user's snapshot of the same
+//! name is never renamed or deleted.
+//!
+//! The swap comes in phases so that a caller can hold readers off (see
+//! `golden::readers`) only while names change: [`prepare`] and [`commit`]
+//! rename, [`make_next`] and [`finish`] do not touch what a reader may copy.
 
-use crate::error::Result;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
 use crate::incus::{Snapshot, SnapshotsOf};
-use crate::model::{PRISTINE, PRISTINE_NEXT, PRISTINE_OLD};
+use crate::model::{
+    current_pristine, is_swap_temporary, NEVER, PRISTINE, PRISTINE_NEXT, PRISTINE_OLD, SWAP_MARK,
+};
 
 /// Snapshot operations on one instance or volume.
 pub trait Snapshots {
     fn list(&self) -> Result<Vec<Snapshot>>;
-    fn create(&self, name: &str) -> Result<()>;
+    /// Makes a snapshot expiring at `expires_at` (an RFC 3339 time; [`NEVER`]: never).
+    fn create(&self, name: &str, expires_at: &str) -> Result<()>;
     fn rename(&self, from: &str, to: &str) -> Result<()>;
     fn delete(&self, name: &str) -> Result<()>;
+    fn set_expiry(&self, name: &str, expires_at: &str) -> Result<()>;
 }
 
 /// The daemon's snapshots of an instance or a custom volume.
@@ -23,8 +38,8 @@ impl Snapshots for SnapshotsOf<'_> {
     fn list(&self) -> Result<Vec<Snapshot>> {
         SnapshotsOf::list(self)
     }
-    fn create(&self, name: &str) -> Result<()> {
-        SnapshotsOf::create(self, name)
+    fn create(&self, name: &str, expires_at: &str) -> Result<()> {
+        SnapshotsOf::create(self, name, expires_at)
     }
     fn rename(&self, from: &str, to: &str) -> Result<()> {
         SnapshotsOf::rename(self, from, to)
@@ -32,10 +47,28 @@ impl Snapshots for SnapshotsOf<'_> {
     fn delete(&self, name: &str) -> Result<()> {
         SnapshotsOf::delete(self, name)
     }
+    fn set_expiry(&self, name: &str, expires_at: &str) -> Result<()> {
+        SnapshotsOf::set_expiry(self, name, expires_at)
+    }
 }
 
+/// The snapshot standing for pristine among `list`, and when it was made.
+pub fn pristine_of(list: &[Snapshot]) -> Option<(&str, &str)> {
+    current_pristine(list.iter().map(|s| {
+        (
+            s.name.as_str(),
+            s.created_at.as_str(),
+            Some(s.expires_at.as_str()),
+        )
+    }))
+}
+
+/// Which of the three names exist, the temporary ones only if the swap's own.
 fn names(s: &[Snapshot]) -> (bool, bool, bool) {
-    let has = |n: &str| s.iter().any(|x| x.name == n);
+    let has = |n: &str| {
+        s.iter()
+            .any(|x| x.name == n && (n == PRISTINE || is_swap_temporary(n, Some(&x.expires_at))))
+    };
     (has(PRISTINE), has(PRISTINE_NEXT), has(PRISTINE_OLD))
 }
 
@@ -59,13 +92,84 @@ pub fn finish_interrupted(s: &dyn Snapshots) -> Result<Vec<Snapshot>> {
     } else if next {
         // Killed between the two renames: `-next` is the newest whole snapshot.
         s.rename(PRISTINE_NEXT, PRISTINE)?;
+        s.set_expiry(PRISTINE, NEVER)?;
         if old {
             s.delete(PRISTINE_OLD)?;
         }
     } else {
         s.rename(PRISTINE_OLD, PRISTINE)?;
+        s.set_expiry(PRISTINE, NEVER)?;
     }
     s.list()
+}
+
+/// Phase 1 (readers held off): finishes an interrupted swap; returns when the
+/// `pristine` about to be replaced was made, if there is one.
+pub fn prepare(s: &dyn Snapshots) -> Result<Option<String>> {
+    let before = finish_interrupted(s)?;
+    // What is left under a temporary name is not ours: never touched, but in the way.
+    if let Some(x) = before
+        .iter()
+        .find(|x| x.name == PRISTINE_NEXT || x.name == PRISTINE_OLD)
+    {
+        return Err(Error::failed(format!(
+            "a snapshot named {} that golden-create did not make is in the way \
+             (the name is kept for its own swap): rename it",
+            x.name
+        )));
+    }
+    Ok(before
+        .into_iter()
+        .find(|x| x.name == PRISTINE)
+        .map(|x| x.created_at))
+}
+
+/// Phase 2 (readers may copy meanwhile): the new snapshot, under its temporary name.
+pub fn make_next(s: &dyn Snapshots) -> Result<()> {
+    s.create(PRISTINE_NEXT, SWAP_MARK)
+}
+
+/// Phase 3 (readers held off): the new snapshot takes the name `pristine`.
+pub fn commit(s: &dyn Snapshots, had_previous: bool) -> Result<()> {
+    if had_previous {
+        // Marked first: once set aside, it must be known as the swap's own.
+        s.set_expiry(PRISTINE, SWAP_MARK)?;
+        patiently(|| s.rename(PRISTINE, PRISTINE_OLD))?;
+    }
+    patiently(|| s.rename(PRISTINE_NEXT, PRISTINE))
+}
+
+/// Phase 4 (readers may copy meanwhile: none reads the old one any more): the
+/// new `pristine` never expires, the old one goes. Returns when the new one was made.
+pub fn finish(s: &dyn Snapshots, had_previous: bool) -> Result<String> {
+    s.set_expiry(PRISTINE, NEVER)?;
+    if had_previous {
+        s.delete(PRISTINE_OLD)?;
+    }
+    Ok(s.list()?
+        .into_iter()
+        .find(|x| x.name == PRISTINE)
+        .map(|x| x.created_at)
+        .unwrap_or_default())
+}
+
+/// A snapshot being read (by a copy or an image made on another machine, which
+/// no lock here holds off) cannot be renamed: the daemon says "device or
+/// resource busy". Such a rename is tried again for a while before giving up.
+fn patiently(op: impl Fn() -> Result<()>) -> Result<()> {
+    let mut wait = Duration::from_millis(100);
+    for _ in 0..8 {
+        match op() {
+            Err(e) if busy(&e) => std::thread::sleep(wait),
+            other => return other,
+        }
+        wait = (wait * 2).min(Duration::from_secs(2));
+    }
+    op()
+}
+
+fn busy(e: &Error) -> bool {
+    e.to_string().contains("device or resource busy")
 }
 
 /// Outcome of a swap: when the replaced and the new `pristine` were made.
@@ -75,27 +179,13 @@ pub struct Swapped {
     pub created_at: String,
 }
 
-/// Makes a new `pristine`, the old one kept until the new one is in place.
+/// Makes a new `pristine`, the old one kept until the new one is in place: the
+/// four phases in a row, for a caller with no reader to hold off.
 pub fn replace_pristine(s: &dyn Snapshots) -> Result<Swapped> {
-    let before = finish_interrupted(s)?;
-    let previous = before
-        .iter()
-        .find(|x| x.name == PRISTINE)
-        .map(|x| x.created_at.clone());
-    s.create(PRISTINE_NEXT)?;
-    if previous.is_some() {
-        s.rename(PRISTINE, PRISTINE_OLD)?;
-    }
-    s.rename(PRISTINE_NEXT, PRISTINE)?;
-    if previous.is_some() {
-        s.delete(PRISTINE_OLD)?;
-    }
-    let created_at = s
-        .list()?
-        .into_iter()
-        .find(|x| x.name == PRISTINE)
-        .map(|x| x.created_at)
-        .unwrap_or_default();
+    let previous = prepare(s)?;
+    make_next(s)?;
+    commit(s, previous.is_some())?;
+    let created_at = finish(s, previous.is_some())?;
     Ok(Swapped {
         previous,
         created_at,
@@ -105,7 +195,6 @@ pub fn replace_pristine(s: &dyn Snapshots) -> Result<Swapped> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Error;
     use std::cell::{Cell, RefCell};
 
     /// An in-memory snapshot list that can fail at the Nth operation, standing
@@ -122,16 +211,19 @@ mod tests {
     impl Memory {
         fn with(names: &[&str]) -> Self {
             let m = Memory::default();
+            // As the swap leaves them: its temporaries marked, pristine never expiring.
             for n in names {
-                m.push(n);
+                let mark = if *n == PRISTINE { NEVER } else { SWAP_MARK };
+                m.push(n, mark);
             }
             m
         }
-        fn push(&self, name: &str) {
+        fn push(&self, name: &str, expires_at: &str) {
             self.clock.set(self.clock.get() + 1);
             self.snaps.borrow_mut().push(Snapshot {
                 name: name.into(),
                 created_at: format!("t{}", self.clock.get()),
+                expires_at: expires_at.into(),
                 ..Default::default()
             });
         }
@@ -156,9 +248,13 @@ mod tests {
         fn list(&self) -> Result<Vec<Snapshot>> {
             Ok(self.snaps.borrow().clone())
         }
-        fn create(&self, name: &str) -> Result<()> {
+        fn create(&self, name: &str, expires_at: &str) -> Result<()> {
             self.step()?;
-            self.push(name);
+            assert!(
+                !self.snaps.borrow().iter().any(|x| x.name == name),
+                "create onto existing {name}"
+            );
+            self.push(name, expires_at);
             self.record();
             Ok(())
         }
@@ -180,12 +276,21 @@ mod tests {
             self.record();
             Ok(())
         }
+        fn set_expiry(&self, name: &str, expires_at: &str) -> Result<()> {
+            self.step()?;
+            self.snaps
+                .borrow_mut()
+                .iter_mut()
+                .find(|x| x.name == name)
+                .expect("snapshot to set")
+                .expires_at = expires_at.into();
+            Ok(())
+        }
     }
 
-    fn has_golden(names: &[String]) -> bool {
-        names
-            .iter()
-            .any(|n| n == PRISTINE || n == PRISTINE_NEXT || n == PRISTINE_OLD)
+    /// Is there a golden among these snapshots, as a reader judges it?
+    fn has_golden(m: &Memory) -> bool {
+        pristine_of(&m.snaps.borrow()).is_some()
     }
 
     #[test]
@@ -195,6 +300,7 @@ mod tests {
         assert_eq!(out.previous, None);
         assert_eq!(m.names(), ["pristine", "snap0"]);
         assert_eq!(out.created_at, "t2");
+        assert_eq!(m.snaps.borrow()[1].expires_at, NEVER);
     }
 
     #[test]
@@ -204,9 +310,13 @@ mod tests {
         assert_eq!(out.previous.as_deref(), Some("t1"));
         assert_eq!(out.created_at, "t2");
         assert_eq!(m.names(), ["pristine"]);
+        assert_eq!(m.snaps.borrow()[0].expires_at, NEVER);
         // Never a moment without a golden along the way.
         assert!(
-            m.history.borrow().iter().all(|h| has_golden(h)),
+            m.history
+                .borrow()
+                .iter()
+                .all(|h| h.iter().any(|n| n.starts_with(PRISTINE))),
             "{:?}",
             m.history.borrow()
         );
@@ -214,14 +324,14 @@ mod tests {
 
     #[test]
     fn a_kill_at_any_step_leaves_a_golden_and_the_next_run_cleans_up() {
-        for die_at in 1..=4 {
+        for die_at in 1..=6 {
             let m = Memory {
                 die_at: Some(die_at),
                 ..Memory::with(&["pristine"])
             };
             assert!(replace_pristine(&m).is_err(), "step {die_at}");
             assert!(
-                has_golden(&m.names()),
+                has_golden(&m),
                 "after a kill at step {die_at}: {:?}",
                 m.names()
             );
@@ -233,32 +343,60 @@ mod tests {
             let out = replace_pristine(&again).unwrap();
             assert_eq!(again.names(), ["pristine"], "after a kill at step {die_at}");
             assert!(out.previous.is_some(), "step {die_at}");
-            assert!(again.history.borrow().iter().all(|h| has_golden(h)));
+            assert_eq!(again.snaps.borrow()[0].expires_at, NEVER);
         }
     }
 
     #[test]
     fn leftovers_are_finished_keeping_the_newest_whole_snapshot() {
         let cases: &[(&[&str], &str)] = &[
-            (&["pristine-old", "pristine-next"], "t2"), // killed between the renames
-            (&["pristine", "pristine-next"], "t1"),     // killed after making -next
-            (&["pristine-old", "pristine"], "t2"),      // killed before deleting -old
-            (&["pristine-old"], "t1"),
-            (&["pristine-next"], "t1"),
+            (&[PRISTINE_OLD, PRISTINE_NEXT], "t2"), // killed between the renames
+            (&[PRISTINE, PRISTINE_NEXT], "t1"),     // killed after making -next
+            (&[PRISTINE_OLD, PRISTINE], "t2"),      // killed before deleting -old
+            (&[PRISTINE_OLD], "t1"),
+            (&[PRISTINE_NEXT], "t1"),
         ];
         for (names, keep) in cases {
             let m = Memory::with(names);
             let after = finish_interrupted(&m).unwrap();
             let p: Vec<_> = after
                 .iter()
-                .filter(|s| s.name.starts_with("pristine"))
+                .filter(|s| s.name.starts_with(PRISTINE))
                 .collect();
             assert_eq!(p.len(), 1, "{names:?}");
             assert_eq!(
-                (p[0].name.as_str(), p[0].created_at.as_str()),
-                (PRISTINE, *keep),
+                (
+                    p[0].name.as_str(),
+                    p[0].created_at.as_str(),
+                    p[0].expires_at.as_str()
+                ),
+                (PRISTINE, *keep, NEVER),
                 "{names:?}"
             );
         }
+    }
+
+    #[test]
+    fn snapshots_a_user_named_like_ours_are_left_alone() {
+        let m = Memory::default();
+        m.push("pristine-next", NEVER);
+        m.push("pristine-old", NEVER);
+        m.push(PRISTINE, NEVER);
+        replace_pristine(&m).unwrap();
+        assert_eq!(m.names(), ["pristine", "pristine-next", "pristine-old"]);
+        // Without pristine they are not taken for one either.
+        let m = Memory::default();
+        m.push(PRISTINE_OLD, "2030-01-01T00:00:00Z");
+        assert!(!has_golden(&m));
+    }
+
+    #[test]
+    fn a_user_snapshot_holding_a_temporary_name_is_named_in_the_error() {
+        let m = Memory::default();
+        m.push(PRISTINE, NEVER);
+        m.push(PRISTINE_NEXT, NEVER);
+        let e = replace_pristine(&m).unwrap_err();
+        assert!(e.to_string().contains(PRISTINE_NEXT), "{e}");
+        assert_eq!(m.names(), [PRISTINE, PRISTINE_NEXT], "nothing touched");
     }
 }

@@ -37,18 +37,14 @@ impl Target {
     /// one, the error says how to make it.
     pub fn pristine(&self) -> Result<(String, String)> {
         let snaps = self.incus().snapshots(&self.project, &self.name)?;
-        crate::model::current_pristine(
-            snaps
-                .iter()
-                .map(|s| (s.name.as_str(), s.created_at.as_str())),
-        )
-        .map(|(n, c)| (n.to_string(), c.to_string()))
-        .ok_or_else(|| {
-            Error::usage(format!(
-                "{} has no pristine snapshot: run `golden-create {}` first",
-                self.name, self.name
-            ))
-        })
+        crate::swap::pristine_of(&snaps)
+            .map(|(n, c)| (n.to_string(), c.to_string()))
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "{} has no pristine snapshot: run `golden-create {}` first",
+                    self.name, self.name
+                ))
+            })
     }
 }
 

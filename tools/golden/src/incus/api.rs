@@ -123,6 +123,38 @@ pub struct Snapshot {
     pub stateful: bool,
 }
 
+/// One instance snapshot in full: what a copy of it gets (its own config and
+/// devices, and its profiles as they are now, expanded).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct InstanceSnapshot {
+    #[serde(deserialize_with = "nullable")]
+    pub name: String,
+    #[serde(deserialize_with = "nullable")]
+    pub created_at: String,
+    #[serde(deserialize_with = "nullable")]
+    pub expires_at: String,
+    #[serde(deserialize_with = "nullable")]
+    pub config: BTreeMap<String, String>,
+    #[serde(deserialize_with = "nullable")]
+    pub devices: BTreeMap<String, BTreeMap<String, String>>,
+    #[serde(deserialize_with = "nullable")]
+    pub expanded_devices: BTreeMap<String, BTreeMap<String, String>>,
+    #[serde(deserialize_with = "nullable")]
+    pub profiles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct Profile {
+    #[serde(deserialize_with = "nullable")]
+    pub name: String,
+    #[serde(deserialize_with = "nullable")]
+    pub config: BTreeMap<String, String>,
+    #[serde(deserialize_with = "nullable")]
+    pub devices: BTreeMap<String, BTreeMap<String, String>>,
+}
+
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default)]
 pub struct Project {
@@ -149,6 +181,16 @@ impl Project {
     /// The project whose store holds this project's custom volumes.
     pub fn volumes_project(&self) -> &str {
         self.feature_project("features.storage.volumes")
+    }
+
+    /// The project whose profiles this project's instances use.
+    pub fn profiles_project(&self) -> &str {
+        self.feature_project("features.profiles")
+    }
+
+    /// The project whose networks this project's instances use.
+    pub fn networks_project(&self) -> &str {
+        self.feature_project("features.networks")
     }
 }
 

@@ -200,7 +200,8 @@ impl Incus {
         let unreachable = [
             "doesn't appear to be started",
             "connection refused",
-            "no such file or directory",
+            // The socket missing, not a file an operation did not find.
+            "connect: no such file or directory",
             "unable to connect",
             "no route to host",
             "i/o timeout",

@@ -6,8 +6,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::client::enc;
-use super::{Incus, Instance, InstanceUrl, Scope, Snapshot};
-use crate::error::Result;
+use super::{Incus, Instance, InstanceSnapshot, InstanceUrl, Scope, Snapshot};
+use crate::error::{Error, Result};
 
 /// A new instance copied from another's snapshot (`POST /1.0/instances`).
 #[derive(Debug, Clone, Serialize)]
@@ -86,6 +86,52 @@ impl Incus {
         .map_err(|e| e.context(format!("listing snapshots of {name} in project {project}")))
     }
 
+    /// One snapshot in full (config, devices, profiles, expanded).
+    pub fn instance_snapshot(
+        &self,
+        project: &str,
+        name: &str,
+        snap: &str,
+    ) -> Result<InstanceSnapshot> {
+        self.get(&format!(
+            "/1.0/instances/{}/snapshots/{}?project={}",
+            enc(name),
+            enc(snap),
+            enc(project)
+        ))
+        .map_err(|e| {
+            e.context(format!(
+                "reading snapshot {snap} of {name} in project {project}"
+            ))
+        })
+    }
+
+    /// Has the daemon judge a copy's profiles and config without making
+    /// anything: Incus has no dry run, so the copy is asked under the name of
+    /// an instance that exists (`existing`, in `project`). Incus checks the
+    /// profiles and then the config (its own validation, exact for its
+    /// version) before it records the new instance, and the name taken stops
+    /// it there. `Err` (a usage error) when profiles or config are refused;
+    /// `Ok` when only the name was, or when the answer says nothing about them
+    /// (the real copies will tell).
+    pub fn judge_copy(&self, project: &str, existing: &str, copy: &CopyRequest) -> Result<()> {
+        let mut probe = copy.clone();
+        probe.name = existing.to_string();
+        let body = serde_json::to_value(&probe).expect("a copy request is JSON");
+        let answer = self.run(
+            "POST",
+            &format!("/1.0/instances?project={}", enc(project)),
+            &body,
+        );
+        match answer {
+            Ok(_) => Ok(()),
+            Err(e) => match judged(&e.to_string()) {
+                Some(refusal) => Err(Error::usage(refusal)),
+                None => Ok(()),
+            },
+        }
+    }
+
     /// Changes the power state (`start`, `stop`, ...) and waits for it.
     pub fn set_state(
         &self,
@@ -141,6 +187,58 @@ impl Incus {
     }
 }
 
+/// What a refused probe copy says about its profiles or config, if anything.
+fn judged(answer: &str) -> Option<String> {
+    const RECORD: &str = "Failed creating instance record: ";
+    if answer.contains("UNIQUE constraint failed") || answer.contains("already exists") {
+        return None;
+    }
+    if let Some(i) = answer.find("Requested profile") {
+        return Some(answer[i..].to_string());
+    }
+    let i = answer.find(RECORD)?;
+    let why = &answer[i + RECORD.len()..];
+    // Refusals about the record itself, not about what was asked for.
+    let busy = ["busy running", "Add instance info to the database"];
+    (!busy.iter().any(|b| why.contains(b))).then(|| why.to_string())
+}
+
 fn instance_path(project: &str, name: &str) -> String {
     format!("/1.0/instances/{}?project={}", enc(name), enc(project))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::judged;
+
+    #[test]
+    fn a_probe_copy_is_judged_by_what_the_daemon_refused() {
+        // Incus 6.0.4's words, as `incus query` prints them.
+        let name_only = "Failed creating instance record: Add instance info to the database: \
+            Failed to create \"instances\" entry: UNIQUE constraint failed: instances.project_id, instances.name";
+        assert_eq!(judged(name_only), None);
+        assert_eq!(
+            judged("Failed creating instance record: Unknown configuration key: bad.key")
+                .as_deref(),
+            Some("Unknown configuration key: bad.key")
+        );
+        assert_eq!(
+            judged("Failed creating instance record: Invalid CPU limit syntax").as_deref(),
+            Some("Invalid CPU limit syntax")
+        );
+        assert_eq!(
+            judged("Requested profile \"nope\" doesn't exist").as_deref(),
+            Some("Requested profile \"nope\" doesn't exist")
+        );
+        assert_eq!(
+            judged("Instance type \"virtual-machine\" is not supported"),
+            None
+        );
+        assert_eq!(
+            judged(
+                "Failed creating instance record: Instance is busy running a \"stop\" operation"
+            ),
+            None
+        );
+    }
 }

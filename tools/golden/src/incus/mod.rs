@@ -10,12 +10,13 @@ mod images;
 mod instances;
 mod network;
 mod operations;
+mod profiles;
 mod projects;
 mod storage;
 
 pub use api::{
-    Image, ImageAlias, Instance, InstanceUrl, Lease, Network, Project, Snapshot, StoragePool,
-    StorageVolume,
+    Image, ImageAlias, Instance, InstanceSnapshot, InstanceUrl, Lease, Network, Profile, Project,
+    Snapshot, StoragePool, StorageVolume,
 };
 pub use client::Incus;
 pub use images::PublishRequest;

@@ -24,12 +24,30 @@ impl Incus {
         .map_err(|e| e.context(format!("listing volumes of pool {pool}")))
     }
 
-    /// Copies custom volume `volume`'s snapshot `snapshot` to a new custom volume
-    /// `new` of the same pool, and waits.
+    /// Names of the custom volumes of one pool in `project`'s volume store.
+    pub fn custom_volume_names(&self, pool: &str, project: &str) -> Result<Vec<String>> {
+        let urls: Vec<String> = self
+            .list(&volumes_path(pool, project, None))
+            .map_err(|e| e.context(format!("listing custom volumes of pool {pool}")))?;
+        Ok(urls
+            .iter()
+            .filter_map(|u| u.rsplit('/').next())
+            .map(|last| {
+                let name = last.split('?').next().unwrap_or(last);
+                percent_encoding::percent_decode_str(name)
+                    .decode_utf8_lossy()
+                    .to_string()
+            })
+            .collect())
+    }
+
+    /// Copies custom volume `volume`'s snapshot `snapshot` (in project `from`'s
+    /// volume store) to a new custom volume `new` of the same pool in project
+    /// `to`'s store, and waits.
     pub fn copy_volume_snapshot(
         &self,
         pool: &str,
-        project: &str,
+        (from, to): (&str, &str),
         volume: &str,
         snapshot: &str,
         new: &str,
@@ -37,9 +55,14 @@ impl Incus {
         let body = json!({
             "name": new,
             "type": "custom",
-            "source": { "type": "copy", "name": format!("{volume}/{snapshot}"), "pool": pool },
+            "source": {
+                "type": "copy",
+                "name": format!("{volume}/{snapshot}"),
+                "pool": pool,
+                "project": from,
+            },
         });
-        self.run("POST", &volumes_path(pool, project, None), &body)
+        self.run("POST", &volumes_path(pool, to, None), &body)
             .map(drop)
             .map_err(|e| e.context(format!("copying volume {volume} to {new}")))
     }
@@ -69,6 +92,7 @@ pub struct SnapshotsOf<'a> {
     /// `/1.0/instances/NAME` or `/1.0/storage-pools/POOL/volumes/custom/NAME`.
     base: String,
     project: String,
+    is_volume: bool,
     pub label: String,
 }
 
@@ -78,6 +102,7 @@ impl<'a> SnapshotsOf<'a> {
             incus,
             base: format!("/1.0/instances/{}", enc(name)),
             project: project.to_string(),
+            is_volume: false,
             label: format!("{name} in project {project}"),
         }
     }
@@ -91,6 +116,7 @@ impl<'a> SnapshotsOf<'a> {
                 enc(volume)
             ),
             project: project.to_string(),
+            is_volume: true,
             label: format!("volume {volume} of pool {pool}"),
         }
     }
@@ -125,9 +151,10 @@ impl<'a> SnapshotsOf<'a> {
         Ok(list)
     }
 
-    pub fn create(&self, name: &str) -> Result<()> {
-        // The zero time means "never expires", whatever snapshots.expiry says.
-        let body = json!({ "name": name, "expires_at": "0001-01-01T00:00:00Z" });
+    /// Makes a snapshot expiring at `expires_at`: the zero time means "never
+    /// expires", whatever snapshots.expiry says.
+    pub fn create(&self, name: &str, expires_at: &str) -> Result<()> {
+        let body = json!({ "name": name, "expires_at": expires_at });
         self.incus
             .run("POST", &self.path(None), &body)
             .map(drop)
@@ -144,6 +171,24 @@ impl<'a> SnapshotsOf<'a> {
                     self.label
                 ))
             })
+    }
+
+    pub fn set_expiry(&self, name: &str, expires_at: &str) -> Result<()> {
+        // An instance snapshot's PUT is an operation; a volume snapshot's is not,
+        // and takes its description too (kept empty, as the swap makes them).
+        let result = if self.is_volume {
+            let body = json!({ "description": "", "expires_at": expires_at });
+            self.incus.send("PUT", &self.path(Some(name)), Some(&body))
+        } else {
+            let body = json!({ "expires_at": expires_at });
+            self.incus.run("PUT", &self.path(Some(name)), &body)
+        };
+        result.map(drop).map_err(|e| {
+            e.context(format!(
+                "setting the expiry of snapshot {name} of {}",
+                self.label
+            ))
+        })
     }
 
     pub fn delete(&self, name: &str) -> Result<()> {
