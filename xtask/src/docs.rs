@@ -262,7 +262,7 @@ pub fn overview_page() -> Vec<u8> {
     }
     section(&mut r, "TROUBLESHOOTING");
     tagged(&mut r, "Instance not found", "The tools look in every project; a name in two projects needs --project. Check with incus list --all-projects.");
-    tagged(&mut r, "Wrong network configuration in a clone", "golden-derive refuses a template whose NIC has a static address unless given --ipv4 ADDR, --ipv4 auto or --dhcp.");
+    tagged(&mut r, "Wrong network configuration in a clone", "golden-derive refuses clones whose NIC, from the pristine snapshot or from a --profile, has a static address unless given --ipv4 ADDR (refused if any NIC on the network holds it, or it is the subnet's own), --ipv4 auto or --dhcp.");
     tagged(&mut r, "Full copy instead of CoW", "golden-derive says so on standard error and in the cow column; golden-ls shows cow per golden. Only btrfs, ZFS, thin LVM and Ceph pools share blocks.");
     tagged(
         &mut r,

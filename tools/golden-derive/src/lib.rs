@@ -48,6 +48,12 @@ pub enum Volumes {
         on the template's pool unless -s is given; a copy that cannot share blocks says \
         so on stderr and in the cow column. Each clone records where it came from in \
         user.golden.* config keys, which golden-ls counts as derived and stale.\n\n\
+        Everything is checked before the first copy, on what the clones will really get: \
+        the pristine snapshot's devices with the profiles they will have (static addresses, \
+        attached volumes, a root disk), -c and --profile (judged by Incus itself), and \
+        --ipv4 addresses (free on the network in every project; concurrent runs never \
+        give one twice). Each clone names the snapshot it was really copied from: a \
+        golden-create running meanwhile waits for the copies under way to rename it.\n\n\
         With --count N, N clones of each template are named by --name (default \
         {template}-{n}, n counting from the first free number).\n\n\
         Without NEW (or with -), the new names are read from stdin: bare names, or records \
