@@ -116,7 +116,7 @@ impl AddressPlan {
             }
             let all = match &instances {
                 Some(i) => i,
-                None => instances.insert(incus.instances(&Scope::All)?),
+                None => instances.insert(every_instance(incus, &t.clone_project, quiet)?),
             };
             for i in all {
                 for (dev, d) in &i.expanded_devices {
@@ -180,6 +180,26 @@ impl AddressPlan {
             }
         }
         Ok(())
+    }
+}
+
+/// Every instance, in every project; a certificate restricted to some projects
+/// may list only the clones' project: then the addresses of the others are
+/// not checked, and the user is told so.
+fn every_instance(incus: &Incus, project: &str, quiet: bool) -> Result<Vec<Instance>> {
+    match incus.instances(&Scope::All) {
+        Ok(all) => Ok(all),
+        Err(e) => {
+            let only = incus.instances(&Scope::Project(project.to_string()))?;
+            golden::cli::notice(
+                quiet,
+                format!(
+                    "--ipv4: addresses are checked in project {project} only, other projects \
+                     cannot be listed ({e})"
+                ),
+            );
+            Ok(only)
+        }
     }
 }
 
