@@ -50,6 +50,13 @@ fn stress(tag: &str, pool: &str) {
     create(0).unwrap();
 
     let creating = AtomicBool::new(true);
+    // Runs of derive and publish that ended while creates were still looping.
+    let overlapped = std::sync::atomic::AtomicUsize::new(0);
+    let during = || {
+        if creating.load(Ordering::SeqCst) {
+            overlapped.fetch_add(1, Ordering::SeqCst);
+        }
+    };
     let tally = Mutex::new(Tally {
         runs: 0,
         failures: Vec::new(),
@@ -76,6 +83,7 @@ fn stress(tag: &str, pool: &str) {
                 let mut args = vec!["-q", "-j", "2", "tpl"];
                 args.extend(names.iter().map(String::as_str));
                 let r = p.tool("golden-derive", &args);
+                during();
                 note(if r.code == 0 {
                     Ok(())
                 } else {
@@ -89,6 +97,7 @@ fn stress(tag: &str, pool: &str) {
                     "golden-publish",
                     &["-q", "--replace", "tpl", "--alias", &alias],
                 );
+                during();
                 note(if r.code == 0 {
                     Ok(())
                 } else {
@@ -98,6 +107,7 @@ fn stress(tag: &str, pool: &str) {
         });
     });
     assert!(!creating.load(Ordering::SeqCst));
+    let overlapped = overlapped.into_inner();
 
     // Provenance: each clone names the pristine whose content it holds.
     let made = made.into_inner().unwrap();
@@ -121,6 +131,7 @@ fn stress(tag: &str, pool: &str) {
     let t = tally.into_inner().unwrap();
     println!(
         "stress on {pool}: {} runs ({} creates, {} derives of {} clones each, {} publishes), \
+         {overlapped} of the derives and publishes ended during the creates, \
          {} failures, {clones} clones, {} with a wrong provenance",
         t.runs + 1,
         CREATES + 1,
@@ -131,6 +142,10 @@ fn stress(tag: &str, pool: &str) {
         wrong.len()
     );
     assert!(t.failures.is_empty(), "{:#?}", t.failures);
+    assert!(
+        overlapped * 2 >= DERIVE_BATCHES + PUBLISHES,
+        "too few runs met a create: {overlapped}"
+    );
     assert!(wrong.is_empty(), "{wrong:#?}");
     assert_eq!(clones, DERIVE_BATCHES * CLONES_PER_BATCH);
     // One pristine, no temporary snapshot left.

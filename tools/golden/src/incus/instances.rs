@@ -113,7 +113,9 @@ impl Incus {
     /// version) before it records the new instance, and the name taken stops
     /// it there. `Err` (a usage error) when profiles or config are refused;
     /// `Ok` when only the name was, or when the answer says nothing about them
-    /// (the real copies will tell).
+    /// (the real copies will tell). For that instant the daemon holds the
+    /// creation lock of the name: an operation on `existing` starting in that
+    /// very millisecond would be told it is busy.
     pub fn judge_copy(&self, project: &str, existing: &str, copy: &CopyRequest) -> Result<()> {
         let mut probe = copy.clone();
         probe.name = existing.to_string();
