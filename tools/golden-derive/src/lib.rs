@@ -1,10 +1,12 @@
 //! `golden-derive`: new instances from `TEMPLATE/pristine`, one or many at once.
 //!
 //! In phases, each its own module: the clones asked for ([`input`]), the
-//! templates read and checked ([`template`]), one plan for every clone
-//! ([`plan`]: names, addresses, devices), then the copies in parallel through
-//! the daemon's own copy operation, CoW where the pool allows ([`copy`]).
-//! Everything is checked before the first copy.
+//! templates read and checked ([`template`]) on what a clone will really get
+//! ([`expand`]: the pristine's devices with the clone's profiles), one plan for
+//! every clone ([`plan`]: names, addresses, devices, volumes), then the copies
+//! in parallel through the daemon's own copy operation, CoW where the pool
+//! allows ([`copy`]), each from the snapshot [`pristine`] names under the
+//! readers' lock. Everything is checked before the first copy.
 
 mod addresses;
 mod copy;
