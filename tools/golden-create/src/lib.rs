@@ -35,8 +35,8 @@ pub struct Args {
     /// The Incus project (default: found across all projects)
     #[arg(short, long, value_name = "PROJECT")]
     pub project: Option<String>,
-    /// Seconds to wait for a clean stop before giving up
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    /// Seconds to wait for a clean stop before giving up (at least 1)
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = parse_timeout)]
     pub timeout: u64,
     /// Kill the instance instead of a clean stop
     #[arg(long)]
@@ -95,6 +95,17 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     for t in &targets {
         if !seen.insert((&t.remote, &t.project, &t.name)) {
             return Err(Error::usage(format!("{t} is named twice")));
+        }
+    }
+    // Stopping an ephemeral instance deletes it, rootfs and pristine with it:
+    // refuse before touching any, -n included.
+    for t in &targets {
+        if t.incus().instance(&t.project, &t.name)?.ephemeral {
+            return Err(Error::usage(format!(
+                "{t} is ephemeral: stopping it would delete it; make it persistent first \
+                 (`incus config set {} ephemeral=false --project {}`)",
+                t.name, t.project
+            )));
         }
     }
     // One at a time: each may stop an instance, and the order is the user's.
@@ -195,6 +206,19 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
     })
 }
 
+/// Incus reads a zero stop timeout as "kill at once": a pristine would be taken
+/// from an uncleanly killed instance without --force. Never.
+fn parse_timeout(s: &str) -> std::result::Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(0) => Err(
+            "0 would kill the instance (Incus reads it as --force): give 1 or more, or --force"
+                .into(),
+        ),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not a number of seconds")),
+    }
+}
+
 fn stop(incus: &Incus, t: &Target, args: &Args) -> Result<()> {
     // A clean stop may take the whole --timeout: say so at once, and count
     // down on a terminal, rather than show nothing for a minute.
@@ -226,6 +250,13 @@ fn stop(incus: &Incus, t: &Target, args: &Args) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zero_timeout_is_refused_never_a_kill() {
+        assert!(parse_timeout("0").unwrap_err().contains("kill"));
+        assert_eq!(parse_timeout("1"), Ok(1));
+        assert!(parse_timeout("soon").is_err());
+    }
 
     #[test]
     fn columns_are_the_record_fields_in_order() {
