@@ -77,3 +77,43 @@ fn a_name_starting_with_a_digit_goes_through_every_tool() {
     assert_eq!(aliases, want);
     assert_eq!(p.instances(), ["1web", "2web", "web"]);
 }
+
+/// Without XDG_RUNTIME_DIR (cron, sudo), the lock lives in a directory of the
+/// user's own, made 0700; one planted as a symlink by someone else is refused
+/// (exit 1, naming it) and nothing is created where it points.
+#[test]
+fn the_lock_directory_is_private_and_never_followed() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = Project::new("sf-lock");
+    p.instance("web", None);
+    let tmp = tempfile::tempdir().unwrap();
+    let uid = String::from_utf8(command("id").arg("-u").output().unwrap().stdout).unwrap();
+    let dir = tmp.path().join(format!("golden-locks-{}", uid.trim()));
+    let create = |tmpdir: &std::path::Path| {
+        run(golden("golden-create")
+            .env_remove("XDG_RUNTIME_DIR")
+            .env("TMPDIR", tmpdir)
+            .args(["-q", "--project", &p.name, "web"]))
+    };
+    let r = create(tmp.path());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mode = std::fs::symlink_metadata(&dir)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700);
+
+    let hostile = tempfile::tempdir().unwrap();
+    let target = hostile.path().join("somewhere");
+    std::fs::create_dir(&target).unwrap();
+    std::os::unix::fs::symlink(
+        &target,
+        hostile.path().join(format!("golden-locks-{}", uid.trim())),
+    )
+    .unwrap();
+    let r = create(hostile.path());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("lock directory"), "{}", r.stderr);
+    assert!(r.stderr.contains("not a directory"), "{}", r.stderr);
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+}

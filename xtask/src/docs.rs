@@ -157,6 +157,13 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
     );
     tagged(
         &mut roff,
+        "GOLDEN_LOCK_TIMEOUT",
+        "Seconds golden-create waits for another golden-create of the same instance to end \
+         (default 600). Its lock files are in $XDG_RUNTIME_DIR/golden-locks, or else in \
+         $TMPDIR/golden-locks-UID (made 0700; a directory not private to you is refused).",
+    );
+    tagged(
+        &mut roff,
         "GOLDEN_TRACE",
         "When set, every request to Incus is written to standard error with its duration.",
     );

@@ -131,13 +131,21 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
     let _lock = if args.run.dry_run {
         None
     } else {
-        let lock =
-            golden::lock::InstanceLock::acquire(t.remote.as_deref(), &t.project, &t.name, || {
+        let lock = golden::lock::InstanceLock::acquire(
+            t.remote.as_deref(),
+            &t.project,
+            &t.name,
+            |file| {
                 notice(
                     args.run.quiet,
-                    format!("waiting for another golden-create of {}", t.name),
+                    format!(
+                        "waiting for another golden-create of {} (lock {})",
+                        t.name,
+                        file.display()
+                    ),
                 )
-            })?;
+            },
+        )?;
         incus.wait_instance_operations(&t.project, &t.name, 120)?;
         Some(lock)
     };
