@@ -117,3 +117,77 @@ fn the_lock_directory_is_private_and_never_followed() {
     assert!(r.stderr.contains("not a directory"), "{}", r.stderr);
     assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
 }
+
+/// Records without their header, a 5 MB bad line: each a one-line error that
+/// says what is wrong, short, exit 2, nothing done.
+#[test]
+fn headless_records_and_huge_lines_get_short_clear_errors() {
+    let p = Project::new("sf-input");
+    p.golden("web", None);
+    p.golden("db", None);
+    let headless = p.tool("golden-ls", &["-H"]).stdout;
+    let r = run_with_stdin(golden("golden-create").args(["-q"]), &headless);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("drop -H from golden-ls"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+
+    let huge = format!("{}\n", "x;".repeat(2_500_000));
+    for tool in ["golden-create", "golden-derive"] {
+        let mut cmd = golden(tool);
+        if tool == "golden-derive" {
+            cmd.arg("web");
+        }
+        let r = run_with_stdin(cmd.args(["-q", "--project", &p.name]), &huge);
+        assert_eq!(
+            r.code,
+            2,
+            "{tool}: {}",
+            &r.stderr[..r.stderr.len().min(300)]
+        );
+        assert!(
+            r.stderr.len() < 300,
+            "{tool}: {} bytes of error",
+            r.stderr.len()
+        );
+        assert!(r.stderr.contains("(5000000 bytes)"), "{}", r.stderr);
+        assert!(!r.stderr.contains("line 0"), "{}", r.stderr);
+    }
+    // An argument is no stdin line.
+    let r = p.tool("golden-create", &["bad name"]);
+    assert_eq!(r.code, 2);
+    assert!(!r.stderr.contains("stdin"), "{}", r.stderr);
+    assert_eq!(p.snapshots("web"), ["pristine"]);
+    assert_eq!(p.instances(), ["db", "web"]);
+}
+
+/// `--expires` takes RFC 3339 with an offset, what `date -Iseconds` prints.
+#[test]
+fn expiry_with_an_offset_is_the_same_instant() {
+    let p = Project::new("sf-expires");
+    p.golden("web", None);
+    let alias = format!("{}-web", p.name);
+    let r = p.tool(
+        "golden-publish",
+        &[
+            "-q",
+            "-f",
+            "json",
+            "--alias",
+            &alias,
+            "--expires",
+            "2030-01-31T00:00:00+02:00",
+            "web",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let fp = json_lines(&r.stdout)[0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let img: serde_json::Value = serde_json::from_str(&incus_ok(&[
+        "query",
+        &format!("/1.0/images/{fp}?project=default"),
+    ]))
+    .unwrap();
+    assert_eq!(img["expires_at"], "2030-01-30T22:00:00Z");
+}

@@ -13,7 +13,8 @@ pub const MAX_INSTANCE_NAME: usize = 63;
 pub fn check_instance_name(name: &str) -> Result<()> {
     let bad = |why: &str| {
         Err(Error::usage(format!(
-            "invalid instance name {name:?}: {why}"
+            "invalid instance name {:?}: {why}",
+            shown(name)
         )))
     };
     if name.is_empty() {
@@ -43,6 +44,20 @@ pub fn check_instance_name(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Input as an error message shows it: whole if short, else its start and its
+/// length, so a 5 MB line does not come back whole on stderr.
+pub fn shown(text: &str) -> String {
+    const MAX: usize = 80;
+    if text.len() <= MAX {
+        return text.to_string();
+    }
+    let mut end = MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes)", &text[..end], text.len())
+}
+
 /// Checks a project name: Incus forbids '/' and names that could be options or paths.
 pub fn check_project_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
@@ -55,7 +70,10 @@ pub fn check_project_name(name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::usage(format!("invalid project name {name:?}")))
+        Err(Error::usage(format!(
+            "invalid project name {:?}",
+            shown(name)
+        )))
     }
 }
 
@@ -115,6 +133,16 @@ pub fn split_remote(text: &str) -> Result<(Option<String>, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_input_is_cut_in_messages() {
+        assert_eq!(shown("web"), "web");
+        let long = "é".repeat(3_000_000);
+        let s = shown(&long);
+        assert!(s.len() < 120 && s.ends_with("... (6000000 bytes)"), "{s}");
+        let e = check_instance_name(&long).unwrap_err().to_string();
+        assert!(e.len() < 200, "{e}");
+    }
 
     #[test]
     fn good_instance_names_pass() {
