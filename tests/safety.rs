@@ -191,3 +191,42 @@ fn expiry_with_an_offset_is_the_same_instant() {
     .unwrap();
     assert_eq!(img["expires_at"], "2030-01-30T22:00:00Z");
 }
+
+/// A golden counts its clones wherever they are: `golden-ls -p P` and
+/// `golden-ls` say the same `derived`.
+#[test]
+fn clones_in_other_projects_count_in_a_one_project_listing() {
+    let a = Project::new("sf-cnt-a");
+    let b = Project::new("sf-cnt-b");
+    a.golden("gold", None);
+    let r = a.tool("golden-derive", &["-q", "gold", "here"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = a.tool(
+        "golden-derive",
+        &[
+            "-q",
+            "--target-project",
+            &b.name,
+            "gold",
+            "there1",
+            "there2",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let derived = |args: &[&str]| {
+        let r = run(golden("golden-ls").args(["-f", "json"]).args(args));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let rows = json_lines(&r.stdout);
+        let row = rows
+            .iter()
+            .find(|v| v["project"] == a.name.as_str())
+            .unwrap();
+        assert!(rows
+            .iter()
+            .all(|v| !args.contains(&"-p") || v["project"] == a.name.as_str()));
+        row["derived"].as_u64()
+    };
+    assert_eq!(derived(&[]), Some(3));
+    assert_eq!(derived(&["-p", &a.name]), Some(3));
+    assert_eq!(b.instances(), ["there1", "there2"]);
+}
