@@ -230,3 +230,23 @@ fn clones_in_other_projects_count_in_a_one_project_listing() {
     assert_eq!(derived(&["-p", &a.name]), Some(3));
     assert_eq!(b.instances(), ["there1", "there2"]);
 }
+
+/// `seq … | golden-derive tpl | head -2`: the reader went away, not the work.
+/// Every clone asked for is made, the output ends quietly, exit 0.
+#[test]
+fn a_closed_stdout_does_not_leave_work_undone() {
+    let p = Project::new("sf-head");
+    p.golden("tpl", None);
+    let script = format!(
+        "seq -f 'c%g' 30 | '{}' -q -j 2 --project '{}' tpl | head -2; echo \"status=${{PIPESTATUS[1]}}\"",
+        bin("golden-derive").display(),
+        p.name
+    );
+    let r = run(command("bash").arg("-c").arg(script));
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", r.stdout);
+    assert!(lines[0].starts_with("project\tinstance"), "{}", r.stdout);
+    assert_eq!(lines[2], "status=0", "{} {}", r.stdout, r.stderr);
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+    assert_eq!(p.instances().len(), 31);
+}
