@@ -6,12 +6,12 @@ use golden_tests::*;
 
 const BAD_NAMES: &[(&str, &str)] = &[
     ("", "empty"),
-    ("-rf", "must start with a letter"),
+    ("-rf", "must not start with '-'"),
     ("a/b", "'/'"),
     ("..", "'.'"),
     ("two words", "' '"),
     ("élève", "'é'"),
-    ("12345", "must start with a letter"),
+    ("12345", "must not be a number"),
     (
         "a123456789b123456789c123456789d123456789e123456789f123456789g1234",
         "longer than 63",

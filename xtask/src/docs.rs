@@ -112,14 +112,23 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
     let ex = extra(&name);
     let mut roff = Roff::new();
     section(&mut roff, "RECORDS");
-    roff.text([roman(
+    if name == "golden-ls" {
+        roff.text([roman(
+            "golden-ls reads no standard input: it lists what Incus holds, NAME arguments narrowing \
+             it. Output records go to standard output: a table on a terminal, TSV with a header in \
+             a pipe, or NDJSON with -f json, ready for the other tools' standard input; messages go \
+             to standard error. A closed standard output ends it quietly.",
+        )]);
+    } else {
+        roff.text([roman(
         "Without NAME arguments (or with the single argument -) and with standard input not a terminal, \
          records are read from standard input, one a line: NDJSON objects, TSV whose first line names \
          the columns (what golden-ls prints), or bare names. The project travels in the record. A \
          malformed line is an error naming its line number, and nothing is done. Output records go to \
          standard output: a table on a terminal, TSV with a header in a pipe, or NDJSON with -f json; \
          messages go to standard error. A closed standard output ends the tool quietly.",
-    )]);
+        )]);
+    }
     section(&mut roff, "EXAMPLES");
     for (what, cmdline) in ex.examples {
         roff.control("PP", []).text([roman(*what)]);
@@ -154,6 +163,13 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
         &mut roff,
         "GOLDEN_TIMEOUT",
         "Seconds a plain request to Incus may take before the tool gives up (default 30).",
+    );
+    tagged(
+        &mut roff,
+        "GOLDEN_LOCK_TIMEOUT",
+        "Seconds golden-create waits for another golden-create of the same instance to end \
+         (default 600). Its lock files are in $XDG_RUNTIME_DIR/golden-locks, or else in \
+         $TMPDIR/golden-locks-UID (made 0700; a directory not private to you is refused).",
     );
     tagged(
         &mut roff,
@@ -194,7 +210,8 @@ pub fn overview_page() -> Vec<u8> {
     r.control("TH", ["GOLDEN", "7", "2026-11-25", "golden", "golden"]);
     section(&mut r, "NAME");
     r.text([roman(
-        "golden \\- golden images on Incus: templates cloned in seconds",
+        // The roff crate escapes the dash itself: a backslash here would print.
+        "golden - golden images on Incus: templates cloned in seconds",
     )]);
     section(&mut r, "DESCRIPTION");
     r.text([roman(

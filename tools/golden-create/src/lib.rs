@@ -37,8 +37,8 @@ pub struct Args {
     /// The Incus project (default: found across all projects)
     #[arg(short, long, value_name = "PROJECT")]
     pub project: Option<String>,
-    /// Seconds to wait for a clean stop before giving up
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    /// Seconds to wait for a clean stop before giving up (at least 1)
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = parse_timeout)]
     pub timeout: u64,
     /// Kill the instance instead of a clean stop
     #[arg(long)]
@@ -99,6 +99,17 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
             return Err(Error::usage(format!("{t} is named twice")));
         }
     }
+    // Stopping an ephemeral instance deletes it, rootfs and pristine with it:
+    // refuse before touching any, -n included.
+    for t in &targets {
+        if t.incus().instance(&t.project, &t.name)?.ephemeral {
+            return Err(Error::usage(format!(
+                "{t} is ephemeral: stopping it would delete it; make it persistent first \
+                 (`incus config set {} ephemeral=false --project {}`)",
+                t.name, t.project
+            )));
+        }
+    }
     // One at a time: each may stop an instance, and the order is the user's.
     let opts = batch::Options {
         jobs: 1,
@@ -122,13 +133,21 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
     let _lock = if args.run.dry_run {
         None
     } else {
-        let lock =
-            golden::lock::InstanceLock::acquire(t.remote.as_deref(), &t.project, &t.name, || {
+        let lock = golden::lock::InstanceLock::acquire(
+            t.remote.as_deref(),
+            &t.project,
+            &t.name,
+            |file| {
                 notice(
                     args.run.quiet,
-                    format!("waiting for another golden-create of {}", t.name),
+                    format!(
+                        "waiting for another golden-create of {} (lock {})",
+                        t.name,
+                        file.display()
+                    ),
                 )
-            })?;
+            },
+        )?;
         incus.wait_instance_operations(&t.project, &t.name, 120)?;
         Some(lock)
     };
@@ -243,6 +262,19 @@ fn swap_all(t: &Target, all: &[SnapshotsOf], quiet: bool) -> Result<Swapped> {
     })
 }
 
+/// Incus reads a zero stop timeout as "kill at once": a pristine would be taken
+/// from an uncleanly killed instance without --force. Never.
+fn parse_timeout(s: &str) -> std::result::Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(0) => Err(
+            "0 would kill the instance (Incus reads it as --force): give 1 or more, or --force"
+                .into(),
+        ),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not a number of seconds")),
+    }
+}
+
 fn stop(incus: &Incus, t: &Target, args: &Args) -> Result<()> {
     // A clean stop may take the whole --timeout: say so at once, and count
     // down on a terminal, rather than show nothing for a minute.
@@ -274,6 +306,13 @@ fn stop(incus: &Incus, t: &Target, args: &Args) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zero_timeout_is_refused_never_a_kill() {
+        assert!(parse_timeout("0").unwrap_err().contains("kill"));
+        assert_eq!(parse_timeout("1"), Ok(1));
+        assert!(parse_timeout("soon").is_err());
+    }
 
     #[test]
     fn columns_are_the_record_fields_in_order() {

@@ -100,9 +100,11 @@ impl AddressPlan {
                     t.target.remote.as_deref(),
                     &store,
                     &name,
-                    || {
-                        let what =
-                            format!("waiting for another run giving addresses on network {name}");
+                    |file| {
+                        let what = format!(
+                            "waiting for another run giving addresses on network {name} ({})",
+                            file.display()
+                        );
                         golden::cli::notice(quiet, what)
                     },
                 )?);

@@ -83,12 +83,18 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     // Incus lists nothing (or fails oddly) for an unknown project: ask only then.
     let listing = fetch(&incus, &scope);
     if let Some(p) = &args.project {
-        if listing.as_ref().map_or(true, |l| l.instances.is_empty()) && !incus.project_exists(p)? {
+        let none_there = listing
+            .as_ref()
+            .map_or(true, |l| l.instances.iter().all(|i| &i.project != p));
+        if none_there && !incus.project_exists(p)? {
             return Err(Error::usage(format!("project not found: {p}")));
         }
     }
     let listing = listing?;
-    let rows = goldens(&listing);
+    let rows: Vec<GoldenRow> = goldens(&listing)
+        .into_iter()
+        .filter(|r| args.project.as_ref().is_none_or(|p| &r.project == p))
+        .collect();
 
     let mut status = Status::Done;
     for name in &wanted {
@@ -150,9 +156,18 @@ pub struct Listing {
 }
 
 /// Asks for the instances and, at the same time, the pools and their volumes.
+///
+/// Clones are counted wherever they are: with one project asked for, the
+/// instances of every project are listed (one call all the same), unless this
+/// client may not list them, and then those of the project alone.
 pub fn fetch(incus: &Incus, scope: &Scope) -> Result<Listing> {
     std::thread::scope(|s| {
-        let instances = s.spawn(|| incus.instances(scope));
+        let instances = s.spawn(|| match scope {
+            Scope::All => incus.instances(scope),
+            Scope::Project(_) => incus
+                .instances(&Scope::All)
+                .or_else(|_| incus.instances(scope)),
+        });
         let pools = incus.pools()?;
         let volume_calls: Vec<_> = pools
             .iter()

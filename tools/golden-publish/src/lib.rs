@@ -163,17 +163,18 @@ fn check_alias(alias: &str) -> Result<()> {
     }
 }
 
-/// `30d`, `12h` from now, or an RFC 3339 time, as Incus wants it.
+/// `30d`, `12h` from now, or an RFC 3339 time with any offset (what
+/// `date -Iseconds` prints), as Incus wants it: UTC, to the second.
 fn parse_expiry(s: &str) -> Result<String> {
     if let Ok(d) = humantime::parse_duration(s) {
         let when = SystemTime::now() + d;
         return Ok(humantime::format_rfc3339_seconds(when).to_string());
     }
-    humantime::parse_rfc3339_weak(s)
-        .map(|t| humantime::format_rfc3339_seconds(t).to_string())
+    s.parse::<jiff::Timestamp>()
+        .map(|t| t.round(jiff::Unit::Second).unwrap_or(t).to_string())
         .map_err(|_| {
             Error::usage(format!(
-                "--expires {s:?}: not a duration (30d) nor a time (2027-01-31T00:00:00Z)"
+                "--expires {s:?}: not a duration (30d) nor an RFC 3339 time (2027-01-31T00:00:00Z)"
             ))
         })
 }
@@ -380,6 +381,10 @@ mod tests {
     fn expiry_is_a_duration_or_a_time() {
         let t = parse_expiry("2030-01-31T00:00:00Z").unwrap();
         assert_eq!(t, "2030-01-31T00:00:00Z");
+        // `date -Iseconds` gives an offset: the same instant, in UTC.
+        let t = parse_expiry("2030-01-31T00:00:00+02:00").unwrap();
+        assert_eq!(t, "2030-01-30T22:00:00Z");
+        assert_eq!(parse_expiry("2030-01-31").unwrap_err().exit_code(), 2);
         let in_a_day = parse_expiry("1d").unwrap();
         assert!(in_a_day > humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
         assert_eq!(parse_expiry("soon").unwrap_err().exit_code(), 2);

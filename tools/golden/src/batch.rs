@@ -33,6 +33,9 @@ pub fn workers(records: usize, jobs: u16) -> usize {
 /// Runs `work` on every item, prints each record as it ends, and ends the
 /// printer. `name` says which item a failure is about.
 ///
+/// A closed stdout (`| head -2`) ends the printing quietly, not the work: the
+/// set asked for is finished, and the exit status says how the work went.
+///
 /// An interrupt (SIGINT, SIGTERM, SIGHUP) lets the items under way finish and
 /// be printed, starts no new one, and ends in exit 130 when some were left.
 pub fn run<J, R, W>(
@@ -56,6 +59,7 @@ where
     let started = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let mut status = Status::Done;
+    let mut closed = false;
     // Bounded: workers wait for the printer rather than pile records up.
     let (tx, rx) = mpsc::sync_channel::<(usize, Result<R>)>(64);
     let outcome: Result<()> = std::thread::scope(|s| {
@@ -84,12 +88,15 @@ where
         for (i, r) in rx {
             bar.inc(1);
             match r {
-                Ok(rec) => {
-                    if let Err(e) = bar.suspend(|| printer.print(&rec)) {
+                Ok(_) if closed => {}
+                Ok(rec) => match bar.suspend(|| printer.print(&rec)) {
+                    Ok(()) => {}
+                    Err(e) if e.is_broken_pipe() => closed = true,
+                    Err(e) => {
                         stop.store(true, Ordering::SeqCst);
                         return Err(e);
                     }
-                }
+                },
                 Err(e) => {
                     bar.suspend(|| cli::report(&e.context(name(&items[i]))));
                     status = Status::Partial;
@@ -100,7 +107,10 @@ where
     });
     bar.finish_and_clear();
     outcome?;
-    printer.finish()?;
+    match printer.finish() {
+        Err(e) if !(closed || e.is_broken_pipe()) => return Err(e),
+        _ => {}
+    }
     let not_started = items.len() - started.load(Ordering::SeqCst).min(items.len());
     if cli::interrupted() && not_started > 0 {
         return Err(cli::interrupted_error(not_started));

@@ -39,7 +39,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 
 use crate::error::{Error, Result};
-use crate::lock::{file_name, open, take};
+use crate::lock::{file_name, open, take, wait_limit};
 
 fn snapshot_lock_name(remote: Option<&str>, project: &str, instance: &str) -> String {
     file_name(remote, project, instance).replace(".lock", ".snapshotting.lock")
@@ -54,7 +54,14 @@ pub struct NoNewSnapshot {
 impl NoNewSnapshot {
     pub fn acquire(remote: Option<&str>, project: &str, instance: &str) -> Result<Self> {
         let (file, path) = open(&snapshot_lock_name(remote, project, instance))?;
-        take(&file, &path, false, || {})?;
+        take(
+            &file,
+            &path,
+            false,
+            wait_limit(),
+            |_| {},
+            || format!("a golden-create taking a snapshot of {instance}"),
+        )?;
         Ok(NoNewSnapshot { _file: file })
     }
 }
@@ -72,7 +79,14 @@ impl Snapshotting {
         waiting: impl FnOnce(),
     ) -> Result<Self> {
         let (file, path) = open(&snapshot_lock_name(remote, project, instance))?;
-        take(&file, &path, true, waiting)?;
+        take(
+            &file,
+            &path,
+            true,
+            wait_limit(),
+            |_| waiting(),
+            || format!("an image being made from {instance}"),
+        )?;
         Ok(Snapshotting { _file: file })
     }
 }
@@ -102,10 +116,11 @@ impl Shared {
     /// Waits while a swap changes names (a few renames), then holds them still.
     pub fn acquire(remote: Option<&str>, project: &str, instance: &str) -> Result<Self> {
         let (main, turnstile) = names(remote, project, instance);
+        let swapping = || format!("a golden-create swapping {instance}'s pristine");
         let (gate, gate_path) = open(&turnstile)?;
-        take(&gate, &gate_path, false, || {})?;
+        take(&gate, &gate_path, false, wait_limit(), |_| {}, swapping)?;
         let (file, path) = open(&main)?;
-        take(&file, &path, false, || {})?;
+        take(&file, &path, false, wait_limit(), |_| {}, swapping)?;
         drop(gate);
         let generation = generation(&file)?;
         Ok(Shared {
@@ -136,19 +151,17 @@ impl Exclusive {
         waiting: impl FnOnce(),
     ) -> Result<Self> {
         let (main, turnstile) = names(remote, project, instance);
+        let readers = || format!("derives or publishes reading {instance}'s pristine");
         let (gate, gate_path) = open(&turnstile)?;
         let mut waiting = Some(waiting);
-        take(&gate, &gate_path, true, || {
+        let mut say = |_: &std::path::Path| {
             if let Some(w) = waiting.take() {
                 w()
             }
-        })?;
+        };
+        take(&gate, &gate_path, true, wait_limit(), &mut say, readers)?;
         let (mut file, path) = open(&main)?;
-        take(&file, &path, true, || {
-            if let Some(w) = waiting.take() {
-                w()
-            }
-        })?;
+        take(&file, &path, true, wait_limit(), &mut say, readers)?;
         let next = generation(&file)? + 1;
         file.set_len(0)?;
         file.seek(SeekFrom::Start(0))?;

@@ -122,12 +122,15 @@ impl<R: BufRead> Records<R> {
                 .find(|(i, h)| header[..*i].contains(h))
             {
                 return Err(Error::usage(format!(
-                    "stdin line {line}: column {dup:?} appears twice in the header"
+                    "stdin line {line}: read as a TSV header, it names column {:?} twice: \
+                     records need their header line (drop -H from golden-ls)",
+                    crate::name::shown(dup)
                 )));
             }
             if header.iter().any(String::is_empty) {
                 return Err(Error::usage(format!(
-                    "stdin line {line}: empty column name in the TSV header"
+                    "stdin line {line}: read as a TSV header, it has an empty column name: \
+                     records need their header line (drop -H from golden-ls)"
                 )));
             }
             records.kind = Kind::Tsv(header);
@@ -388,7 +391,7 @@ mod tests {
             ),
             (
                 "project\tproject\n",
-                "stdin line 1: column \"project\" appears twice",
+                "stdin line 1: read as a TSV header, it names column \"project\" twice",
             ),
             ("a\nb\tc\n", "stdin line 2: a tab in a bare name"),
         ];

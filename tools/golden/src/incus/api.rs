@@ -68,6 +68,9 @@ pub struct Instance {
     pub expanded_devices: BTreeMap<String, BTreeMap<String, String>>,
     #[serde(deserialize_with = "nullable")]
     pub profiles: Vec<String>,
+    /// Incus deletes an ephemeral instance when it stops.
+    #[serde(deserialize_with = "nullable")]
+    pub ephemeral: bool,
 }
 
 impl Instance {
