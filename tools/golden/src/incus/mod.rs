@@ -4,6 +4,8 @@
 //! remotes, certificates, `INCUS_DIR` and `INCUS_CONF` work exactly as with `incus`.
 //! Arguments are passed as an argv array: no shell is ever involved.
 
+pub mod config;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::process::{Command, Stdio};
