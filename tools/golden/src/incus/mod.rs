@@ -5,6 +5,7 @@
 //! Arguments are passed as an argv array: no shell is ever involved.
 
 pub mod config;
+pub mod native;
 
 use std::collections::BTreeMap;
 use std::io::Read;
