@@ -873,13 +873,17 @@ impl ServerCertVerifier for Verifier {
                 now,
             ) {
                 Ok(ok) => return Ok(ok),
+                Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer)) => {
+                    "signed by no authority we trust".to_string()
+                }
+                Err(rustls::Error::InvalidCertificate(e)) => e.to_string(),
                 Err(e) => e.to_string(),
             },
             Err(e) => e,
         };
         let message = match (&self.pinned, &self.ca) {
             (Some((_, path)), _) => format!(
-                "its certificate is not the one pinned in {} ({why}); if the server was \
+                "its certificate is not the one pinned in {}; if the server was \
                  reinstalled, check its fingerprint and add the remote again",
                 path.display()
             ),
