@@ -52,6 +52,9 @@
 //! a password-protected client key (incus asks for its password), and an HTTPS proxy from
 //! `HTTPS_PROXY`/`https_proxy` that applies to the remote's host (`NO_PROXY`, localhost and
 //! loopback exempt, as the incus client decides).
+//! [`Unsupported::fallback`] says whether `incus query` could reach it (all but the image
+//! servers, which incus refuses as instance servers too); [`Unsupported::into_error`] is
+//! the one-line error (exit 2) for a caller that does not fall back.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -448,32 +451,43 @@ impl Config {
                 "unknown remote {name}{from}: not among the {file}; see `incus remote list`"
             )));
         };
-        let unsupported = |reason: String| {
+        // `fallback`: could `incus query` reach it? Not an image server: incus
+        // refuses those too ("The remote isn't a private server").
+        let unsupported = |reason: String, fallback: bool| {
             Ok(Resolution::Unsupported(Unsupported {
                 remote: name.to_string(),
                 reason,
+                fallback,
             }))
         };
         if r.public {
-            return unsupported("it is a public image server, not an instance server".into());
+            return unsupported(
+                "it is a public image server, not an instance server".into(),
+                false,
+            );
         }
         if r.protocol != "incus" {
-            return unsupported(format!(
-                "it speaks the {} protocol (an image server), not the Incus API",
-                r.protocol
-            ));
+            return unsupported(
+                format!(
+                    "it speaks the {} protocol (an image server), not the Incus API",
+                    r.protocol
+                ),
+                false,
+            );
         }
         match r.auth_type.as_str() {
             "" | "tls" => {}
             "oidc" => {
                 return unsupported(
                     "it authenticates with OIDC, which the native client does not speak".into(),
+                    true,
                 )
             }
             other => {
-                return unsupported(format!(
-                    "its auth_type {other} is not spoken by the native client"
-                ))
+                return unsupported(
+                    format!("its auth_type {other} is not spoken by the native client"),
+                    true,
+                )
             }
         }
         if r.addrs.is_empty() {
@@ -493,20 +507,26 @@ impl Config {
                 addrs.push(sock);
             } else if addr.starts_with("https://") {
                 if let Some(proxy) = proxy_for(addr, env) {
-                    return unsupported(format!(
-                        "{addr} would go through the HTTPS proxy {proxy} (HTTPS_PROXY), \
+                    return unsupported(
+                        format!(
+                            "{addr} would go through the HTTPS proxy {proxy} (HTTPS_PROXY), \
                          which the native client does not use"
-                    ));
+                        ),
+                        true,
+                    );
                 }
                 addrs.push(Address::Https(addr.trim_end_matches('/').to_string()));
             } else {
-                return unsupported(format!("its address {addr} is neither unix: nor https://"));
+                return unsupported(
+                    format!("its address {addr} is neither unix: nor https://"),
+                    true,
+                );
             }
         }
         let tls = if addrs.iter().any(|a| matches!(a, Address::Https(_))) {
             match self.tls_files(r, env)? {
                 Ok(tls) => Some(Box::new(tls)),
-                Err(reason) => return unsupported(reason),
+                Err(reason) => return unsupported(reason, true),
             }
         } else {
             None
@@ -743,6 +763,9 @@ pub enum Resolution {
 pub struct Unsupported {
     pub remote: String,
     pub reason: String,
+    /// Could `incus query` reach it (OIDC, a password-protected key, a proxy...)?
+    /// `false` for an image server, which incus refuses as an instance server too.
+    pub fallback: bool,
 }
 
 impl fmt::Display for Unsupported {
@@ -1362,6 +1385,9 @@ aliases: {}
         );
         let u = w.unsupported(Some("images"));
         assert_eq!(u.remote, "images");
+        assert!(!u.fallback, "incus refuses an image server too");
+        assert!(!w.unsupported(Some("oci")).fallback);
+        assert!(w.unsupported(Some("sso")).fallback, "incus speaks OIDC");
         assert!(u.reason.contains("public image server"), "{u}");
         let u = w.unsupported(Some("oci"));
         assert!(u.reason.contains("oci protocol"), "{u}");
