@@ -29,9 +29,10 @@ build: ## build the four tools (release)
 test: ## install what is missing, start the private Incus, run every test
 	tests/run.sh
 
-check: ## formatting and lints, as before every commit
+check: ## formatting, lints and the source's structure, as before every commit
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) test -q -p golden-tests --test structure
 
 demo: build ## bring up the private Incus and walk the golden workflow
 	tests/demo.sh
@@ -43,7 +44,7 @@ fuzz: ## fuzz record parsing, name templates and names (FUZZ_SECONDS each, defau
 	tests/fuzz.sh
 
 man completions: ## regenerate man/ and completions/ from the parsers
-	$(CARGO) run -q -p golden-tests --bin golden-gen-docs
+	$(CARGO) run -q -p xtask -- gen-docs
 
 incus-start: ## start (or reuse) the private Incus used by tests and demo
 	tests/incus.sh start

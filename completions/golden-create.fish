@@ -1,5 +1,5 @@
 complete -c golden-create -s p -l project -d 'The Incus project (default: found across all projects)' -r
-complete -c golden-create -l timeout -d 'Seconds to wait for a clean stop before giving up' -r
+complete -c golden-create -l timeout -d 'Seconds to wait for a clean stop before giving up (at least 1)' -r
 complete -c golden-create -s f -l format -d 'Output format [default: table on a terminal, tsv otherwise]' -r -f -a "table\t'Aligned columns, for people (default on a terminal)'
 tsv\t'Tab-separated values with a header line (default in a pipe)'
 json\t'Newline-delimited JSON, one object a line'"

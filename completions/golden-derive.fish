@@ -1,3 +1,5 @@
+complete -c golden-derive -l count -d 'Make N clones of each template, named by --name' -r
+complete -c golden-derive -l name -d 'Name pattern for --count: {template}, {project}, {n} (first free numbers)' -r
 complete -c golden-derive -s p -l project -d 'The template\'s project (default: found across all projects)' -r
 complete -c golden-derive -l target-project -d 'Create the clones in this project (default: the template\'s)' -r
 complete -c golden-derive -s s -l storage -d 'Storage pool for the clones (default: the template\'s, which allows CoW)' -r

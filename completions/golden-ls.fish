@@ -4,7 +4,5 @@ tsv\t'Tab-separated values with a header line (default in a pipe)'
 json\t'Newline-delimited JSON, one object a line'"
 complete -c golden-ls -s o -l output -d 'Comma-separated columns to print, in this order' -r
 complete -c golden-ls -s H -l no-header -d 'Print no header line (table and tsv)'
-complete -c golden-ls -s n -l dry-run -d 'Accepted for symmetry with the other tools; golden-ls never changes anything'
-complete -c golden-ls -s q -l quiet -d 'Print no notices on stderr (errors still go there)'
 complete -c golden-ls -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c golden-ls -s V -l version -d 'Print version'

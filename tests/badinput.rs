@@ -6,12 +6,12 @@ use golden_tests::*;
 
 const BAD_NAMES: &[(&str, &str)] = &[
     ("", "empty"),
-    ("-rf", "start with a letter"),
+    ("-rf", "must not start with '-'"),
     ("a/b", "'/'"),
     ("..", "'.'"),
     ("two words", "' '"),
     ("élève", "'é'"),
-    ("12345", "start with a letter"),
+    ("12345", "must not be a number"),
     (
         "a123456789b123456789c123456789d123456789e123456789f123456789g1234",
         "longer than 63",
@@ -61,8 +61,10 @@ fn bad_names_are_refused_by_every_tool_every_way_in() {
     let before = p.instances();
     for (name, why) in BAD_NAMES {
         let quoted = format!("{name:?}");
-        // What the check says (an empty field in a record is a missing one).
-        let want = if name.is_empty() { "" } else { quoted.as_str() };
+        // What the check says for a name given as an argument (an empty field
+        // in a record is a missing one, checked below).
+        let want = format!("invalid instance name {quoted}: {why}");
+        let want = want.as_str();
         let tsv = format!("project\tinstance\n{}\t{name}\n", p.name);
         let ndjson = format!(
             "{{\"project\":\"{}\",\"instance\":{}}}\n",

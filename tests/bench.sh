@@ -4,5 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tests/incus.sh start
-cargo build -q --release -p golden-tests --bin golden-bench
-exec target/release/golden-bench
+# The bench finds the tools beside itself: both in target/release.
+cargo build -q --release -p xtask
+exec target/release/xtask bench

@@ -184,8 +184,7 @@ fn bad_input_is_refused_with_exit_2_and_nothing_done() {
 fn attached_custom_volumes_get_a_pristine_too() {
     let p = Project::new("cr-vol");
     p.instance("t", None);
-    let vol = format!("{}-data", p.name);
-    incus_ok(&["storage", "volume", "create", "gbtrfs", &vol]);
+    let vol = p.volume("gbtrfs", "data");
     p.incus(&["storage", "volume", "attach", "gbtrfs", &vol, "t", "/data"]);
     let r = p.tool("golden-create", &["-f", "json", "t"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -219,11 +218,26 @@ fn a_stop_that_times_out_changes_nothing_and_force_kills() {
     p.incus(&["start", "stubborn"]);
     let r = p.tool("golden-create", &["--timeout", "2", "stubborn"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
+    // Said at once, before the wait: a user is not left looking at nothing.
+    assert_eq!(
+        r.stderr.lines().next(),
+        Some("golden-create: stopping stubborn (waiting up to 2 s for it to stop)"),
+        "{}",
+        r.stderr
+    );
     assert!(
         r.stderr.contains("did not stop within 2 s") && r.stderr.contains("--force"),
         "{}",
         r.stderr
     );
+    // On a terminal, a countdown of the seconds left (script(1) gives one).
+    let line = format!(
+        "'{}' --project {} --timeout 2 stubborn",
+        bin("golden-create").display(),
+        p.name
+    );
+    let r = run(command("script").args(["-qec", &line, "/dev/null"]));
+    assert!(r.stdout.contains("s left)"), "{:?}", r.stdout);
     assert_eq!(p.get("stubborn")["status"], "Running");
     assert!(p.snapshots("stubborn").is_empty());
 

@@ -281,8 +281,7 @@ fn static_addresses_are_refused_unless_told_what_to_do() {
 fn attached_volumes_are_refused_then_copied_shared_or_dropped() {
     let p = Project::new("dv-vol");
     p.instance("tpl", None);
-    let vol = format!("{}-data", p.name);
-    incus_ok(&["storage", "volume", "create", "gbtrfs", &vol]);
+    let vol = p.volume("gbtrfs", "data");
     p.incus(&[
         "storage", "volume", "attach", "gbtrfs", &vol, "tpl", "/data",
     ]);

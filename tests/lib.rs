@@ -5,8 +5,6 @@
 //! config of its own (`INCUS_CONF`), so no test can reach a system Incus or a
 //! user's remotes.
 
-pub mod docs;
-
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -138,11 +136,33 @@ pub struct Project {
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
+/// Config key naming the test project a custom volume belongs to.
+const VOLUME_OWNER: &str = "user.golden-test.project";
+
+/// The project an instance URL of the API names (`/1.0/instances/X?project=P`;
+/// none: `default`); None for URLs of other objects.
+fn url_project(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("/1.0/instances/")?;
+    let query = rest.split_once('?').map_or("", |(_, q)| q);
+    Some(
+        query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("project="))
+            .unwrap_or("default")
+            .to_string(),
+    )
+}
+
 impl Project {
     pub fn new(tag: &str) -> Self {
         require_daemon();
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let name = format!("t{}-{tag}-{n}", std::process::id());
+        Project::named(format!("t{}-{tag}-{n}", std::process::id()))
+    }
+
+    /// A project of exactly this name (a leftover of that name is removed first).
+    pub fn named(name: String) -> Self {
+        require_daemon();
         // A leftover from a killed run of the same pid is removed first.
         let p = Project { name };
         p.purge();
@@ -198,30 +218,57 @@ impl Project {
         v["created_at"].as_str().unwrap().to_string()
     }
 
-    fn purge(&self) {
-        for name in instance_names(&self.name) {
-            let _ = incus(&["delete", "--force", &name, "--project", &self.name]);
-        }
-        // Custom volumes a test made for its instances carry the project's name.
+    /// A custom volume of this test's own on `pool`, named `PROJECT-SUFFIX` and
+    /// marked as this project's, so that it is removed with the project.
+    pub fn volume(&self, pool: &str, suffix: &str) -> String {
+        let vol = format!("{}-{suffix}", self.name);
+        incus_ok(&[
+            "storage",
+            "volume",
+            "create",
+            pool,
+            &vol,
+            &format!("{VOLUME_OWNER}={}", self.name),
+        ]);
+        vol
+    }
+
+    /// Custom volumes (in `default`, where the tests' projects keep them) that
+    /// belong to this project: marked as its own by [`Project::volume`], or used
+    /// by one of its instances. Exact matches only: project `t1-x-1` never takes
+    /// `t1-x-10`'s volumes.
+    fn own_volumes(&self) -> Vec<(&'static str, String)> {
+        let mut own = Vec::new();
         for pool in ["gbtrfs", "gdir"] {
             let out = incus(&[
                 "query",
-                &format!("/1.0/storage-pools/{pool}/volumes/custom?project=default"),
+                &format!("/1.0/storage-pools/{pool}/volumes/custom?recursion=1&project=default"),
             ]);
-            let urls: Vec<String> = serde_json::from_slice(&out.stdout).unwrap_or_default();
-            for u in urls {
-                let vol = u
-                    .rsplit('/')
-                    .next()
-                    .unwrap_or("")
-                    .split('?')
-                    .next()
-                    .unwrap_or("")
-                    .to_string();
-                if vol.contains(&self.name) {
-                    let _ = incus(&["storage", "volume", "delete", pool, &vol]);
+            let vols: Vec<serde_json::Value> =
+                serde_json::from_slice(&out.stdout).unwrap_or_default();
+            for v in vols {
+                let marked = v["config"][VOLUME_OWNER] == self.name.as_str();
+                let used = v["used_by"].as_array().is_some_and(|u| {
+                    u.iter()
+                        .filter_map(|u| u.as_str())
+                        .any(|u| url_project(u).as_deref() == Some(self.name.as_str()))
+                });
+                if marked || used {
+                    own.push((pool, v["name"].as_str().unwrap_or_default().to_string()));
                 }
             }
+        }
+        own
+    }
+
+    fn purge(&self) {
+        // Read before the instances go, while `used_by` still names them.
+        let volumes = self.own_volumes();
+        for name in instance_names(&self.name) {
+            let _ = incus(&["delete", "--force", &name, "--project", &self.name]);
+        }
+        for (pool, vol) in volumes {
+            let _ = incus(&["storage", "volume", "delete", pool, &vol]);
         }
         // Images published from this project's goldens, wherever they were stored.
         for store in [self.name.as_str(), "default"] {
@@ -402,6 +449,37 @@ impl Project {
         panic!("operations still running in {} after 60 s", self.name);
     }
 
+    /// Waits until the daemon reports no operation at all for the project, not
+    /// even a finished one: Incus forgets finished operations a few seconds after
+    /// they end, and then answers `/1.0/operations` with an empty map, which
+    /// `incus query` prints as nothing. Polls that state, for up to 60 s.
+    /// Operations are listed per project, so other tests' work elsewhere on the
+    /// daemon does not matter (the tools ask about one project too).
+    pub fn wait_quiet(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let path = format!("/1.0/operations?project={}", self.name);
+        loop {
+            let out = incus_ok(&["query", &path]);
+            let quiet = out.trim().is_empty()
+                || serde_json::from_str::<serde_json::Value>(&out)
+                    .ok()
+                    .and_then(|v| {
+                        v.as_object()
+                            .map(|m| m.values().all(|l| l.as_array().is_some_and(Vec::is_empty)))
+                    })
+                    .unwrap_or(false);
+            if quiet {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the daemon still lists operations for {} after 60 s: {out}",
+                self.name
+            );
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
+    }
+
     /// Snapshot names of an instance that stand for pristine.
     pub fn pristine_like(&self, instance: &str) -> Vec<String> {
         self.snapshots(instance)
@@ -419,4 +497,47 @@ pub fn signal(pid: u32, sig: &str) {
         .status()
         .unwrap();
     assert!(st.success(), "kill -{sig} {pid}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_project_reads_the_project_of_instance_urls_only() {
+        assert_eq!(
+            url_project("/1.0/instances/c?project=t1-x-1").as_deref(),
+            Some("t1-x-1")
+        );
+        assert_eq!(
+            url_project("/1.0/instances/c/snapshots/pristine?project=p").as_deref(),
+            Some("p")
+        );
+        assert_eq!(url_project("/1.0/instances/c").as_deref(), Some("default"));
+        assert_eq!(url_project("/1.0/profiles/default?project=p"), None);
+    }
+
+    #[test]
+    fn a_project_purges_exactly_its_own_volumes() {
+        let volume_exists = |vol: &str| {
+            incus(&["storage", "volume", "show", "gbtrfs", vol])
+                .status
+                .success()
+        };
+        let base = format!("t{}-purge", std::process::id());
+        let one = Project::named(format!("{base}-1"));
+        let ten = Project::named(format!("{base}-10"));
+        let one_vol = one.volume("gbtrfs", "data");
+        let ten_vol = ten.volume("gbtrfs", "data");
+        // Not marked, but used by one of ten's instances.
+        let used = format!("{base}-10-used");
+        incus_ok(&["storage", "volume", "create", "gbtrfs", &used]);
+        ten.instance("i", None);
+        ten.incus(&["storage", "volume", "attach", "gbtrfs", &used, "i", "/data"]);
+        drop(one);
+        assert!(!volume_exists(&one_vol));
+        assert!(volume_exists(&ten_vol) && volume_exists(&used));
+        drop(ten);
+        assert!(!volume_exists(&ten_vol) && !volume_exists(&used));
+    }
 }

@@ -187,8 +187,7 @@ fn dry_run_publishes_nothing_and_volumes_are_named_as_left_out() {
     let out = incus_ok(&["query", "/1.0/images?recursion=1&project=default"]);
     assert!(!out.contains(&p.name), "nothing published");
 
-    let vol = format!("{}-data", p.name);
-    incus_ok(&["storage", "volume", "create", "gbtrfs", &vol]);
+    let vol = p.volume("gbtrfs", "data");
     p.incus(&["storage", "volume", "attach", "gbtrfs", &vol, "g", "/data"]);
     assert_eq!(p.tool("golden-create", &["g"]).code, 0);
     let r = p.tool(
@@ -205,7 +204,11 @@ fn dry_run_publishes_nothing_and_volumes_are_named_as_left_out() {
 #[test]
 fn a_publish_longer_than_the_request_timeout_still_completes() {
     // GOLDEN_TIMEOUT bounds a plain request; waiting on the image operation is
-    // not one, however long the image takes to pack.
+    // not one, however long the image takes to pack. The operation is made to
+    // outlast the timeout whatever the machine's speed: once it is seen running,
+    // the daemon is frozen (SIGSTOP) for longer than GOLDEN_TIMEOUT. The large
+    // file only keeps the operation running long enough to be seen.
+    const TIMEOUT_SECS: u64 = 1;
     let p = Project::new("pub-slow");
     p.instance("big", None);
     let file = big_file(64);
@@ -217,20 +220,60 @@ fn a_publish_longer_than_the_request_timeout_still_completes() {
         "big/big.bin",
     ]);
     p.snapshot("big", "pristine");
-    let started = std::time::Instant::now();
-    let r = run(golden("golden-publish").env("GOLDEN_TIMEOUT", "1").args([
-        "-f",
-        "json",
-        "big",
-        "--alias",
-        &format!("{}-big", p.name),
-        "--project",
-        &p.name,
-    ]));
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        started.elapsed().as_secs_f64() > 1.0,
-        "the image packed too fast to test the timeout"
-    );
-    assert!(json_lines(&r.stdout)[0]["size"].as_u64().unwrap() > 60 << 20);
+    let mut child = golden("golden-publish")
+        .env("GOLDEN_TIMEOUT", TIMEOUT_SECS.to_string())
+        .args([
+            "-f",
+            "json",
+            "big",
+            "--alias",
+            &format!("{}-big", p.name),
+            "--project",
+            &p.name,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Operations are listed under the project of the request: this one's only.
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("golden-publish ended ({status}) before its image operation was seen running");
+        }
+        let out = incus_ok(&[
+            "query",
+            &format!("/1.0/operations?recursion=1&project={}", p.name),
+        ]);
+        let ops: Value = serde_json::from_str(&out).unwrap_or_default();
+        if ops["running"].as_array().is_some_and(|r| !r.is_empty()) {
+            break;
+        }
+    }
+    {
+        let _frozen = Frozen::daemon();
+        std::thread::sleep(std::time::Duration::from_secs(TIMEOUT_SECS + 1));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let rec = &json_lines(&String::from_utf8_lossy(&out.stdout))[0];
+    assert!(rec["size"].as_u64().unwrap() > 60 << 20, "{rec}");
+    assert!(image("default", rec["fingerprint"].as_str().unwrap()).is_some());
+}
+
+/// The private daemon stopped (SIGSTOP) until dropped, even by a failing test.
+struct Frozen(String);
+
+impl Frozen {
+    fn daemon() -> Self {
+        let pid = daemon_pid();
+        signal(pid.parse().unwrap(), "STOP");
+        Frozen(pid)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        signal(self.0.parse().unwrap(), "CONT");
+    }
 }

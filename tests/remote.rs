@@ -5,15 +5,50 @@
 use golden_tests::*;
 use std::process::Command;
 
+/// A server configuration key set for a test, put back as it was when dropped,
+/// even by a failing test.
+struct ServerConfig {
+    key: &'static str,
+    previous: String,
+}
+
+impl ServerConfig {
+    fn set(key: &'static str, value: &str) -> Self {
+        let previous = incus_ok(&["config", "get", key]).trim().to_string();
+        let guard = ServerConfig { key, previous };
+        incus_ok(&["config", "set", key, value]);
+        guard
+    }
+}
+
+impl Drop for ServerConfig {
+    fn drop(&mut self) {
+        let out = if self.previous.is_empty() {
+            incus(&["config", "unset", self.key])
+        } else {
+            incus(&["config", "set", self.key, &self.previous])
+        };
+        if !out.status.success() && !std::thread::panicking() {
+            panic!(
+                "restoring {}: {}",
+                self.key,
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}
+
 struct Remote {
     conf: tempfile::TempDir,
     client_name: String,
+    // Dropped after the trust entry is removed (fields drop after Drop::drop).
+    _https: ServerConfig,
 }
 
 impl Remote {
     fn add() -> Self {
         require_daemon();
-        incus_ok(&["config", "set", "core.https_address", "127.0.0.1:8443"]);
+        let https = ServerConfig::set("core.https_address", "127.0.0.1:8443");
         let client_name = format!("golden-test-{}", std::process::id());
         let token = incus_ok(&["config", "trust", "add", &client_name, "-q"])
             .trim()
@@ -21,6 +56,7 @@ impl Remote {
         let r = Remote {
             conf: tempfile::tempdir().unwrap(),
             client_name,
+            _https: https,
         };
         let out = r
             .cmd("incus")
@@ -64,6 +100,7 @@ impl Drop for Remote {
 fn every_tool_works_on_a_remote_over_https() {
     let p = Project::new("rm-https");
     p.instance("g", None);
+    let https_before = incus_ok(&["config", "get", "core.https_address"]);
     let remote = Remote::add();
 
     let r =
@@ -120,4 +157,11 @@ fn every_tool_works_on_a_remote_over_https() {
     let r = run(remote.cmd(bin("golden-ls")).arg("nowhere:"));
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("unknown remote nowhere"), "{}", r.stderr);
+
+    // The daemon's HTTPS address is put back (a failing test puts it back too).
+    drop(remote);
+    assert_eq!(
+        incus_ok(&["config", "get", "core.https_address"]),
+        https_before
+    );
 }

@@ -1,20 +1,54 @@
 #!/usr/bin/env bash
 # make test: install what is missing, start the private Incus (unless one already
-# runs), build, run the unit and end-to-end tests, stop the daemon if we started it.
+# runs), build, run the unit and end-to-end tests, and stop the daemon when the
+# last test run using it ends, if a test run started it. The script's status is
+# the tests' status.
+#
+# Concurrent runs share the daemon. Two locks beside the daemon's state (never
+# inside a directory that `incus.sh stop` removes):
+#   $DIR.lock   exclusive, held only while starting or stopping the daemon;
+#   $DIR.users  shared, held by every run for as long as it uses the daemon.
+# A run that ends takes the first lock, and stops the daemon only if it then gets
+# the second one exclusively (no other run still uses the daemon) and the daemon
+# was started by a test run. Locks held by a killed run vanish with it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+DIR=${GOLDEN_INCUS_DIR:-/tmp/golden-incus}
+GATE=$DIR.lock
+USERS=$DIR.users
+# Written when a test run started the daemon; inside the state dir, so a stop
+# (of any kind) removes it with the daemon.
+MARK=$DIR.state/started-by-make-test
+
 tests/incus.sh install
-started=
-if ! tests/incus.sh status; then
-    tests/incus.sh start
-    started=1
+
+exec 8>"$GATE" 9>"$USERS"
+flock -x 8
+# The daemon must not inherit the lock descriptors (it would hold them forever).
+if ! tests/incus.sh status 8>&- 9>&-; then
+    tests/incus.sh start 8>&- 9>&-
+    touch "$MARK"
 fi
-cleanup() { [ -n "$started" ] && tests/incus.sh stop; }
+flock -s 9
+flock -u 8
+
+cleanup() {
+    local rc=$?
+    trap - EXIT
+    set +e
+    flock -u 9
+    flock -x 8
+    if flock -x -n 9 && [ -e "$MARK" ]; then
+        tests/incus.sh stop 8>&- 9>&- || echo "run.sh: stopping the private Incus failed" >&2
+    fi
+    exit "$rc"
+}
 trap cleanup EXIT
 
+# Nothing started from here keeps the locks: only this shell holds them.
 # What every commit must pass first: formatting and lints.
-cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -q -- -D warnings
-cargo build --workspace --all-targets
-cargo test --workspace "$@"
+cargo fmt --all -- --check 8>&- 9>&-
+cargo clippy --workspace --all-targets -q -- -D warnings 8>&- 9>&-
+cargo build --workspace --all-targets 8>&- 9>&-
+cargo test --workspace "$@" 8>&- 9>&-

@@ -5,7 +5,8 @@
 //! snapshots never expire whatever `snapshots.expiry` says.
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
-use golden::cli::{self, input, notice};
+use golden::batch;
+use golden::cli::{input, notice};
 use golden::incus::{Incus, SnapshotsOf};
 use golden::model::PRISTINE;
 use golden::output::{OutputArgs, Printer};
@@ -13,8 +14,6 @@ use golden::swap::replace_pristine;
 use golden::target::{locate, wanted, Target};
 use golden::{Error, Result, Status};
 use serde::Serialize;
-
-const TOOL: &str = "golden-create";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -36,8 +35,8 @@ pub struct Args {
     /// The Incus project (default: found across all projects)
     #[arg(short, long, value_name = "PROJECT")]
     pub project: Option<String>,
-    /// Seconds to wait for a clean stop before giving up
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    /// Seconds to wait for a clean stop before giving up (at least 1)
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = parse_timeout)]
     pub timeout: u64,
     /// Kill the instance instead of a clean stop
     #[arg(long)]
@@ -86,7 +85,7 @@ pub fn command() -> clap::Command {
 
 pub fn run(matches: &ArgMatches) -> Result<Status> {
     let args = Args::from_arg_matches(matches).map_err(|e| Error::usage(e.to_string()))?;
-    let mut printer = Printer::stdout(&args.output, COLUMNS)?;
+    let printer = Printer::stdout(&args.output, COLUMNS)?;
     let targets = locate(wanted(
         input(&args.names, "instance")?,
         args.project.as_deref(),
@@ -98,29 +97,31 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
             return Err(Error::usage(format!("{t} is named twice")));
         }
     }
-    golden::cli::stop_on_interrupt();
-    let mut status = Status::Done;
-    for (i, t) in targets.iter().enumerate() {
-        if golden::cli::interrupted() {
-            printer.finish()?;
-            return Err(golden::cli::interrupted_error(targets.len() - i));
-        }
-        match create_one(t, &args) {
-            Ok(rec) => printer.print(&rec)?,
-            Err(e) if matches!(e, Error::Io(ref io) if io.kind() == std::io::ErrorKind::BrokenPipe) => {
-                return Err(e)
-            }
-            Err(e) => {
-                cli::report(TOOL, &e.context(&t.name));
-                status = Status::Partial;
-                if args.run.fail_fast {
-                    break;
-                }
-            }
+    // Stopping an ephemeral instance deletes it, rootfs and pristine with it:
+    // refuse before touching any, -n included.
+    for t in &targets {
+        if t.incus().instance(&t.project, &t.name)?.ephemeral {
+            return Err(Error::usage(format!(
+                "{t} is ephemeral: stopping it would delete it; make it persistent first \
+                 (`incus config set {} ephemeral=false --project {}`)",
+                t.name, t.project
+            )));
         }
     }
-    printer.finish()?;
-    Ok(status)
+    // One at a time: each may stop an instance, and the order is the user's.
+    let opts = batch::Options {
+        jobs: 1,
+        fail_fast: args.run.fail_fast,
+        quiet: args.run.quiet,
+        progress: None,
+    };
+    batch::run(
+        &targets,
+        opts,
+        printer,
+        |t| t.name.clone(),
+        |t| create_one(t, &args),
+    )
 }
 
 fn create_one(t: &Target, args: &Args) -> Result<Created> {
@@ -130,14 +131,21 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
     let _lock = if args.run.dry_run {
         None
     } else {
-        let lock =
-            golden::lock::InstanceLock::acquire(t.remote.as_deref(), &t.project, &t.name, || {
+        let lock = golden::lock::InstanceLock::acquire(
+            t.remote.as_deref(),
+            &t.project,
+            &t.name,
+            |file| {
                 notice(
-                    TOOL,
                     args.run.quiet,
-                    format!("waiting for another golden-create of {}", t.name),
+                    format!(
+                        "waiting for another golden-create of {} (lock {})",
+                        t.name,
+                        file.display()
+                    ),
                 )
-            })?;
+            },
+        )?;
         incus.wait_instance_operations(&t.project, &t.name, 120)?;
         Some(lock)
     };
@@ -170,7 +178,6 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
     }
 
     if running {
-        notice(TOOL, args.run.quiet, format!("stopping {}", t.name));
         stop(&incus, t, args)?;
     }
     // The volumes first: once the instance's pristine is swapped, the golden as a
@@ -184,10 +191,15 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
     })();
     let mut restarted = false;
     if running && args.restart {
-        match incus.set_state(&t.project, &t.name, "start", None, false) {
-            Ok(()) => restarted = true,
-            Err(e) => cli::report(TOOL, &e),
+        let started = incus.set_state(&t.project, &t.name, "start", None, false);
+        if let Err(e) = started {
+            // The pristine may be fine, but the user asked for a running instance.
+            return Err(match result {
+                Ok(_) => e.context("pristine made, but restarting failed"),
+                Err(first) => first,
+            });
         }
+        restarted = true;
     }
     let swapped = result?;
     Ok(Created {
@@ -202,13 +214,70 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
     })
 }
 
+/// Incus reads a zero stop timeout as "kill at once": a pristine would be taken
+/// from an uncleanly killed instance without --force. Never.
+fn parse_timeout(s: &str) -> std::result::Result<u64, String> {
+    match s.parse::<u64>() {
+        Ok(0) => Err(
+            "0 would kill the instance (Incus reads it as --force): give 1 or more, or --force"
+                .into(),
+        ),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not a number of seconds")),
+    }
+}
+
 fn stop(incus: &Incus, t: &Target, args: &Args) -> Result<()> {
-    match incus.set_state(&t.project, &t.name, "stop", Some(args.timeout), args.force) {
+    // A clean stop may take the whole --timeout: say so at once, and count
+    // down on a terminal, rather than show nothing for a minute.
+    let how = if args.force { "killing" } else { "stopping" };
+    notice(
+        args.run.quiet,
+        format!(
+            "{how} {} (waiting up to {} s for it to stop)",
+            t.name, args.timeout
+        ),
+    );
+    let spinner = golden::progress::countdown(
+        &format!("{how} {}", t.name),
+        std::time::Duration::from_secs(args.timeout),
+        args.run.quiet,
+    );
+    let stopped = incus.set_state(&t.project, &t.name, "stop", Some(args.timeout), args.force);
+    spinner.finish_and_clear();
+    match stopped {
         Ok(()) => Ok(()),
         Err(e) if !args.force => Err(Error::failed(format!(
             "{e} (it did not stop within {} s; retry with a longer --timeout, or --force to kill it)",
             args.timeout
         ))),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zero_timeout_is_refused_never_a_kill() {
+        assert!(parse_timeout("0").unwrap_err().contains("kill"));
+        assert_eq!(parse_timeout("1"), Ok(1));
+        assert!(parse_timeout("soon").is_err());
+    }
+
+    #[test]
+    fn columns_are_the_record_fields_in_order() {
+        let rec = Created {
+            project: "p".into(),
+            instance: "i".into(),
+            snapshot: PRISTINE.into(),
+            created_at: String::new(),
+            previous: String::new(),
+            stopped: false,
+            volumes: 0,
+            restarted: false,
+        };
+        assert_eq!(golden::output::fields_of(&rec), COLUMNS);
     }
 }

@@ -17,8 +17,6 @@ use golden::output::{OutputArgs, Printer};
 use golden::{Error, Result, Status};
 use serde::Serialize;
 
-const TOOL: &str = "golden-ls";
-
 #[derive(Debug, Parser)]
 #[command(
     name = "golden-ls",
@@ -41,12 +39,6 @@ pub struct Args {
     pub project: Option<String>,
     #[command(flatten)]
     pub output: OutputArgs,
-    /// Accepted for symmetry with the other tools; golden-ls never changes anything
-    #[arg(short = 'n', long)]
-    pub dry_run: bool,
-    /// Print no notices on stderr (errors still go there)
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 /// One golden, as printed.
@@ -70,21 +62,8 @@ pub struct GoldenRow {
     pub location: Option<String>,
 }
 
-pub const COLUMNS: &[&str] = &[
-    "project",
-    "instance",
-    "type",
-    "status",
-    "snapshot",
-    "created_at",
-    "pool",
-    "driver",
-    "cow",
-    "volumes",
-    "derived",
-    "stale",
-    "location",
-];
+/// Shared with golden-derive, which tells a golden-ls header given as its arguments.
+pub const COLUMNS: &[&str] = golden::model::GOLDEN_LS_COLUMNS;
 
 pub fn command() -> clap::Command {
     Args::command()
@@ -104,12 +83,18 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     // Incus lists nothing (or fails oddly) for an unknown project: ask only then.
     let listing = fetch(&incus, &scope);
     if let Some(p) = &args.project {
-        if listing.as_ref().map_or(true, |l| l.instances.is_empty()) && !incus.project_exists(p)? {
+        let none_there = listing
+            .as_ref()
+            .map_or(true, |l| l.instances.iter().all(|i| &i.project != p));
+        if none_there && !incus.project_exists(p)? {
             return Err(Error::usage(format!("project not found: {p}")));
         }
     }
     let listing = listing?;
-    let rows = goldens(&listing);
+    let rows: Vec<GoldenRow> = goldens(&listing)
+        .into_iter()
+        .filter(|r| args.project.as_ref().is_none_or(|p| &r.project == p))
+        .collect();
 
     let mut status = Status::Done;
     for name in &wanted {
@@ -123,7 +108,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
                     in_project(args.project.as_deref())
                 )
             };
-            golden::cli::report(TOOL, &Error::failed(why));
+            golden::cli::report(&Error::failed(why));
             status = Status::Partial;
         }
     }
@@ -171,9 +156,18 @@ pub struct Listing {
 }
 
 /// Asks for the instances and, at the same time, the pools and their volumes.
+///
+/// Clones are counted wherever they are: with one project asked for, the
+/// instances of every project are listed (one call all the same), unless this
+/// client may not list them, and then those of the project alone.
 pub fn fetch(incus: &Incus, scope: &Scope) -> Result<Listing> {
     std::thread::scope(|s| {
-        let instances = s.spawn(|| incus.instances(scope));
+        let instances = s.spawn(|| match scope {
+            Scope::All => incus.instances(scope),
+            Scope::Project(_) => incus
+                .instances(&Scope::All)
+                .or_else(|_| incus.instances(scope)),
+        });
         let pools = incus.pools()?;
         let volume_calls: Vec<_> = pools
             .iter()
@@ -331,6 +325,12 @@ mod tests {
                 ),
             ]),
         }
+    }
+
+    #[test]
+    fn columns_are_the_record_fields_in_order() {
+        let rows = goldens(&listing());
+        assert_eq!(golden::output::fields_of(&rows[0]), COLUMNS);
     }
 
     #[test]

@@ -1,19 +1,18 @@
 //! `golden-publish`: turn a golden's `pristine` into a reusable Incus image with an alias.
 
-use std::collections::BTreeSet;
-use std::time::{Duration, SystemTime};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::SystemTime;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
-use golden::cli::{self, input, notice};
-use golden::incus::{enc, Incus};
+use golden::batch;
+use golden::cli::{input, notice};
+use golden::incus::{Incus, PublishRequest};
 use golden::output::{OutputArgs, Printer};
 use golden::record::expand_template;
 use golden::target::{locate, wanted, Target};
 use golden::{Error, Result, Status};
 use serde::Serialize;
-use serde_json::{json, Value};
-
-const TOOL: &str = "golden-publish";
+use serde_json::Value;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -100,7 +99,7 @@ struct Job {
 
 pub fn run(matches: &ArgMatches) -> Result<Status> {
     let args = Args::from_arg_matches(matches).map_err(|e| Error::usage(e.to_string()))?;
-    let mut printer = Printer::stdout(&args.output, COLUMNS)?;
+    let printer = Printer::stdout(&args.output, COLUMNS)?;
     let expires = args.expires.as_deref().map(parse_expiry).transpose()?;
     let targets = locate(wanted(
         input(&args.names, "golden")?,
@@ -135,26 +134,19 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         });
     }
 
-    golden::cli::stop_on_interrupt();
-    let mut status = Status::Done;
-    for (i, job) in jobs.iter().enumerate() {
-        if golden::cli::interrupted() {
-            printer.finish()?;
-            return Err(golden::cli::interrupted_error(jobs.len() - i));
-        }
-        match publish_one(job, &args, expires.as_deref()) {
-            Ok(rec) => printer.print(&rec)?,
-            Err(e) => {
-                cli::report(TOOL, &e.context(&job.target.name));
-                status = Status::Partial;
-                if args.run.fail_fast {
-                    break;
-                }
-            }
-        }
-    }
-    printer.finish()?;
-    Ok(status)
+    let opts = batch::Options {
+        jobs: 1,
+        fail_fast: args.run.fail_fast,
+        quiet: args.run.quiet,
+        progress: None,
+    };
+    batch::run(
+        &jobs,
+        opts,
+        printer,
+        |job| job.target.name.clone(),
+        |job| publish_one(job, &args, expires.as_deref()),
+    )
 }
 
 /// Incus takes most text as an alias; refuse what the incus client would read
@@ -172,17 +164,18 @@ fn check_alias(alias: &str) -> Result<()> {
     }
 }
 
-/// `30d`, `12h` from now, or an RFC 3339 time, as Incus wants it.
+/// `30d`, `12h` from now, or an RFC 3339 time with any offset (what
+/// `date -Iseconds` prints), as Incus wants it: UTC, to the second.
 fn parse_expiry(s: &str) -> Result<String> {
     if let Ok(d) = humantime::parse_duration(s) {
         let when = SystemTime::now() + d;
         return Ok(humantime::format_rfc3339_seconds(when).to_string());
     }
-    humantime::parse_rfc3339_weak(s)
-        .map(|t| humantime::format_rfc3339_seconds(t).to_string())
+    s.parse::<jiff::Timestamp>()
+        .map(|t| t.round(jiff::Unit::Second).unwrap_or(t).to_string())
         .map_err(|_| {
             Error::usage(format!(
-                "--expires {s:?}: not a duration (30d) nor a time (2027-01-31T00:00:00Z)"
+                "--expires {s:?}: not a duration (30d) nor an RFC 3339 time (2027-01-31T00:00:00Z)"
             ))
         })
 }
@@ -216,7 +209,6 @@ fn publish_one(job: &Job, args: &Args, expires: Option<&str>) -> Result<Publishe
     };
     if job.volumes > 0 {
         notice(
-            TOOL,
             args.run.quiet,
             format!("{}: {} attached custom volume(s) are not part of the image (it holds the root disk only)", t.name, job.volumes),
         );
@@ -224,20 +216,22 @@ fn publish_one(job: &Job, args: &Args, expires: Option<&str>) -> Result<Publishe
     if args.run.dry_run {
         return Ok(rec);
     }
-    let mut body = json!({
-        "source": { "type": "snapshot", "name": format!("{}/{}", t.name, job.snapshot), "project": t.project },
-        "public": args.public,
-        "properties": {
-            "description": format!("golden {} ({}) pristine of {}", t.name, t.project, job.created_at),
-            "golden.project": t.project,
-            "golden.instance": t.name,
-            "golden.created_at": job.created_at,
-        },
-    });
-    if let Some(e) = expires {
-        body["expires_at"] = Value::from(e);
-    }
-    let made = make_image(&incus, t, &body, args.run.quiet)?;
+    let mut req = PublishRequest::from_snapshot(&t.project, &t.name, &job.snapshot);
+    req.public = args.public;
+    req.expires_at = expires.map(str::to_string);
+    req.properties = BTreeMap::from([
+        (
+            "description".to_string(),
+            format!(
+                "golden {} ({}) pristine of {}",
+                t.name, t.project, job.created_at
+            ),
+        ),
+        ("golden.project".to_string(), t.project.clone()),
+        ("golden.instance".to_string(), t.name.clone()),
+        ("golden.created_at".to_string(), job.created_at.clone()),
+    ]);
+    let made = make_image(&incus, t, &req, args.run.quiet)?;
     rec.fingerprint = made
         .get("fingerprint")
         .and_then(Value::as_str)
@@ -252,32 +246,27 @@ fn publish_one(job: &Job, args: &Args, expires: Option<&str>) -> Result<Publishe
         ));
     }
 
-    let alias_path = format!(
-        "/1.0/images/aliases/{}?project={}",
-        enc(&job.alias),
-        enc(&t.project)
-    );
     let pointed = match &existing {
-        Some(_) => incus.send("PATCH", &alias_path, Some(&json!({ "target": rec.fingerprint }))),
-        None => incus.send(
-            "POST",
-            &format!("/1.0/images/aliases?project={}", enc(&t.project)),
-            Some(&json!({ "name": job.alias, "target": rec.fingerprint, "description": format!("golden {}", t.name) })),
+        Some(_) => incus.move_alias(&t.project, &job.alias, &rec.fingerprint),
+        None => incus.create_alias(
+            &t.project,
+            &job.alias,
+            &rec.fingerprint,
+            &format!("golden {}", t.name),
         ),
     };
     if let Err(e) = pointed {
         // Leave nothing behind that no alias names.
-        let _ = delete_image(&incus, &t.project, &rec.fingerprint);
+        let _ = incus.delete_image(&t.project, &rec.fingerprint);
         return Err(e.context(format!("pointing alias {} at the new image", job.alias)));
     }
     if let Some(old) = &existing {
         if old.target != rec.fingerprint {
             let img = incus.image(&t.project, &old.target)?;
             if img.aliases.is_empty() {
-                delete_image(&incus, &t.project, &old.target)?;
+                incus.delete_image(&t.project, &old.target)?;
             } else {
                 notice(
-                    TOOL,
                     args.run.quiet,
                     format!("kept image {}: other aliases name it", short(&old.target)),
                 );
@@ -288,42 +277,24 @@ fn publish_one(job: &Job, args: &Args, expires: Option<&str>) -> Result<Publishe
 }
 
 /// Runs the image operation, drawing its own progress ("Image pack: N%") on a terminal.
-fn make_image(incus: &Incus, t: &Target, body: &Value, quiet: bool) -> Result<Value> {
-    let path = format!("/1.0/images?project={}", enc(&t.project));
+fn make_image(incus: &Incus, t: &Target, req: &PublishRequest, quiet: bool) -> Result<Value> {
     let id = incus
-        .start("POST", &path, body)
+        .start_publish(&t.project, req)
         .map_err(|e| e.context(format!("publishing {}", t.name)))?;
     let bar = golden::progress::percent(&format!("publishing {}", t.name), quiet);
     let result = loop {
         match incus.wait_operation(&id, if bar.is_hidden() { 600 } else { 1 }) {
             Ok(Some(meta)) => break Ok(meta),
             Ok(None) => {
-                if let Ok(op) = incus.operation(&id) {
-                    let pct = op["metadata"]["progress"]["percent"]
-                        .as_str()
-                        .and_then(|p| p.parse().ok());
-                    if let Some(p) = pct {
-                        bar.set_position(p);
-                    }
+                if let Some(p) = incus.operation_percent(&id) {
+                    bar.set_position(p);
                 }
-                std::thread::sleep(Duration::from_millis(200));
             }
             Err(e) => break Err(e.context(format!("publishing {}", t.name))),
         }
     };
     bar.finish_and_clear();
     result
-}
-
-fn delete_image(incus: &Incus, project: &str, fingerprint: &str) -> Result<()> {
-    incus
-        .run(
-            "DELETE",
-            &format!("/1.0/images/{}?project={}", enc(fingerprint), enc(project)),
-            &Value::Null,
-        )
-        .map(drop)
-        .map_err(|e| e.context(format!("deleting image {}", short(fingerprint))))
 }
 
 fn short(fp: &str) -> &str {
@@ -334,6 +305,22 @@ fn short(fp: &str) -> &str {
 mod tests {
     use super::*;
     use golden::record::Record;
+
+    #[test]
+    fn columns_are_the_record_fields_in_order() {
+        let rec = Published {
+            project: "p".into(),
+            instance: "i".into(),
+            alias: "a".into(),
+            fingerprint: String::new(),
+            size: None,
+            replaced: String::new(),
+            image_project: "default".into(),
+            created_at: String::new(),
+            volumes_left_out: 0,
+        };
+        assert_eq!(golden::output::fields_of(&rec), COLUMNS);
+    }
 
     #[test]
     fn aliases_that_incus_would_misread_are_refused() {
@@ -349,6 +336,10 @@ mod tests {
     fn expiry_is_a_duration_or_a_time() {
         let t = parse_expiry("2030-01-31T00:00:00Z").unwrap();
         assert_eq!(t, "2030-01-31T00:00:00Z");
+        // `date -Iseconds` gives an offset: the same instant, in UTC.
+        let t = parse_expiry("2030-01-31T00:00:00+02:00").unwrap();
+        assert_eq!(t, "2030-01-30T22:00:00Z");
+        assert_eq!(parse_expiry("2030-01-31").unwrap_err().exit_code(), 2);
         let in_a_day = parse_expiry("1d").unwrap();
         assert!(in_a_day > humantime::format_rfc3339_seconds(SystemTime::now()).to_string());
         assert_eq!(parse_expiry("soon").unwrap_err().exit_code(), 2);
@@ -356,7 +347,7 @@ mod tests {
 
     #[test]
     fn alias_templates_take_fields_from_the_record() {
-        let mut r = Record::named(1, "pro-dev");
+        let mut r = Record::named(golden::record::Origin::Stdin(1), "pro-dev");
         r.fields.insert("project".into(), "pro".into());
         assert_eq!(
             expand_template("golden-{instance}", &r).unwrap(),

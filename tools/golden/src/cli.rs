@@ -26,7 +26,7 @@ pub struct RunArgs {
 /// the outcome into an exit code. Usage errors from clap exit 2; a closed stdout
 /// (`| head`) is a quiet, successful end.
 pub fn main(command: Command, run: fn(&ArgMatches) -> Result<Status>) -> ExitCode {
-    let name = command.get_name().to_string();
+    let name = TOOL.get_or_init(|| command.get_name().to_string());
     let matches = match command.try_get_matches() {
         Ok(m) => m,
         Err(e) if !e.use_stderr() => {
@@ -61,11 +61,19 @@ fn one_line(text: &str) -> String {
         .join("; ")
 }
 
+/// The running tool's name, set once by [`main`], for the messages it prints.
+static TOOL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn tool() -> &'static str {
+    TOOL.get().map(String::as_str).unwrap_or("golden")
+}
+
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// From now on, a first SIGINT (Ctrl-C) or SIGTERM asks the run to stop
+/// From now on, a first SIGINT (Ctrl-C), SIGTERM or SIGHUP asks the run to stop
 /// starting new work: what is under way finishes and its records are printed.
-/// A second one ends the process at once.
+/// A second one ends the process at once. (ctrlc's `termination` feature is
+/// what brings SIGTERM and SIGHUP here.)
 pub fn stop_on_interrupt() {
     let _ = ctrlc::set_handler(|| {
         if INTERRUPTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
@@ -88,14 +96,14 @@ pub fn interrupted_error(not_started: usize) -> Error {
 }
 
 /// Reports one failed record on stderr (the run goes on and ends with exit 1).
-pub fn report(tool: &str, err: &Error) {
-    eprintln!("{tool}: {err}");
+pub fn report(err: &Error) {
+    eprintln!("{}: {err}", tool());
 }
 
 /// Prints a notice on stderr unless `--quiet`.
-pub fn notice(tool: &str, quiet: bool, msg: impl std::fmt::Display) {
+pub fn notice(quiet: bool, msg: impl std::fmt::Display) {
     if !quiet {
-        eprintln!("{tool}: {msg}");
+        eprintln!("{}: {msg}", tool());
     }
 }
 

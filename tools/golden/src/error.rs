@@ -1,4 +1,5 @@
-//! Errors and the exit codes they map to (INTERFACE.md: 0 done, 1 failed, 2 bad usage).
+//! Errors and the exit codes they map to: 0 done, 1 failed, 2 bad usage or input
+//! (nothing done), 130 interrupted — as each man page's EXIT STATUS says.
 
 use std::fmt;
 

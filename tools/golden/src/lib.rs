@@ -1,6 +1,7 @@
 //! What all the golden-* tools share: the Incus client, records in and out,
 //! output formatting, names, errors and exit codes.
 
+pub mod batch;
 pub mod cli;
 pub mod error;
 pub mod incus;

@@ -6,35 +6,73 @@
 //! kernel when the process ends, even killed, so it never goes stale.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::path::PathBuf;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::error::{Error, Result};
+
+/// How long a run waits for another to release the lock (GOLDEN_LOCK_TIMEOUT).
+const DEFAULT_WAIT: Duration = Duration::from_secs(600);
 
 /// Held while the value lives.
 pub struct InstanceLock {
     _file: File,
 }
 
-fn lock_dir() -> PathBuf {
-    let base = std::env::var_os("XDG_RUNTIME_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("golden-locks")
+/// A directory of this user's only: `$XDG_RUNTIME_DIR/golden-locks` (a private
+/// per-user directory already), else `$TMPDIR/golden-locks-UID` — never one
+/// name shared by all users, which another could create first or plant.
+fn lock_dir() -> Result<PathBuf> {
+    let uid = unsafe { libc::geteuid() };
+    let dir = match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d).join("golden-locks"),
+        None => std::env::temp_dir().join(format!("golden-locks-{uid}")),
+    };
+    private_dir(&dir, uid)?;
+    Ok(dir)
 }
 
-/// A file name for (remote, project, instance), safe whatever the project name holds.
-fn file_name(remote: Option<&str>, project: &str, instance: &str) -> String {
-    let clean = |s: &str| -> String {
-        s.chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '%'
-                }
-            })
-            .collect()
+/// Makes `dir` (mode 0700) or checks the one there: a real directory, not a
+/// symlink, owned by `uid`, that no one else may enter.
+fn private_dir(dir: &Path, uid: u32) -> Result<()> {
+    let unsafe_dir = |why: String| {
+        Error::failed(format!(
+            "lock directory {}: {why}; remove it, or set XDG_RUNTIME_DIR to a private directory",
+            dir.display()
+        ))
     };
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(unsafe_dir(e.to_string())),
+    }
+    // lstat: a symlink is refused, never followed.
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| unsafe_dir(e.to_string()))?;
+    if !meta.file_type().is_dir() {
+        return Err(unsafe_dir("not a directory (a symlink?)".into()));
+    }
+    if meta.uid() != uid {
+        return Err(unsafe_dir(format!(
+            "owned by uid {}, not by you ({uid})",
+            meta.uid()
+        )));
+    }
+    if meta.mode() & 0o077 != 0 {
+        // Ours, made loose by hand: make it private again.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| unsafe_dir(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// A file name for (remote, project, instance), safe whatever the project name
+/// holds, and one-to-one: percent-encoded, so no two names meet.
+fn file_name(remote: Option<&str>, project: &str, instance: &str) -> String {
+    const KEEP: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_');
+    let clean = |s: &str| utf8_percent_encode(s, KEEP).to_string();
     format!(
         "{}+{}+{}.lock",
         clean(remote.unwrap_or("local")),
@@ -44,34 +82,65 @@ fn file_name(remote: Option<&str>, project: &str, instance: &str) -> String {
 }
 
 impl InstanceLock {
-    /// Takes the lock, calling `waiting` once if another run holds it.
+    /// Takes the lock, calling `waiting` (with the lock file) once if another
+    /// run holds it; gives up after GOLDEN_LOCK_TIMEOUT seconds (default 600).
     pub fn acquire(
         remote: Option<&str>,
         project: &str,
         instance: &str,
-        waiting: impl FnOnce(),
+        waiting: impl FnOnce(&Path),
     ) -> Result<Self> {
-        let dir = lock_dir();
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Error::failed(format!("lock directory {}: {e}", dir.display())))?;
+        let wait = std::env::var("GOLDEN_LOCK_TIMEOUT")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_WAIT);
+        Self::acquire_in(&lock_dir()?, remote, project, instance, wait, waiting)
+    }
+
+    fn acquire_in(
+        dir: &Path,
+        remote: Option<&str>,
+        project: &str,
+        instance: &str,
+        wait: Duration,
+        waiting: impl FnOnce(&Path),
+    ) -> Result<Self> {
         let path = dir.join(file_name(remote, project, instance));
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(0o600)
+            // A symlink planted at the lock's name is never followed.
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
             .map_err(|e| Error::failed(format!("lock file {}: {e}", path.display())))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                waiting();
-                file.lock()?;
-            }
-            Err(TryLockError::Error(e)) => {
-                return Err(Error::failed(format!("locking {}: {e}", path.display())))
+        let mut waiting = Some(waiting);
+        let deadline = Instant::now() + wait;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(InstanceLock { _file: file }),
+                Err(TryLockError::WouldBlock) => {
+                    if let Some(w) = waiting.take() {
+                        w(&path);
+                    }
+                    if Instant::now() >= deadline {
+                        return Err(Error::failed(format!(
+                            "another golden-create of {instance} (project {project}) still holds \
+                             {} after {} s; try again later",
+                            path.display(),
+                            wait.as_secs()
+                        )));
+                    }
+                    // std offers no blocking lock with a deadline: look again shortly.
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(TryLockError::Error(e)) => {
+                    return Err(Error::failed(format!("locking {}: {e}", path.display())))
+                }
             }
         }
-        Ok(InstanceLock { _file: file })
     }
 }
 
@@ -90,38 +159,77 @@ mod tests {
             file_name(Some("b"), "p", "x")
         );
         assert!(!file_name(None, "../etc", "x").contains('/'));
+        assert_ne!(file_name(None, "a.b", "x"), file_name(None, "a,b", "x"));
+    }
+
+    fn private_tmp() -> tempfile::TempDir {
+        tempfile::tempdir().unwrap()
     }
 
     #[test]
-    fn a_second_holder_waits_for_the_first() {
-        let first = InstanceLock::acquire(
-            None,
-            "unit-test",
-            &format!("t{}", std::process::id()),
-            || {},
-        )
-        .unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        let waiter = std::thread::spawn(move || {
-            let mut waited = false;
-            let _second = InstanceLock::acquire(
+    fn a_second_holder_waits_for_the_first_and_can_time_out() {
+        let base = private_tmp();
+        let dir = base.path().to_path_buf();
+        let take = |wait_ms: u64, said: &std::sync::mpsc::Sender<PathBuf>| {
+            let said = said.clone();
+            InstanceLock::acquire_in(
+                &dir,
                 None,
                 "unit-test",
-                &format!("t{}", std::process::id()),
-                || waited = true,
+                "x",
+                Duration::from_millis(wait_ms),
+                move |p| said.send(p.to_path_buf()).unwrap(),
             )
-            .unwrap();
-            tx.send(waited).unwrap();
-        });
-        // The second cannot have it while the first is held.
-        assert!(rx
-            .recv_timeout(std::time::Duration::from_millis(200))
-            .is_err());
+        };
+        let (said, heard) = std::sync::mpsc::channel();
+        let first = take(0, &said).unwrap();
+        assert!(heard.try_recv().is_err(), "the first did not wait");
+        // Held: a second one with no patience gives up, naming the lock file.
+        let e = take(0, &said).err().unwrap();
+        assert!(e.to_string().contains("still holds"), "{e}");
+        assert!(heard
+            .try_recv()
+            .unwrap()
+            .ends_with("local+unit-test+x.lock"));
         drop(first);
-        assert!(
-            rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap(),
-            "it said it waited"
-        );
-        waiter.join().unwrap();
+        let _second = take(0, &said).unwrap();
+    }
+
+    #[test]
+    fn a_lock_directory_that_is_not_private_is_refused_or_tightened() {
+        let base = private_tmp();
+        let uid = unsafe { libc::geteuid() };
+        // A symlink planted where the directory goes: refused, not followed.
+        let target = base.path().join("elsewhere");
+        std::fs::create_dir(&target).unwrap();
+        let planted = base.path().join("planted");
+        std::os::unix::fs::symlink(&target, &planted).unwrap();
+        let e = private_dir(&planted, uid).unwrap_err();
+        assert!(e.to_string().contains("not a directory"), "{e}");
+        // Someone else's: refused.
+        let e = private_dir(&target, uid + 1).unwrap_err();
+        assert!(e.to_string().contains("not by you"), "{e}");
+        // Ours but open to others: made 0700.
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755)).unwrap();
+        private_dir(&target, uid).unwrap();
+        let mode = std::fs::metadata(&target).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        // A new one is made 0700.
+        let fresh = base.path().join("fresh");
+        private_dir(&fresh, uid).unwrap();
+        assert_eq!(std::fs::metadata(&fresh).unwrap().mode() & 0o777, 0o700);
+    }
+
+    #[test]
+    fn a_symlink_at_the_lock_file_is_never_followed() {
+        let base = private_tmp();
+        let victim = base.path().join("victim");
+        let lock = base.path().join(file_name(None, "p", "i"));
+        std::os::unix::fs::symlink(&victim, &lock).unwrap();
+        let e = InstanceLock::acquire_in(base.path(), None, "p", "i", Duration::ZERO, |_| {})
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("lock file"), "{e}");
+        assert!(!victim.exists(), "the symlink's target was created");
     }
 }

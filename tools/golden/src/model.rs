@@ -14,6 +14,23 @@ pub const KEY_PROJECT: &str = "user.golden.project";
 pub const KEY_TEMPLATE: &str = "user.golden.template";
 pub const KEY_CREATED_AT: &str = "user.golden.created_at";
 
+/// The columns of golden-ls, in order (its records' fields).
+pub const GOLDEN_LS_COLUMNS: &[&str] = &[
+    "project",
+    "instance",
+    "type",
+    "status",
+    "snapshot",
+    "created_at",
+    "pool",
+    "driver",
+    "cow",
+    "volumes",
+    "derived",
+    "stale",
+    "location",
+];
+
 /// The snapshot that stands for the golden's pristine state, among `(name, created_at)`.
 ///
 /// `pristine` if present. If a swap was interrupted after `pristine` was renamed away,

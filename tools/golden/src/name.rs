@@ -5,13 +5,16 @@ use crate::error::{Error, Result};
 /// Longest instance name Incus accepts (it must be a valid host name).
 pub const MAX_INSTANCE_NAME: usize = 63;
 
-/// Checks a name the way Incus does for instances: 1 to 63 ASCII letters, digits
-/// and dashes, starting with a letter, not ending with a dash. Checking here lets a
-/// bulk call refuse every bad name before it creates anything.
+/// Checks a name the way Incus does for instances (`validate.IsHostname`): 1 to
+/// 63 ASCII letters, digits and dashes, neither starting nor ending with a dash,
+/// and not a number (`1web` is a name, `12345` is not). Checking here lets a bulk
+/// call refuse every bad name before it creates anything, and whatever golden-ls
+/// lists, the other tools accept.
 pub fn check_instance_name(name: &str) -> Result<()> {
     let bad = |why: &str| {
         Err(Error::usage(format!(
-            "invalid instance name {name:?}: {why}"
+            "invalid instance name {:?}: {why}",
+            shown(name)
         )))
     };
     if name.is_empty() {
@@ -28,13 +31,31 @@ pub fn check_instance_name(name: &str) -> Result<()> {
             "{c:?} is not allowed (only ASCII letters, digits and '-')"
         ));
     }
-    if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        return bad("must start with a letter");
+    if name.starts_with('-') {
+        return bad("must not start with '-'");
+    }
+    // Incus's own test: whatever parses as an unsigned 64-bit number.
+    if name.parse::<u64>().is_ok() {
+        return bad("must not be a number");
     }
     if name.ends_with('-') {
         return bad("must not end with '-'");
     }
     Ok(())
+}
+
+/// Input as an error message shows it: whole if short, else its start and its
+/// length, so a 5 MB line does not come back whole on stderr.
+pub fn shown(text: &str) -> String {
+    const MAX: usize = 80;
+    if text.len() <= MAX {
+        return text.to_string();
+    }
+    let mut end = MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes)", &text[..end], text.len())
 }
 
 /// Checks a project name: Incus forbids '/' and names that could be options or paths.
@@ -49,7 +70,10 @@ pub fn check_project_name(name: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::usage(format!("invalid project name {name:?}")))
+        Err(Error::usage(format!(
+            "invalid project name {:?}",
+            shown(name)
+        )))
     }
 }
 
@@ -111,8 +135,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn long_input_is_cut_in_messages() {
+        assert_eq!(shown("web"), "web");
+        let long = "é".repeat(3_000_000);
+        let s = shown(&long);
+        assert!(s.len() < 120 && s.ends_with("... (6000000 bytes)"), "{s}");
+        let e = check_instance_name(&long).unwrap_err().to_string();
+        assert!(e.len() < 200, "{e}");
+    }
+
+    #[test]
     fn good_instance_names_pass() {
-        for n in ["a", "lab-student-20", "pro-dev", "A1", &"x".repeat(63)] {
+        let long_number = "9".repeat(21); // past u64: Incus takes it as a name
+        for n in [
+            "a",
+            "lab-student-20",
+            "pro-dev",
+            "A1",
+            "1web",
+            "0-1",
+            &long_number,
+            &"x".repeat(63),
+        ] {
             assert!(check_instance_name(n).is_ok(), "{n}");
         }
     }
@@ -121,13 +165,13 @@ mod tests {
     fn each_bad_instance_name_gets_a_usage_error_naming_it() {
         let cases = [
             ("", "empty"),
-            ("-rf", "start with a letter"),
+            ("-rf", "must not start with '-'"),
             ("a/b", "'/'"),
             ("..", "'.'"),
             ("a b", "' '"),
             ("élève", "'é'"),
-            ("123", "start with a letter"),
-            ("1abc", "start with a letter"),
+            ("123", "must not be a number"),
+            ("0000", "must not be a number"),
             ("abc-", "end with '-'"),
             ("a;touch", "';'"),
         ];

@@ -5,6 +5,7 @@ use std::io::{IsTerminal, Write};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use unicode_width::UnicodeWidthStr;
 
 use crate::error::{Error, Result};
 
@@ -179,7 +180,7 @@ impl<W: Write> Printer<W> {
             all.append(&mut self.rows);
             let n = self.columns.len();
             let widths: Vec<usize> = (0..n)
-                .map(|i| all.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+                .map(|i| all.iter().map(|r| r[i].width()).max().unwrap_or(0))
                 .collect();
             for row in &all {
                 let mut line = String::new();
@@ -188,10 +189,7 @@ impl<W: Write> Printer<W> {
                         line.push_str(cell);
                     } else {
                         line.push_str(cell);
-                        line.extend(std::iter::repeat_n(
-                            ' ',
-                            widths[i] - cell.chars().count() + 2,
-                        ));
+                        line.extend(std::iter::repeat_n(' ', widths[i] - cell.width() + 2));
                     }
                 }
                 writeln!(self.out, "{line}")?;
@@ -199,6 +197,15 @@ impl<W: Write> Printer<W> {
         }
         self.out.flush()?;
         Ok(self.out)
+    }
+}
+
+/// The field names of a record, in order: what a tool's `COLUMNS` must be
+/// (each tool's tests tie the two together).
+pub fn fields_of<T: Serialize>(record: &T) -> Vec<String> {
+    match serde_json::to_value(record) {
+        Ok(Value::Object(m)) => m.keys().cloned().collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -313,6 +320,26 @@ mod tests {
         assert_eq!(lines[0], "PROJECT  INSTANCE       COW    DERIVED  LOCATION");
         assert_eq!(lines[1], "pro      pro-dev        true   2        -");
         assert_eq!(lines[2], "lab      lab-reference  false  20       m1");
+    }
+
+    #[test]
+    fn table_columns_align_by_display_width() {
+        let mut p = Printer::new(Vec::new(), Format::Table, &OutputArgs::default(), COLS).unwrap();
+        for (project, instance) in [("日本", "a"), ("ab", "b")] {
+            p.print(&Row {
+                project,
+                instance,
+                cow: true,
+                derived: 1,
+                location: None,
+            })
+            .unwrap();
+        }
+        let out = String::from_utf8(p.finish().unwrap()).unwrap();
+        let lines: Vec<&str> = out.lines().collect();
+        // "日本" is four columns wide on a terminal, as wide as "PROJECT" less three.
+        assert_eq!(lines[1], "日本     a         true  1        -");
+        assert_eq!(lines[2], "ab       b         true  1        -");
     }
 
     #[test]

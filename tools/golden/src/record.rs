@@ -12,10 +12,17 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 
-/// One input record: field name to text, and the line it came from.
+/// Where a record came from: a command-line argument, or a line of stdin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Argument,
+    Stdin(usize),
+}
+
+/// One input record: field name to text, and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
-    pub line: usize,
+    pub origin: Origin,
     pub fields: BTreeMap<String, String>,
 }
 
@@ -30,14 +37,23 @@ impl Record {
     /// A field the tool cannot do without.
     pub fn require(&self, field: &str) -> Result<&str> {
         self.get(field)
-            .ok_or_else(|| Error::usage(format!("stdin line {}: no {field:?} field", self.line)))
+            .ok_or_else(|| self.at(Error::usage(format!("no {field:?} field"))))
     }
 
-    /// A record holding only an instance name (what a bare-name line gives).
-    pub fn named(line: usize, instance: &str) -> Self {
+    /// A record holding only an instance name (an argument, or a bare-name line).
+    pub fn named(origin: Origin, instance: &str) -> Self {
         Record {
-            line,
+            origin,
             fields: BTreeMap::from([("instance".to_string(), instance.to_string())]),
+        }
+    }
+
+    /// Says where the record came from in an error about it (an argument
+    /// needs no such word: the user just typed it).
+    pub fn at(&self, e: Error) -> Error {
+        match self.origin {
+            Origin::Argument => e,
+            Origin::Stdin(n) => e.context(format!("stdin line {n}")),
         }
     }
 }
@@ -106,12 +122,15 @@ impl<R: BufRead> Records<R> {
                 .find(|(i, h)| header[..*i].contains(h))
             {
                 return Err(Error::usage(format!(
-                    "stdin line {line}: column {dup:?} appears twice in the header"
+                    "stdin line {line}: read as a TSV header, it names column {:?} twice: \
+                     records need their header line (drop -H from golden-ls)",
+                    crate::name::shown(dup)
                 )));
             }
             if header.iter().any(String::is_empty) {
                 return Err(Error::usage(format!(
-                    "stdin line {line}: empty column name in the TSV header"
+                    "stdin line {line}: read as a TSV header, it has an empty column name: \
+                     records need their header line (drop -H from golden-ls)"
                 )));
             }
             records.kind = Kind::Tsv(header);
@@ -150,7 +169,7 @@ impl<R: BufRead> Records<R> {
                         "stdin line {n}: a tab in a bare name (a TSV needs a header line)"
                     )));
                 }
-                Ok(Record::named(n, text.trim()))
+                Ok(Record::named(Origin::Stdin(n), text.trim()))
             }
             Kind::Tsv(header) => {
                 let row = split_tsv(text, n)?;
@@ -162,7 +181,7 @@ impl<R: BufRead> Records<R> {
                     )));
                 }
                 Ok(Record {
-                    line: n,
+                    origin: Origin::Stdin(n),
                     fields: header.iter().cloned().zip(row).collect(),
                 })
             }
@@ -227,7 +246,10 @@ fn json_record(line: usize, text: &str) -> Result<Record> {
             Some((k, text))
         })
         .collect();
-    Ok(Record { line, fields })
+    Ok(Record {
+        origin: Origin::Stdin(line),
+        fields,
+    })
 }
 
 /// Reads records from any byte reader (stdin in the tools, a slice in tests).
@@ -269,10 +291,9 @@ pub fn expand_template(template: &str, record: &Record) -> Result<String> {
                     }
                 }
                 let value = record.get(&field).ok_or_else(|| {
-                    Error::usage(format!(
-                        "stdin line {}: template {template:?} needs field {field:?}, which the record lacks",
-                        record.line
-                    ))
+                    record.at(Error::usage(format!(
+                        "template {template:?} needs field {field:?}, which the record lacks"
+                    )))
                 })?;
                 out.push_str(value);
             }
@@ -299,7 +320,7 @@ mod tests {
     fn bare_names_one_a_line() {
         assert_eq!(instances("a\n\nb\r\n  c  \n"), ["a", "b", "c"]);
         let r = parse_all("\n\nx\n").unwrap();
-        assert_eq!(r[0].line, 3);
+        assert_eq!(r[0].origin, Origin::Stdin(3));
     }
 
     #[test]
@@ -311,7 +332,7 @@ mod tests {
         assert_eq!(recs[0].get("project"), Some("lab"));
         assert_eq!(recs[1].get("instance"), Some("pro-dev"));
         assert_eq!(recs[1].get("cow"), Some("false"));
-        assert_eq!(recs[1].line, 3);
+        assert_eq!(recs[1].origin, Origin::Stdin(3));
     }
 
     #[test]
@@ -370,7 +391,7 @@ mod tests {
             ),
             (
                 "project\tproject\n",
-                "stdin line 1: column \"project\" appears twice",
+                "stdin line 1: read as a TSV header, it names column \"project\" twice",
             ),
             ("a\nb\tc\n", "stdin line 2: a tab in a bare name"),
         ];

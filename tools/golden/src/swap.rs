@@ -7,7 +7,7 @@
 //! `pristine` (or nothing) before the next swap.
 
 use crate::error::Result;
-use crate::incus::Snapshot;
+use crate::incus::{Snapshot, SnapshotsOf};
 use crate::model::{PRISTINE, PRISTINE_NEXT, PRISTINE_OLD};
 
 /// Snapshot operations on one instance or volume.
@@ -16,6 +16,22 @@ pub trait Snapshots {
     fn create(&self, name: &str) -> Result<()>;
     fn rename(&self, from: &str, to: &str) -> Result<()>;
     fn delete(&self, name: &str) -> Result<()>;
+}
+
+/// The daemon's snapshots of an instance or a custom volume.
+impl Snapshots for SnapshotsOf<'_> {
+    fn list(&self) -> Result<Vec<Snapshot>> {
+        SnapshotsOf::list(self)
+    }
+    fn create(&self, name: &str) -> Result<()> {
+        SnapshotsOf::create(self, name)
+    }
+    fn rename(&self, from: &str, to: &str) -> Result<()> {
+        SnapshotsOf::rename(self, from, to)
+    }
+    fn delete(&self, name: &str) -> Result<()> {
+        SnapshotsOf::delete(self, name)
+    }
 }
 
 fn names(s: &[Snapshot]) -> (bool, bool, bool) {

@@ -7,7 +7,7 @@ use crate::cli::Input;
 use crate::error::{Error, Result};
 use crate::incus::{Incus, Scope};
 use crate::name::{check_project_name, InstanceRef};
-use crate::record::Record;
+use crate::record::{Origin, Record};
 
 /// An instance the user asked for, before we know its project for sure.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +68,10 @@ pub fn wanted(input: Input, project: Option<&str>, field: &str) -> Result<Vec<Wa
         check_project_name(p)?;
     }
     let records: Vec<Record> = match input {
-        Input::Args(names) => names.iter().map(|n| Record::named(0, n)).collect(),
+        Input::Args(names) => names
+            .iter()
+            .map(|n| Record::named(Origin::Argument, n))
+            .collect(),
         Input::Stdin(records) => records.collect::<Result<_>>()?,
     };
     if records.is_empty() {
@@ -77,19 +80,18 @@ pub fn wanted(input: Input, project: Option<&str>, field: &str) -> Result<Vec<Wa
     records
         .into_iter()
         .map(|r| {
-            let name = if r.line == 0 {
-                r.get("instance").unwrap_or("")
-            } else {
-                r.require(field)?
+            let name = match r.origin {
+                Origin::Argument => r.get("instance").unwrap_or(""),
+                Origin::Stdin(_) => r.require(field)?,
             };
-            let instance = InstanceRef::parse(name).map_err(|e| at_line(e, &r))?;
+            let instance = InstanceRef::parse(name).map_err(|e| r.at(e))?;
             // -p wins over a record's project, as an explicit choice should.
             let project = match project {
                 Some(p) => Some(p.to_string()),
                 None => r.get("project").map(str::to_string),
             };
             if let Some(p) = &project {
-                check_project_name(p).map_err(|e| at_line(e, &r))?;
+                check_project_name(p).map_err(|e| r.at(e))?;
             }
             Ok(Wanted {
                 instance,
@@ -98,14 +100,6 @@ pub fn wanted(input: Input, project: Option<&str>, field: &str) -> Result<Vec<Wa
             })
         })
         .collect()
-}
-
-fn at_line(e: Error, r: &Record) -> Error {
-    if r.line == 0 {
-        e
-    } else {
-        e.context(format!("stdin line {}", r.line))
-    }
 }
 
 /// Finds each wanted instance's project, in one listing call per remote.

@@ -1,4 +1,4 @@
-//! `make bench`: golden's tools against what users do today, on the same private
+//! `make bench` (`cargo run --release -p xtask -- bench`): golden's tools against what users do today, on the same private
 //! daemon, as ratios of interleaved runs (A B A B ..., median of each).
 //!
 //! Setup (fixtures, clean-up between rounds) is not timed; only the work is.
@@ -428,7 +428,7 @@ fn bench_overhead(rows: &mut Vec<Row>) {
     });
 }
 
-fn main() {
+pub fn run() {
     golden_tests::require_daemon();
     let started = Instant::now();
     let mut rows = Vec::new();

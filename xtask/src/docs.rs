@@ -1,8 +1,8 @@
 //! Man pages and shell completions, generated from the tools' own clap
 //! definitions, plus the hand-written sections a man page needs.
 //!
-//! `cargo run -p golden-tests --bin golden-gen-docs` (or `make man completions`)
-//! writes them; the `docs` test fails when the committed ones differ.
+//! `cargo run -p xtask -- gen-docs` (or `make man completions`) writes them;
+//! xtask's `docs` test fails when the committed ones differ.
 
 use clap::Command;
 use clap_complete::Shell;
@@ -51,7 +51,10 @@ fn extra(tool: &str) -> Extra {
                 ("One clone per developer:", "golden-derive pro-dev pro-alice pro-bob"),
                 ("Twenty student containers, names from a pipe:", "seq -f 'lab-student-%g' 20 | golden-derive lab-reference --project lab"),
                 ("The same with xargs:", "seq -f 'lab-student-%g' 20 | xargs golden-derive lab-reference --project lab"),
-                ("A v2 of every golden of a project:", "golden-ls -H -o instance --project lab | xargs -I{} golden-derive {} {}-v2"),
+                ("Two clones of every golden of a project, numbered from the first free number:", "golden-ls --project lab | golden-derive --count 2"),
+                ("The same with xargs, one golden at a time (-H: no header):", "golden-ls -H -o instance --project lab | xargs -n1 golden-derive --count 2 --project lab"),
+                ("Name them student-1, student-2, ...:", "golden-derive --count 20 --name 'student-{n}' lab-reference"),
+                ("A clone named in a golden-ls record, extended with jq:", "golden-ls -f json pro-dev | jq -c '. + {new: \"pro-carol\"}' | golden-derive"),
                 ("Finish an interrupted bulk derive:", "seq -f 'lab-student-%g' 20 | golden-derive --skip-existing lab-reference"),
                 ("A template with a static address: one address each, from its network:", "golden-derive --ipv4 auto web-tpl web-1 web-2"),
                 ("Give each clone its own copy of the template's /data volume:", "golden-derive --volumes copy lab-reference lab-student-1"),
@@ -109,14 +112,23 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
     let ex = extra(&name);
     let mut roff = Roff::new();
     section(&mut roff, "RECORDS");
-    roff.text([roman(
+    if name == "golden-ls" {
+        roff.text([roman(
+            "golden-ls reads no standard input: it lists what Incus holds, NAME arguments narrowing \
+             it. Output records go to standard output: a table on a terminal, TSV with a header in \
+             a pipe, or NDJSON with -f json, ready for the other tools' standard input; messages go \
+             to standard error. A closed standard output ends it quietly.",
+        )]);
+    } else {
+        roff.text([roman(
         "Without NAME arguments (or with the single argument -) and with standard input not a terminal, \
          records are read from standard input, one a line: NDJSON objects, TSV whose first line names \
          the columns (what golden-ls prints), or bare names. The project travels in the record. A \
          malformed line is an error naming its line number, and nothing is done. Output records go to \
          standard output: a table on a terminal, TSV with a header in a pipe, or NDJSON with -f json; \
          messages go to standard error. A closed standard output ends the tool quietly.",
-    )]);
+        )]);
+    }
     section(&mut roff, "EXAMPLES");
     for (what, cmdline) in ex.examples {
         roff.control("PP", []).text([roman(*what)]);
@@ -151,6 +163,13 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
         &mut roff,
         "GOLDEN_TIMEOUT",
         "Seconds a plain request to Incus may take before the tool gives up (default 30).",
+    );
+    tagged(
+        &mut roff,
+        "GOLDEN_LOCK_TIMEOUT",
+        "Seconds golden-create waits for another golden-create of the same instance to end \
+         (default 600). Its lock files are in $XDG_RUNTIME_DIR/golden-locks, or else in \
+         $TMPDIR/golden-locks-UID (made 0700; a directory not private to you is refused).",
     );
     tagged(
         &mut roff,
@@ -191,7 +210,8 @@ pub fn overview_page() -> Vec<u8> {
     r.control("TH", ["GOLDEN", "7", "2026-11-25", "golden", "golden"]);
     section(&mut r, "NAME");
     r.text([roman(
-        "golden \\- golden images on Incus: templates cloned in seconds",
+        // The roff crate escapes the dash itself: a backslash here would print.
+        "golden - golden images on Incus: templates cloned in seconds",
     )]);
     section(&mut r, "DESCRIPTION");
     r.text([roman(

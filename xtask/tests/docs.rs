@@ -1,9 +1,9 @@
 //! The committed man pages and completions are what the parser generates, the
 //! pages render without warnings, and the completions load.
 
-use golden_tests::docs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use xtask::docs;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -71,6 +71,17 @@ fn man_pages_render_without_warnings_and_have_the_sections() {
         assert!(
             out.status.success() && warnings.trim().is_empty(),
             "{name}: {warnings}"
+        );
+        // What whatis/apropos index: the NAME line, read as mandb reads it.
+        let out = Command::new("lexgrog")
+            .arg(root().join("man").join(&name))
+            .output()
+            .expect("lexgrog comes with man-db");
+        let said = String::from_utf8_lossy(&out.stdout);
+        let topic = name.split('.').next().unwrap();
+        assert!(
+            out.status.success() && said.contains(&format!("\"{topic} - ")) && !said.contains('\\'),
+            "{name}: lexgrog says {said}"
         );
     }
 }

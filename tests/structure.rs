@@ -1,0 +1,514 @@
+//! The structure the next issues build on, checked from the source (no daemon):
+//!
+//! - requests to Incus are built in one place: no string literal holding an API
+//!   path (`/1.0`) in any source file under `tools/` outside
+//!   `tools/golden/src/incus/` (comments may cite API paths);
+//! - no import cycle between the top-level modules of `tools/golden/src`;
+//! - every source file of `golden-derive` has fewer than 300 lines.
+//!
+//! `GOLDEN_SOURCE_ROOT` points the checks at another checkout (default: this one).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The folder that alone may hold Incus API paths (the Incus client module).
+const INCUS_CLIENT: &str = "tools/golden/src/incus/";
+const MAX_DERIVE_LINES: usize = 300;
+
+fn root() -> PathBuf {
+    match std::env::var_os("GOLDEN_SOURCE_ROOT") {
+        Some(r) => PathBuf::from(r),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join(".."),
+    }
+}
+
+/// Every `.rs` file under `dir`, as paths relative to `root`, sorted.
+fn rust_files(root: &Path, dir: &str) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                if p.file_name().is_some_and(|n| n != "target") {
+                    walk(root, &p, out);
+                }
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                let rel = p.strip_prefix(root).unwrap();
+                out.push(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, &root.join(dir), &mut out);
+    assert!(!out.is_empty(), "no .rs file under {dir}");
+    out
+}
+
+fn read(root: &Path, rel: &str) -> String {
+    std::fs::read_to_string(root.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+// ---- a small Rust lexer: enough to tell code from comments and strings ------
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Ident(String),
+    Str(String),
+    PathSep,
+    Open,
+    Close,
+    Comma,
+    Star,
+    Other,
+}
+
+/// Tokens with their line numbers; comments are dropped, string literals kept
+/// whole (escapes not decoded), char literals and lifetimes skipped.
+fn lex(src: &str) -> Vec<(Tok, usize)> {
+    let s: Vec<char> = src.chars().collect();
+    let (mut i, mut line, mut out) = (0, 1, Vec::new());
+    let newlines = |a: &[char]| a.iter().filter(|c| **c == '\n').count();
+    while i < s.len() {
+        let c = s[i];
+        let next = s.get(i + 1).copied();
+        if c == '\n' {
+            line += 1;
+            i += 1;
+        } else if c.is_whitespace() {
+            i += 1;
+        } else if c == '/' && next == Some('/') {
+            while i < s.len() && s[i] != '\n' {
+                i += 1;
+            }
+        } else if c == '/' && next == Some('*') {
+            let (start, mut depth) = (i, 0);
+            while i < s.len() {
+                if s[i] == '/' && s.get(i + 1) == Some(&'*') {
+                    depth += 1;
+                    i += 2;
+                } else if s[i] == '*' && s.get(i + 1) == Some(&'/') {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            line += newlines(&s[start..i.min(s.len())]);
+        } else if c == '"' {
+            let start = i;
+            i += 1;
+            while i < s.len() && s[i] != '"' {
+                i += if s[i] == '\\' { 2 } else { 1 };
+            }
+            i = (i + 1).min(s.len());
+            let text: String = s[start + 1..i.saturating_sub(1).max(start + 1)]
+                .iter()
+                .collect();
+            out.push((Tok::Str(text), line));
+            line += newlines(&s[start..i]);
+        } else if c == '\'' {
+            // A char literal ('x', '\n', '\u{..}') or a lifetime ('a).
+            if next == Some('\\') {
+                i += 2;
+                while i < s.len() && s[i] != '\'' {
+                    i += 1;
+                }
+                i += 1;
+            } else if s.get(i + 2) == Some(&'\'') {
+                i += 3;
+            } else {
+                i += 1;
+            }
+        } else if c.is_alphabetic() || c == '_' {
+            let start = i;
+            while i < s.len() && (s[i].is_alphanumeric() || s[i] == '_') {
+                i += 1;
+            }
+            let word: String = s[start..i].iter().collect();
+            // Raw strings: r"..", r#".."#, br#".."#.
+            if (word == "r" || word == "br") && matches!(s.get(i), Some('"') | Some('#')) {
+                let mut hashes = 0;
+                while s.get(i) == Some(&'#') {
+                    hashes += 1;
+                    i += 1;
+                }
+                if s.get(i) == Some(&'"') {
+                    let body = i + 1;
+                    let mut j = body;
+                    loop {
+                        if j >= s.len() {
+                            break;
+                        }
+                        if s[j] == '"' && (0..hashes).all(|k| s.get(j + 1 + k) == Some(&'#')) {
+                            break;
+                        }
+                        j += 1;
+                    }
+                    let text: String = s[body..j.min(s.len())].iter().collect();
+                    out.push((Tok::Str(text), line));
+                    line += newlines(&s[start..j.min(s.len())]);
+                    i = (j + 1 + hashes).min(s.len());
+                    continue;
+                }
+                // r#ident: a raw identifier.
+                let start = i;
+                while i < s.len() && (s[i].is_alphanumeric() || s[i] == '_') {
+                    i += 1;
+                }
+                out.push((Tok::Ident(s[start..i].iter().collect()), line));
+                continue;
+            }
+            out.push((Tok::Ident(word), line));
+        } else if c.is_ascii_digit() {
+            while i < s.len() && (s[i].is_alphanumeric() || s[i] == '_' || s[i] == '.') {
+                i += 1;
+            }
+        } else {
+            let tok = match (c, next) {
+                (':', Some(':')) => {
+                    i += 1;
+                    Tok::PathSep
+                }
+                ('{', _) => Tok::Open,
+                ('}', _) => Tok::Close,
+                (',', _) => Tok::Comma,
+                ('*', _) => Tok::Star,
+                _ => Tok::Other,
+            };
+            out.push((tok, line));
+            i += 1;
+        }
+    }
+    out
+}
+
+// ---- (a) API paths only in the Incus client ----------------------------------
+
+#[test]
+fn only_the_incus_client_holds_incus_api_paths() {
+    let root = root();
+    let mut found = Vec::new();
+    for rel in rust_files(&root, "tools") {
+        if rel.starts_with(INCUS_CLIENT) {
+            continue;
+        }
+        for (tok, line) in lex(&read(&root, &rel)) {
+            if let Tok::Str(text) = tok {
+                if text.contains("/1.0") {
+                    found.push(format!("{rel}:{line}: \"{text}\""));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "Incus API paths outside {INCUS_CLIENT} (requests are built by the Incus client \
+         only: add a typed method there):\n  {}",
+        found.join("\n  ")
+    );
+}
+
+// ---- (b) no import cycle between golden's modules ----------------------------
+
+const GOLDEN_SRC: &str = "tools/golden/src/";
+
+/// The module path of a source file under src/ (`a.rs` and `a/mod.rs`: [a];
+/// `a/b.rs`: [a, b]); lib.rs and main.rs are the crate root ([]).
+fn module_of(rel_to_src: &str) -> Vec<String> {
+    let path = rel_to_src.trim_end_matches(".rs");
+    let mut parts: Vec<String> = path.split('/').map(str::to_string).collect();
+    if parts.last().is_some_and(|p| p == "mod") {
+        parts.pop();
+    }
+    if parts.len() == 1 && (parts[0] == "lib" || parts[0] == "main") {
+        parts.clear();
+    }
+    parts
+}
+
+/// The top-level modules a file's code names through `crate::` or `super::`
+/// paths (including `use crate::{a, b::c}` groups), with the line of each
+/// mention. `module` is the file's module path; inline `mod x { .. }` blocks
+/// are followed, so `super::` in `mod tests` is the file's own module.
+fn mentions(src: &str, module: &[String]) -> Vec<(String, usize)> {
+    let toks = lex(src);
+    let ident = |k: usize| match toks.get(k) {
+        Some((Tok::Ident(w), _)) => Some(w.as_str()),
+        _ => None,
+    };
+    let is = |k: usize, t: &Tok| toks.get(k).map(|(x, _)| x) == Some(t);
+    let mut out = Vec::new();
+    // Inline modules: (brace depth they opened at, name).
+    let mut inline: Vec<(usize, String)> = Vec::new();
+    let mut depth = 0usize;
+    let mut k = 0;
+    while k < toks.len() {
+        match &toks[k].0 {
+            Tok::Open => depth += 1,
+            Tok::Close => {
+                depth = depth.saturating_sub(1);
+                if inline.last().is_some_and(|(d, _)| *d == depth) {
+                    inline.pop();
+                }
+            }
+            Tok::Ident(w) if w == "mod" => {
+                if let (Some(name), true) = (ident(k + 1), is(k + 2, &Tok::Open)) {
+                    inline.push((depth, name.to_string()));
+                }
+            }
+            Tok::Ident(w) if (w == "crate" || w == "super") && is(k + 1, &Tok::PathSep) => {
+                // Preceded by `::` it is not the start of a path (`$crate` is).
+                if k > 0 && is(k - 1, &Tok::PathSep) {
+                    k += 1;
+                    continue;
+                }
+                let line = toks[k].1;
+                let mut base: Vec<String> = if w == "crate" {
+                    Vec::new()
+                } else {
+                    let mut here: Vec<String> = module.to_vec();
+                    here.extend(inline.iter().map(|(_, n)| n.clone()));
+                    here
+                };
+                let mut j = k;
+                if w == "super" {
+                    while ident(j) == Some("super") && is(j + 1, &Tok::PathSep) {
+                        base.pop();
+                        j += 2;
+                    }
+                } else {
+                    j += 2;
+                }
+                // What follows the prefix: a name, a `{..}` group, or `*`.
+                let mut firsts = Vec::new();
+                if let Some(name) = ident(j) {
+                    firsts.push(name.to_string());
+                } else if is(j, &Tok::Open) {
+                    let (mut d, mut m, mut item_start) = (0usize, j, true);
+                    while m < toks.len() {
+                        match &toks[m].0 {
+                            Tok::Open => {
+                                d += 1;
+                                item_start = d == 1;
+                            }
+                            Tok::Close => {
+                                d -= 1;
+                                if d == 0 {
+                                    break;
+                                }
+                            }
+                            Tok::Comma if d == 1 => item_start = true,
+                            Tok::Ident(n) if d == 1 && item_start => {
+                                firsts.push(n.clone());
+                                item_start = false;
+                            }
+                            _ => {}
+                        }
+                        m += 1;
+                    }
+                }
+                for first in firsts {
+                    let top = match base.first() {
+                        Some(top) => top.clone(),
+                        None if first == "self" => continue,
+                        None => first,
+                    };
+                    out.push((top, line));
+                }
+                k = j;
+                continue;
+            }
+            _ => {}
+        }
+        k += 1;
+    }
+    out
+}
+
+/// Edges between top-level modules: from -> to -> where (file:line).
+type Graph = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+
+fn golden_module_graph(root: &Path) -> Graph {
+    let files = rust_files(root, GOLDEN_SRC);
+    let rel_src = |f: &str| f.strip_prefix(GOLDEN_SRC).unwrap().to_string();
+    let modules: BTreeSet<String> = files
+        .iter()
+        .filter_map(|f| module_of(&rel_src(f)).first().cloned())
+        .collect();
+    let mut graph: Graph = modules
+        .iter()
+        .map(|m| (m.clone(), BTreeMap::new()))
+        .collect();
+    for f in &files {
+        let module = module_of(&rel_src(f));
+        let Some(from) = module.first() else {
+            continue; // the crate root declares modules, it is not one
+        };
+        for (to, line) in mentions(&read(root, f), &module) {
+            if &to != from && modules.contains(&to) {
+                graph
+                    .get_mut(from)
+                    .unwrap()
+                    .entry(to)
+                    .or_default()
+                    .push(format!("{f}:{line}"));
+            }
+        }
+    }
+    graph
+}
+
+/// The cycles a depth-first search meets (each as a closed path a, b, .., a).
+fn cycles(graph: &Graph) -> Vec<Vec<String>> {
+    fn visit(
+        n: &str,
+        graph: &Graph,
+        done: &mut BTreeSet<String>,
+        path: &mut Vec<String>,
+        found: &mut Vec<Vec<String>>,
+    ) {
+        if let Some(at) = path.iter().position(|p| p == n) {
+            let mut cycle = path[at..].to_vec();
+            cycle.push(n.to_string());
+            found.push(cycle);
+            return;
+        }
+        if done.contains(n) {
+            return;
+        }
+        path.push(n.to_string());
+        for next in graph.get(n).into_iter().flat_map(|e| e.keys()) {
+            visit(next, graph, done, path, found);
+        }
+        path.pop();
+        done.insert(n.to_string());
+    }
+    let (mut done, mut found) = (BTreeSet::new(), Vec::new());
+    for n in graph.keys() {
+        visit(n, graph, &mut done, &mut Vec::new(), &mut found);
+    }
+    found
+}
+
+#[test]
+fn golden_modules_import_each_other_without_cycles() {
+    let graph = golden_module_graph(&root());
+    let found = cycles(&graph);
+    let explain = |cycle: &Vec<String>| {
+        let steps: Vec<String> = cycle
+            .windows(2)
+            .map(|w| {
+                format!(
+                    "    {} -> {}: {}",
+                    w[0],
+                    w[1],
+                    graph[&w[0]][&w[1]].join(", ")
+                )
+            })
+            .collect();
+        format!("  {}\n{}", cycle.join(" -> "), steps.join("\n"))
+    };
+    assert!(
+        found.is_empty(),
+        "import cycles between the modules of {GOLDEN_SRC}:\n{}",
+        found.iter().map(explain).collect::<Vec<_>>().join("\n")
+    );
+}
+
+// ---- (c) golden-derive in files of fewer than 300 lines ----------------------
+
+#[test]
+fn golden_derive_files_are_under_300_lines() {
+    let root = root();
+    let long: Vec<String> = rust_files(&root, "tools/golden-derive/src")
+        .into_iter()
+        .filter_map(|f| {
+            let n = read(&root, &f).lines().count();
+            (n >= MAX_DERIVE_LINES).then(|| format!("{f}: {n} lines"))
+        })
+        .collect();
+    assert!(
+        long.is_empty(),
+        "golden-derive files of {MAX_DERIVE_LINES} lines or more (split by phase):\n  {}",
+        long.join("\n  ")
+    );
+}
+
+// ---- the checks themselves ----------------------------------------------------
+
+#[test]
+fn the_lexer_keeps_strings_and_drops_comments() {
+    let src = "// \"/1.0\" in a comment\n/* /* nested \"/1.0\" */ */ let a = \"/1.0/x\";\n\
+               let b = r#\"raw \"/1.0\" \"#; let c = '\"'; fn f<'a>(x: &'a str) {}\n\
+               let d = \"esc \\\" /1.0/y\";";
+    let strs: Vec<(String, usize)> = lex(src)
+        .into_iter()
+        .filter_map(|(t, l)| match t {
+            Tok::Str(s) => Some((s, l)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        strs,
+        [
+            ("/1.0/x".to_string(), 2),
+            ("raw \"/1.0\" ".to_string(), 3),
+            ("esc \\\" /1.0/y".to_string(), 4),
+        ]
+    );
+}
+
+#[test]
+fn mentions_follow_crate_super_groups_and_inline_modules() {
+    let src = "use crate::error::{Error, Result};\n\
+               use crate::{incus::Incus, model, self};\n\
+               // use crate::commented::Out;\n\
+               fn f() { crate::cli::x(); let s = \"crate::instring\"; }\n\
+               mod tests { use super::*; use super::super::record::R; }\n\
+               macro_rules! m { () => { $crate::output::w() } }";
+    let mut got: Vec<(String, usize)> = mentions(src, &["swap".to_string()]);
+    got.sort();
+    let want: Vec<(String, usize)> = [
+        ("cli", 4),
+        ("error", 1),
+        ("incus", 2),
+        ("model", 2),
+        ("output", 6),
+        ("record", 5),
+    ]
+    .iter()
+    .map(|(m, l)| (m.to_string(), *l))
+    .collect();
+    assert_eq!(got, want);
+    // In a sub-module file, super:: is the parent: incus/client.rs -> incus.
+    let sub = mentions(
+        "use super::api::Instance; use super::super::swap::S;",
+        &["incus".to_string(), "client".to_string()],
+    );
+    assert_eq!(sub, [("incus".to_string(), 1), ("swap".to_string(), 1)]);
+}
+
+#[test]
+fn a_cycle_is_found_and_a_tree_is_not() {
+    let graph = |edges: &[(&str, &str)]| {
+        let mut g = Graph::new();
+        for (a, b) in edges {
+            g.entry(a.to_string())
+                .or_default()
+                .insert(b.to_string(), vec![]);
+            g.entry(b.to_string()).or_default();
+        }
+        g
+    };
+    assert!(cycles(&graph(&[("a", "b"), ("b", "c"), ("a", "c")])).is_empty());
+    assert_eq!(
+        cycles(&graph(&[("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")])),
+        [["a", "b", "c", "a"]]
+    );
+}

@@ -1,0 +1,146 @@
+//! Instances: listing, reading, power state, copies and deletion.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::client::enc;
+use super::{Incus, Instance, InstanceUrl, Scope, Snapshot};
+use crate::error::Result;
+
+/// A new instance copied from another's snapshot (`POST /1.0/instances`).
+#[derive(Debug, Clone, Serialize)]
+pub struct CopyRequest {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub source: CopySource,
+    pub config: BTreeMap<String, String>,
+    pub devices: BTreeMap<String, Value>,
+    /// `None`: the source's profiles.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profiles: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CopySource {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    /// `instance/snapshot`.
+    source: String,
+    project: String,
+}
+
+impl CopyRequest {
+    /// A copy of `project`'s `instance/snapshot`, named `name`.
+    pub fn from_snapshot(
+        name: &str,
+        kind: &str,
+        project: &str,
+        instance: &str,
+        snapshot: &str,
+    ) -> Self {
+        CopyRequest {
+            name: name.to_string(),
+            kind: kind.to_string(),
+            source: CopySource {
+                kind: "copy",
+                source: format!("{instance}/{snapshot}"),
+                project: project.to_string(),
+            },
+            config: BTreeMap::new(),
+            devices: BTreeMap::new(),
+            profiles: None,
+        }
+    }
+}
+
+impl Incus {
+    /// Every instance in scope, without state (`recursion=1`: several times cheaper
+    /// than `recursion=2`, which gathers live state for each instance).
+    pub fn instances(&self, scope: &Scope) -> Result<Vec<Instance>> {
+        self.list(&format!("/1.0/instances?recursion=1&{}", scope.query()))
+            .map_err(|e| e.context("listing instances"))
+    }
+
+    /// Names and projects of all instances: the cheapest listing (`recursion=0`).
+    pub fn instance_urls(&self, scope: &Scope) -> Result<Vec<InstanceUrl>> {
+        let urls: Vec<String> = self
+            .list(&format!("/1.0/instances?{}", scope.query()))
+            .map_err(|e| e.context("listing instances"))?;
+        Ok(urls.iter().filter_map(|u| InstanceUrl::parse(u)).collect())
+    }
+
+    pub fn instance(&self, project: &str, name: &str) -> Result<Instance> {
+        self.get(&instance_path(project, name))
+            .map_err(|e| e.context(format!("reading instance {name} in project {project}")))
+    }
+
+    pub fn snapshots(&self, project: &str, name: &str) -> Result<Vec<Snapshot>> {
+        self.list(&format!(
+            "/1.0/instances/{}/snapshots?recursion=1&project={}",
+            enc(name),
+            enc(project)
+        ))
+        .map_err(|e| e.context(format!("listing snapshots of {name} in project {project}")))
+    }
+
+    /// Changes the power state (`start`, `stop`, ...) and waits for it.
+    pub fn set_state(
+        &self,
+        project: &str,
+        name: &str,
+        action: &str,
+        timeout: Option<u64>,
+        force: bool,
+    ) -> Result<()> {
+        let mut body = serde_json::json!({ "action": action, "force": force });
+        if let Some(t) = timeout {
+            body["timeout"] = Value::from(t);
+        }
+        self.run(
+            "PUT",
+            &format!(
+                "/1.0/instances/{}/state?project={}",
+                enc(name),
+                enc(project)
+            ),
+            &body,
+        )
+        .map(drop)
+        .map_err(|e| e.context(format!("{action} {name} in project {project}")))
+    }
+
+    /// Creates an instance as a copy and waits for it.
+    /// `target`: the cluster member to create it on.
+    pub fn copy_instance(
+        &self,
+        project: &str,
+        target: Option<&str>,
+        copy: &CopyRequest,
+    ) -> Result<()> {
+        let mut path = format!("/1.0/instances?project={}", enc(project));
+        if let Some(t) = target {
+            path.push_str(&format!("&target={}", enc(t)));
+        }
+        let body = serde_json::to_value(copy).expect("a copy request is JSON");
+        self.run("POST", &path, &body).map(drop)
+    }
+
+    pub fn update_instance(&self, project: &str, name: &str, patch: &Value) -> Result<()> {
+        self.send("PATCH", &instance_path(project, name), Some(patch))
+            .map(drop)
+            .map_err(|e| e.context(format!("updating {name} in project {project}")))
+    }
+
+    pub fn delete_instance(&self, project: &str, name: &str) -> Result<()> {
+        self.run("DELETE", &instance_path(project, name), &Value::Null)
+            .map(drop)
+            .map_err(|e| e.context(format!("deleting {name} in project {project}")))
+    }
+}
+
+fn instance_path(project: &str, name: &str) -> String {
+    format!("/1.0/instances/{}?project={}", enc(name), enc(project))
+}

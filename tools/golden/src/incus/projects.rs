@@ -1,0 +1,23 @@
+//! Projects: what features they have decides where their images and volumes live.
+
+use serde_json::Value;
+
+use super::client::{enc, not_found};
+use super::{Incus, Project};
+use crate::error::Result;
+
+impl Incus {
+    pub fn project(&self, project: &str) -> Result<Project> {
+        self.get(&format!("/1.0/projects/{}", enc(project)))
+            .map_err(|e| e.context(format!("reading project {project}")))
+    }
+
+    /// Does the project exist? (Incus answers an empty list for an unknown project.)
+    pub fn project_exists(&self, project: &str) -> Result<bool> {
+        match self.get::<Value>(&format!("/1.0/projects/{}", enc(project))) {
+            Ok(_) => Ok(true),
+            Err(e) if not_found(&e) => Ok(false),
+            Err(e) => Err(e.context(format!("reading project {project}"))),
+        }
+    }
+}

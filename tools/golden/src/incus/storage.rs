@@ -1,0 +1,155 @@
+//! Storage: pools, volumes, and the snapshots of an instance or a custom volume.
+
+use serde_json::{json, Value};
+
+use super::client::enc;
+use super::{Incus, Scope, Snapshot, StoragePool, StorageVolume};
+use crate::error::Result;
+
+impl Incus {
+    pub fn pools(&self) -> Result<Vec<StoragePool>> {
+        self.list("/1.0/storage-pools?recursion=1")
+            .map_err(|e| e.context("listing storage pools"))
+    }
+
+    /// The instance volumes of one pool, snapshots included as `instance/snapshot`:
+    /// one call per pool tells which instances have a `pristine` and when it was made.
+    pub fn instance_volumes(&self, pool: &str, scope: &Scope) -> Result<Vec<StorageVolume>> {
+        let filter = enc("type eq container or type eq virtual-machine");
+        self.list(&format!(
+            "/1.0/storage-pools/{}/volumes?recursion=1&{}&filter={filter}",
+            enc(pool),
+            scope.query()
+        ))
+        .map_err(|e| e.context(format!("listing volumes of pool {pool}")))
+    }
+
+    /// Copies custom volume `volume`'s snapshot `snapshot` to a new custom volume
+    /// `new` of the same pool, and waits.
+    pub fn copy_volume_snapshot(
+        &self,
+        pool: &str,
+        project: &str,
+        volume: &str,
+        snapshot: &str,
+        new: &str,
+    ) -> Result<()> {
+        let body = json!({
+            "name": new,
+            "type": "custom",
+            "source": { "type": "copy", "name": format!("{volume}/{snapshot}"), "pool": pool },
+        });
+        self.run("POST", &volumes_path(pool, project, None), &body)
+            .map(drop)
+            .map_err(|e| e.context(format!("copying volume {volume} to {new}")))
+    }
+
+    pub fn delete_volume(&self, pool: &str, project: &str, volume: &str) -> Result<()> {
+        self.run(
+            "DELETE",
+            &volumes_path(pool, project, Some(volume)),
+            &Value::Null,
+        )
+        .map(drop)
+        .map_err(|e| e.context(format!("deleting volume {volume} of pool {pool}")))
+    }
+}
+
+fn volumes_path(pool: &str, project: &str, volume: Option<&str>) -> String {
+    let base = format!("/1.0/storage-pools/{}/volumes/custom", enc(pool));
+    match volume {
+        Some(v) => format!("{base}/{}?project={}", enc(v), enc(project)),
+        None => format!("{base}?project={}", enc(project)),
+    }
+}
+
+/// The snapshots of one thing: an instance, or a custom storage volume.
+pub struct SnapshotsOf<'a> {
+    incus: &'a Incus,
+    /// `/1.0/instances/NAME` or `/1.0/storage-pools/POOL/volumes/custom/NAME`.
+    base: String,
+    project: String,
+    pub label: String,
+}
+
+impl<'a> SnapshotsOf<'a> {
+    pub fn instance(incus: &'a Incus, project: &str, name: &str) -> Self {
+        SnapshotsOf {
+            incus,
+            base: format!("/1.0/instances/{}", enc(name)),
+            project: project.to_string(),
+            label: format!("{name} in project {project}"),
+        }
+    }
+
+    pub fn volume(incus: &'a Incus, project: &str, pool: &str, volume: &str) -> Self {
+        SnapshotsOf {
+            incus,
+            base: format!(
+                "/1.0/storage-pools/{}/volumes/custom/{}",
+                enc(pool),
+                enc(volume)
+            ),
+            project: project.to_string(),
+            label: format!("volume {volume} of pool {pool}"),
+        }
+    }
+
+    fn path(&self, snap: Option<&str>) -> String {
+        match snap {
+            Some(s) => format!(
+                "{}/snapshots/{}?project={}",
+                self.base,
+                enc(s),
+                enc(&self.project)
+            ),
+            None => format!("{}/snapshots?project={}", self.base, enc(&self.project)),
+        }
+    }
+
+    pub fn list(&self) -> Result<Vec<Snapshot>> {
+        let mut list: Vec<Snapshot> = self
+            .incus
+            .list(&format!(
+                "{}/snapshots?recursion=1&project={}",
+                self.base,
+                enc(&self.project)
+            ))
+            .map_err(|e| e.context(format!("listing snapshots of {}", self.label)))?;
+        // Volume snapshots come back as "volume/snapshot".
+        for s in &mut list {
+            if let Some((_, name)) = s.name.rsplit_once('/') {
+                s.name = name.to_string();
+            }
+        }
+        Ok(list)
+    }
+
+    pub fn create(&self, name: &str) -> Result<()> {
+        // The zero time means "never expires", whatever snapshots.expiry says.
+        let body = json!({ "name": name, "expires_at": "0001-01-01T00:00:00Z" });
+        self.incus
+            .run("POST", &self.path(None), &body)
+            .map(drop)
+            .map_err(|e| e.context(format!("snapshotting {} as {name}", self.label)))
+    }
+
+    pub fn rename(&self, from: &str, to: &str) -> Result<()> {
+        self.incus
+            .run("POST", &self.path(Some(from)), &json!({ "name": to }))
+            .map(drop)
+            .map_err(|e| {
+                e.context(format!(
+                    "renaming snapshot {from} of {} to {to}",
+                    self.label
+                ))
+            })
+    }
+
+    pub fn delete(&self, name: &str) -> Result<()> {
+        self.incus
+            .run("DELETE", &self.path(Some(name)), &Value::Null)
+            .map(drop)
+            .map_err(|e| e.context(format!("deleting snapshot {name} of {}", self.label)))
+    }
+}
