@@ -347,8 +347,8 @@ fn bad_input_is_refused_before_anything_is_created() {
         ),
         (vec!["tpl", "ok-1", "-rf"], "unexpected argument"),
         (
-            vec!["tpl", "ok-1", "9lives"],
-            "invalid instance name \"9lives\"",
+            vec!["tpl", "ok-1", "999"],
+            "invalid instance name \"999\": must not be a number",
         ),
         (vec!["tpl", "ok-1", &long], "longer than 63"),
         (vec!["tpl", "ok-1", "ok-1"], "ok-1 is named twice"),
