@@ -147,7 +147,40 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
             },
         )?;
         incus.wait_instance_operations(&t.project, &t.name, 120)?;
-        Some(lock)
+        // The same across machines, held in Incus: hold it long enough for a
+        // stop of --timeout seconds and the swap; a killed run's lock expires.
+        let lease = golden::lease::Lease::acquire(
+            &incus,
+            &t.project,
+            &t.name,
+            std::time::Duration::from_secs(args.timeout + 300),
+            golden::lock::wait(),
+            |owner| {
+                notice(
+                    args.run.quiet,
+                    format!(
+                        "waiting for another golden-create of {} (held by {owner})",
+                        t.name
+                    ),
+                )
+            },
+        );
+        let lease = match lease {
+            Ok(l) => Some(l),
+            // A client restricted to its projects may not write their config:
+            // it still has the local lock.
+            Err(Error::Incus(m))
+                if m.to_lowercase().contains("restricted") || m.contains("Forbidden") =>
+            {
+                notice(
+                    args.run.quiet,
+                    format!("{}: not locked across machines ({m}); runs on this machine still take turns", t.name),
+                );
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        Some((lock, lease))
     };
     let inst = incus.instance(&t.project, &t.name)?;
     let running = !matches!(inst.status.as_str(), "Stopped");

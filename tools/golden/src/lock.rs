@@ -17,6 +17,15 @@ use crate::error::{Error, Result};
 /// How long a run waits for another to release the lock (GOLDEN_LOCK_TIMEOUT).
 const DEFAULT_WAIT: Duration = Duration::from_secs(600);
 
+/// How long a run waits for another's lock, here or in Incus (GOLDEN_LOCK_TIMEOUT).
+pub fn wait() -> Duration {
+    std::env::var("GOLDEN_LOCK_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_WAIT)
+}
+
 /// Held while the value lives.
 pub struct InstanceLock {
     _file: File,
@@ -90,12 +99,7 @@ impl InstanceLock {
         instance: &str,
         waiting: impl FnOnce(&Path),
     ) -> Result<Self> {
-        let wait = std::env::var("GOLDEN_LOCK_TIMEOUT")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .map(Duration::from_secs)
-            .unwrap_or(DEFAULT_WAIT);
-        Self::acquire_in(&lock_dir()?, remote, project, instance, wait, waiting)
+        Self::acquire_in(&lock_dir()?, remote, project, instance, wait(), waiting)
     }
 
     fn acquire_in(

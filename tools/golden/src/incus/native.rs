@@ -650,10 +650,12 @@ fn unix_error(path: &std::path::Path, origin: &str, e: std::io::Error) -> Error 
     use std::io::ErrorKind::*;
     let p = path.display();
     let msg = match e.kind() {
-        NotFound => format!("no socket at {p} (from {origin}): is the Incus daemon running?"),
-        ConnectionRefused => {
-            format!("nothing listens on {p} (from {origin}): is the Incus daemon running?")
-        }
+        NotFound => format!(
+            "no socket at {p} (from {origin}): is the Incus daemon running? check it with `incus info`"
+        ),
+        ConnectionRefused => format!(
+            "nothing listens on {p} (from {origin}): is the Incus daemon running? check it with `incus info`"
+        ),
         PermissionDenied => {
             format!("no permission to use {p} (from {origin}): are you in the incus-admin group?")
         }
