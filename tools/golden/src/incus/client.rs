@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 
 /// How requests reach the daemon of one remote.
 enum Transport {
-    Native(Native),
+    Native(Box<Native>),
     /// Through `incus query`, for a remote the native client does not speak.
     Query,
 }
@@ -41,7 +41,9 @@ fn transport_for(remote: Option<&str>, timeout: Duration) -> Result<Arc<Transpor
         return Ok(t.clone());
     }
     let transport = match config::resolve(remote, &config::Env::from_process())? {
-        Resolution::Native(endpoint) => Transport::Native(Native::connect(&endpoint, timeout)?),
+        Resolution::Native(endpoint) => {
+            Transport::Native(Box::new(Native::connect(&endpoint, timeout)?))
+        }
         Resolution::Unsupported(u) if u.fallback => Transport::Query,
         Resolution::Unsupported(u) => return Err(u.into_error()),
     };
