@@ -76,9 +76,12 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
-/// A golden tool as a command against the private daemon.
+/// A golden tool as a command against the private daemon, with only the
+/// tools on its PATH: they speak to Incus themselves, no `incus` binary needed.
 pub fn golden(tool: &str) -> Command {
-    command(bin(tool))
+    let mut c = command(bin(tool));
+    c.env("PATH", bin(tool).parent().expect("the tools' directory"));
+    c
 }
 
 /// The result of a tool run, for assertions.

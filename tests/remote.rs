@@ -83,6 +83,17 @@ impl Remote {
     }
 }
 
+impl Remote {
+    /// A golden tool, with nothing but the tools on its PATH: it reads this
+    /// client configuration and speaks HTTPS itself.
+    fn tool(&self, name: &str) -> Command {
+        let mut c = self.cmd("env");
+        let dir = bin(name).parent().unwrap().display().to_string();
+        c.arg(format!("PATH={dir}")).arg(bin(name));
+        c
+    }
+}
+
 impl Drop for Remote {
     fn drop(&mut self) {
         let list = incus_ok(&["config", "trust", "list", "-f", "csv", "-c", "nf"]);
@@ -103,14 +114,13 @@ fn every_tool_works_on_a_remote_over_https() {
     let https_before = incus_ok(&["config", "get", "core.https_address"]);
     let remote = Remote::add();
 
-    let r =
-        run(remote
-            .cmd(bin("golden-create"))
-            .args(["-f", "json", "lo:g", "--project", &p.name]));
+    let r = run(remote
+        .tool("golden-create")
+        .args(["-f", "json", "lo:g", "--project", &p.name]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(p.snapshots("g"), ["pristine"]);
 
-    let r = run(remote.cmd(bin("golden-ls")).args(["-f", "json", "lo:"]));
+    let r = run(remote.tool("golden-ls").args(["-f", "json", "lo:"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         json_lines(&r.stdout)
@@ -119,29 +129,21 @@ fn every_tool_works_on_a_remote_over_https() {
         "{}",
         r.stdout
     );
-    let r = run(remote.cmd(bin("golden-ls")).args([
-        "-H",
-        "-o",
-        "instance",
-        "lo:g",
-        "--project",
-        &p.name,
-    ]));
+    let r =
+        run(remote
+            .tool("golden-ls")
+            .args(["-H", "-o", "instance", "lo:g", "--project", &p.name]));
     assert_eq!((r.code, r.stdout.as_str()), (0, "g\n"), "{}", r.stderr);
 
-    let r = run(remote.cmd(bin("golden-derive")).args([
-        "-q",
-        "lo:g",
-        "c1",
-        "lo:c2",
-        "--project",
-        &p.name,
-    ]));
+    let r =
+        run(remote
+            .tool("golden-derive")
+            .args(["-q", "lo:g", "c1", "lo:c2", "--project", &p.name]));
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(p.instances(), ["c1", "c2", "g"]);
 
     let alias = format!("{}-remote", p.name);
-    let r = run(remote.cmd(bin("golden-publish")).args([
+    let r = run(remote.tool("golden-publish").args([
         "-f",
         "json",
         "lo:g",
@@ -154,9 +156,17 @@ fn every_tool_works_on_a_remote_over_https() {
     incus_ok(&["image", "show", &alias]);
 
     // An unknown remote is bad input.
-    let r = run(remote.cmd(bin("golden-ls")).arg("nowhere:"));
+    let r = run(remote.tool("golden-ls").arg("nowhere:"));
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("unknown remote nowhere"), "{}", r.stderr);
+
+    // A server certificate that is not the one pinned is refused, in one line.
+    let pinned = remote.conf.path().join("servercerts").join("lo.crt");
+    std::fs::copy(remote.conf.path().join("client.crt"), &pinned).unwrap();
+    let r = run(remote.tool("golden-ls").arg("lo:"));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("not the one pinned"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
 
     // The daemon's HTTPS address is put back (a failing test puts it back too).
     drop(remote);

@@ -260,7 +260,7 @@ fn publish_one(job: &Job, args: &Args, expires: Option<&str>) -> Result<Publishe
     }
 
     let pointed = match &existing {
-        Some(_) => incus.move_alias(&t.project, &job.alias, &rec.fingerprint),
+        Some(old) => incus.move_alias(&t.project, old, &rec.fingerprint),
         None => incus.create_alias(
             &t.project,
             &job.alias,

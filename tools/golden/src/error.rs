@@ -15,6 +15,10 @@ pub enum Error {
     /// Incus refused or failed a request (exit 1); the text says what we were doing.
     #[error("{0}")]
     Incus(String),
+    /// Something changed in Incus between our read and our write (an `If-Match`
+    /// that no longer matched): nothing was written (exit 1).
+    #[error("{0}")]
+    Conflict(String),
     /// Anything else that failed for one record (exit 1).
     #[error("{0}")]
     Failed(String),
@@ -52,6 +56,7 @@ impl Error {
             Error::Unreachable(m) => Error::Unreachable(format!("{what}: {m}")),
             Error::Incus(m) => Error::Incus(format!("{what}: {m}")),
             Error::Failed(m) => Error::Failed(format!("{what}: {m}")),
+            Error::Conflict(m) => Error::Conflict(format!("{what}: {m}")),
             Error::Io(e) => Error::Failed(format!("{what}: {e}")),
             Error::Interrupted(m) => Error::Interrupted(m),
         }

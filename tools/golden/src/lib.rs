@@ -5,6 +5,7 @@ pub mod batch;
 pub mod cli;
 pub mod error;
 pub mod incus;
+pub mod lease;
 pub mod lock;
 pub mod model;
 pub mod name;

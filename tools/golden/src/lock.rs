@@ -19,6 +19,15 @@ use crate::error::{Error, Result};
 /// How long a run waits for another to release the lock (GOLDEN_LOCK_TIMEOUT).
 const DEFAULT_WAIT: Duration = Duration::from_secs(600);
 
+/// How long a run waits for another's lock, here or in Incus (GOLDEN_LOCK_TIMEOUT).
+pub fn wait() -> Duration {
+    std::env::var("GOLDEN_LOCK_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_WAIT)
+}
+
 /// Held while the value lives.
 pub struct InstanceLock {
     _file: File,
@@ -42,7 +51,7 @@ impl NetworkLock {
         // '.' is encoded in the name: the suffix keeps this apart from any instance's lock.
         let name = file_name(remote, project, network).replace(".lock", ".network.lock");
         let (file, path) = open(&name)?;
-        take(&file, &path, true, wait_limit(), waiting, || {
+        take(&file, &path, true, wait(), waiting, || {
             format!("another run giving addresses on network {network}")
         })?;
         Ok(NetworkLock { _file: file })
@@ -106,15 +115,6 @@ pub(crate) fn file_name(remote: Option<&str>, project: &str, instance: &str) -> 
         clean(project),
         clean(instance)
     )
-}
-
-/// How long a run waits for another to release a lock (GOLDEN_LOCK_TIMEOUT).
-pub(crate) fn wait_limit() -> Duration {
-    std::env::var("GOLDEN_LOCK_TIMEOUT")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .map(Duration::from_secs)
-        .unwrap_or(DEFAULT_WAIT)
 }
 
 /// Opens (making it if need be) the lock file `name` of this user's lock
@@ -190,14 +190,7 @@ impl InstanceLock {
         instance: &str,
         waiting: impl FnOnce(&Path),
     ) -> Result<Self> {
-        Self::acquire_in(
-            &lock_dir()?,
-            remote,
-            project,
-            instance,
-            wait_limit(),
-            waiting,
-        )
+        Self::acquire_in(&lock_dir()?, remote, project, instance, wait(), waiting)
     }
 
     fn acquire_in(

@@ -39,7 +39,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 
 use crate::error::{Error, Result};
-use crate::lock::{file_name, open, take, wait_limit};
+use crate::lock::{file_name, open, take, wait};
 
 fn snapshot_lock_name(remote: Option<&str>, project: &str, instance: &str) -> String {
     file_name(remote, project, instance).replace(".lock", ".snapshotting.lock")
@@ -58,7 +58,7 @@ impl NoNewSnapshot {
             &file,
             &path,
             false,
-            wait_limit(),
+            wait(),
             |_| {},
             || format!("a golden-create taking a snapshot of {instance}"),
         )?;
@@ -83,7 +83,7 @@ impl Snapshotting {
             &file,
             &path,
             true,
-            wait_limit(),
+            wait(),
             |_| waiting(),
             || format!("an image being made from {instance}"),
         )?;
@@ -118,9 +118,9 @@ impl Shared {
         let (main, turnstile) = names(remote, project, instance);
         let swapping = || format!("a golden-create swapping {instance}'s pristine");
         let (gate, gate_path) = open(&turnstile)?;
-        take(&gate, &gate_path, false, wait_limit(), |_| {}, swapping)?;
+        take(&gate, &gate_path, false, wait(), |_| {}, swapping)?;
         let (file, path) = open(&main)?;
-        take(&file, &path, false, wait_limit(), |_| {}, swapping)?;
+        take(&file, &path, false, wait(), |_| {}, swapping)?;
         drop(gate);
         let generation = generation(&file)?;
         Ok(Shared {
@@ -159,9 +159,9 @@ impl Exclusive {
                 w()
             }
         };
-        take(&gate, &gate_path, true, wait_limit(), &mut say, readers)?;
+        take(&gate, &gate_path, true, wait(), &mut say, readers)?;
         let (mut file, path) = open(&main)?;
-        take(&file, &path, true, wait_limit(), &mut say, readers)?;
+        take(&file, &path, true, wait(), &mut say, readers)?;
         let next = generation(&file)? + 1;
         file.set_len(0)?;
         file.seek(SeekFrom::Start(0))?;

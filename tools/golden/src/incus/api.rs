@@ -204,6 +204,9 @@ pub struct ImageAlias {
     pub name: String,
     #[serde(deserialize_with = "nullable")]
     pub target: String,
+    /// As read, to move it only if nobody did in between (`If-Match`).
+    #[serde(skip)]
+    pub etag: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

@@ -1,12 +1,18 @@
 //! The transport: how one request reaches the daemon and how its answer is read.
 //!
-//! Every request goes through the user's own `incus` client as `incus query`, so
-//! remotes, certificates, `INCUS_DIR` and `INCUS_CONF` work exactly as with `incus`.
-//! Arguments are passed as an argv array: no shell is ever involved.
-//! Only the typed methods of [`Incus`] (the sibling modules) build requests.
+//! Requests are spoken natively ([`super::native`]: the REST API over the unix
+//! socket or HTTPS), to the daemon the user's own incus configuration names
+//! ([`super::config`]: `INCUS_CONF`, `config.yml`, `INCUS_REMOTE`, `INCUS_DIR`...),
+//! so nothing changes for users but speed and what becomes possible (headers).
+//! A remote the native client does not speak (OIDC, a proxy...) goes through the
+//! user's own `incus` client as `incus query`, when that can reach it; else its
+//! one-line error names the remote and why. Only the typed methods of [`Incus`]
+//! (the sibling modules) build requests.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -14,7 +20,40 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use wait_timeout::ChildExt;
 
+use super::config::{self, Resolution};
+use super::native::Native;
 use crate::error::{Error, Result};
+
+/// How requests reach the daemon of one remote.
+enum Transport {
+    Native(Box<Native>),
+    /// Through `incus query`, for a remote the native client does not speak.
+    Query,
+}
+
+/// One transport per remote for the whole process: the configuration is read
+/// once, and the threads of a parallel derive share it.
+fn transport_for(remote: Option<&str>, timeout: Duration) -> Result<Arc<Transport>> {
+    static CACHE: OnceLock<Mutex<HashMap<Option<String>, Arc<Transport>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = remote.map(str::to_string);
+    if let Some(t) = cache.lock().expect("transport cache").get(&key) {
+        return Ok(t.clone());
+    }
+    let transport = match config::resolve(remote, &config::Env::from_process())? {
+        Resolution::Native(endpoint) => {
+            Transport::Native(Box::new(Native::connect(&endpoint, timeout)?))
+        }
+        Resolution::Unsupported(u) if u.fallback => Transport::Query,
+        Resolution::Unsupported(u) => return Err(u.into_error()),
+    };
+    let transport = Arc::new(transport);
+    cache
+        .lock()
+        .expect("transport cache")
+        .insert(key, transport.clone());
+    Ok(transport)
+}
 
 /// How long a plain request (not an operation we wait for) may take before we give
 /// up: a daemon that accepts a connection but never answers must not hang us.
@@ -93,6 +132,101 @@ impl Incus {
     }
 
     fn request(&self, method: &str, path: &str, body: Option<&Value>, wait: bool) -> Result<Value> {
+        let started = Instant::now();
+        let answer = match &*transport_for(self.remote(), self.timeout)? {
+            Transport::Native(n) if wait => n.run(method, path, body, &[]),
+            Transport::Native(n) => n.request(method, path, body, &[]).map(|r| r.body),
+            Transport::Query => return self.query(method, path, body, wait),
+        };
+        if self.trace {
+            eprintln!(
+                "golden: {method} {path} ({} ms)",
+                started.elapsed().as_millis()
+            );
+        }
+        answer
+    }
+
+    /// `GET path` and its ETag, to send back as `If-Match`. Through `incus query`
+    /// (which cannot read headers) the ETag is `None`.
+    pub(super) fn get_tagged<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<(T, Option<String>)> {
+        match &*transport_for(self.remote(), self.timeout)? {
+            Transport::Native(n) => {
+                let r = n.request("GET", path, None, &[])?;
+                Ok((decode(path, r.body)?, r.etag))
+            }
+            Transport::Query => Ok((self.get(path)?, None)),
+        }
+    }
+
+    /// A request sent with `If-Match: etag` (when there is one), waiting for the
+    /// operation it starts. A 412 (changed since the ETag was read) is
+    /// [`Error::Conflict`]: nothing was written.
+    pub(super) fn run_if_match(
+        &self,
+        method: &str,
+        path: &str,
+        body: &Value,
+        etag: Option<&str>,
+    ) -> Result<Value> {
+        let Some(etag) = etag else {
+            return self.request(method, path, Some(body), true);
+        };
+        match &*transport_for(self.remote(), self.timeout)? {
+            Transport::Native(n) => {
+                match n.try_request(method, path, Some(body), &[("If-Match", etag)])? {
+                    Ok(r) => match r.operation {
+                        Some(op) => loop {
+                            if let Some(done) = self.wait(&op, 60)? {
+                                break Ok(done);
+                            }
+                        },
+                        None => Ok(r.body),
+                    },
+                    Err(e) if e.is_precondition_failed() => Err(Error::Conflict(
+                        "changed by someone else since it was read".into(),
+                    )),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Transport::Query => self.request(method, path, Some(body), true),
+        }
+    }
+
+    /// Waits up to `secs` for an operation: `None` if it still runs, else its
+    /// metadata (a failed operation is its error).
+    pub(super) fn wait(&self, id: &str, secs: u64) -> Result<Option<Value>> {
+        match &*transport_for(self.remote(), self.timeout)? {
+            Transport::Native(n) => Ok(n.wait_operation(id, secs)?.map(|mut op| {
+                op.get_mut("metadata")
+                    .map(Value::take)
+                    .unwrap_or(Value::Null)
+            })),
+            Transport::Query => {
+                // The daemon holds this request up to `secs`: allow for it.
+                let op: Value = self
+                    .patient(Duration::from_secs(secs))
+                    .get(&format!("/1.0/operations/{}/wait?timeout={secs}", enc(id)))?;
+                match op.get("status").and_then(Value::as_str) {
+                    Some("Success") => Ok(Some(op.get("metadata").cloned().unwrap_or(Value::Null))),
+                    Some("Running") | Some("Pending") => Ok(None),
+                    _ => Err(Error::Incus(
+                        op.get("err")
+                            .and_then(Value::as_str)
+                            .filter(|e| !e.is_empty())
+                            .unwrap_or("operation failed")
+                            .to_string(),
+                    )),
+                }
+            }
+        }
+    }
+
+    /// The fallback: one request through `incus query`.
+    fn query(&self, method: &str, path: &str, body: Option<&Value>, wait: bool) -> Result<Value> {
         let target = match &self.remote {
             Some(r) => format!("{r}:{path}"),
             None => path.to_string(),

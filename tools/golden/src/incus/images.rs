@@ -57,8 +57,8 @@ impl Incus {
 
     /// The image an alias points to, if the alias exists.
     pub fn image_alias(&self, project: &str, alias: &str) -> Result<Option<ImageAlias>> {
-        match self.get(&alias_path(project, alias)) {
-            Ok(a) => Ok(Some(a)),
+        match self.get_tagged::<ImageAlias>(&alias_path(project, alias)) {
+            Ok((a, etag)) => Ok(Some(ImageAlias { etag, ..a })),
             Err(e) if not_found(&e) => Ok(None),
             Err(e) => Err(e.context(format!("reading image alias {alias}"))),
         }
@@ -80,14 +80,23 @@ impl Incus {
         .map(drop)
     }
 
-    /// Points an existing alias at another image.
-    pub fn move_alias(&self, project: &str, alias: &str, fingerprint: &str) -> Result<()> {
-        self.send(
+    /// Points an existing alias, as read, at another image — only if nobody
+    /// moved it since ([`crate::Error::Conflict`] if someone did).
+    pub fn move_alias(&self, project: &str, alias: &ImageAlias, fingerprint: &str) -> Result<()> {
+        self.run_if_match(
             "PATCH",
-            &alias_path(project, alias),
-            Some(&json!({ "target": fingerprint })),
+            &alias_path(project, &alias.name),
+            &json!({ "target": fingerprint }),
+            alias.etag.as_deref(),
         )
         .map(drop)
+        .map_err(|e| match e {
+            crate::Error::Conflict(_) => crate::Error::Conflict(format!(
+                "alias {} was moved by someone else meanwhile; it was left as they set it",
+                alias.name
+            )),
+            e => e,
+        })
     }
 
     pub fn image(&self, project: &str, fingerprint: &str) -> Result<Image> {

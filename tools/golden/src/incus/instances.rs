@@ -77,6 +77,26 @@ impl Incus {
             .map_err(|e| e.context(format!("reading instance {name} in project {project}")))
     }
 
+    /// An instance as the daemon sends it, every writable field kept, and its
+    /// ETag: what [`Incus::put_instance`] sends back changed.
+    pub fn instance_tagged(&self, project: &str, name: &str) -> Result<(Value, Option<String>)> {
+        self.get_tagged(&instance_path(project, name))
+            .map_err(|e| e.context(format!("reading instance {name} in project {project}")))
+    }
+
+    /// Replaces an instance's writable fields, only if it did not change since
+    /// `etag` was read ([`crate::Error::Conflict`] if it did).
+    pub fn put_instance(
+        &self,
+        project: &str,
+        name: &str,
+        instance: &Value,
+        etag: Option<&str>,
+    ) -> Result<()> {
+        self.run_if_match("PUT", &instance_path(project, name), instance, etag)
+            .map(drop)
+    }
+
     pub fn snapshots(&self, project: &str, name: &str) -> Result<Vec<Snapshot>> {
         self.list(&format!(
             "/1.0/instances/{}/snapshots?recursion=1&project={}",

@@ -6,8 +6,10 @@
 
 mod api;
 mod client;
+pub mod config;
 mod images;
 mod instances;
+pub mod native;
 mod network;
 mod operations;
 mod profiles;

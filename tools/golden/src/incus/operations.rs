@@ -1,9 +1,7 @@
 //! Operations: the daemon's long-running work, waited for or watched.
 
-use std::collections::BTreeMap;
-use std::time::Duration;
-
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 use super::client::enc;
 use super::Incus;
@@ -29,21 +27,7 @@ impl Incus {
 
     /// Waits up to `secs` for an operation; `None` if it still runs.
     pub fn wait_operation(&self, id: &str, secs: u64) -> Result<Option<Value>> {
-        // The daemon holds this request up to `secs`: allow for it.
-        let op: Value = self
-            .patient(Duration::from_secs(secs))
-            .get(&format!("/1.0/operations/{}/wait?timeout={secs}", enc(id)))?;
-        match op.get("status").and_then(Value::as_str) {
-            Some("Success") => Ok(Some(op.get("metadata").cloned().unwrap_or(Value::Null))),
-            Some("Running") | Some("Pending") => Ok(None),
-            _ => Err(Error::Incus(
-                op.get("err")
-                    .and_then(Value::as_str)
-                    .filter(|e| !e.is_empty())
-                    .unwrap_or("operation failed")
-                    .to_string(),
-            )),
-        }
+        self.wait(id, secs)
     }
 
     /// Waits (up to `secs` each) for operations still running on an instance,

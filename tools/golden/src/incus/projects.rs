@@ -12,6 +12,25 @@ impl Incus {
             .map_err(|e| e.context(format!("reading project {project}")))
     }
 
+    /// A project as the daemon sends it and its ETag: what
+    /// [`Incus::put_project`] sends back changed.
+    pub fn project_tagged(&self, project: &str) -> Result<(Value, Option<String>)> {
+        self.get_tagged(&format!("/1.0/projects/{}", enc(project)))
+            .map_err(|e| e.context(format!("reading project {project}")))
+    }
+
+    /// Replaces a project's config and description, only if it did not change
+    /// since `etag` was read ([`crate::Error::Conflict`] if it did).
+    pub fn put_project(&self, project: &str, body: &Value, etag: Option<&str>) -> Result<()> {
+        self.run_if_match(
+            "PUT",
+            &format!("/1.0/projects/{}", enc(project)),
+            body,
+            etag,
+        )
+        .map(drop)
+    }
+
     /// Does the project exist? (Incus answers an empty list for an unknown project.)
     pub fn project_exists(&self, project: &str) -> Result<bool> {
         match self.get::<Value>(&format!("/1.0/projects/{}", enc(project))) {

@@ -1,0 +1,180 @@
+//! What only the native client can do: send `If-Match`. Two golden-create of
+//! one instance that share no local lock (two machines) still take turns, a
+//! killed holder does not block the next run, and publish --replace moves an
+//! alias only if nobody moved it since it was read.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+
+use golden_tests::*;
+
+/// A running instance that ignores the halt signal: a clean stop never ends.
+fn stubborn(p: &Project) {
+    p.instance("stubborn", None);
+    p.incus(&[
+        "config",
+        "set",
+        "stubborn",
+        "raw.lxc=lxc.signal.halt=SIGCONT",
+    ]);
+    p.incus(&["start", "stubborn"]);
+}
+
+/// golden-create as if on a machine of its own: its own runtime directory, so
+/// no local lock is shared with another run.
+fn create_elsewhere(
+    p: &Project,
+    runtime: &tempfile::TempDir,
+    args: &[&str],
+) -> std::process::Command {
+    let mut c = golden("golden-create");
+    c.env("XDG_RUNTIME_DIR", runtime.path())
+        .args(["--project", &p.name])
+        .args(args);
+    c
+}
+
+/// Starts a run and returns once it said it is stopping the instance (it holds
+/// both locks by then).
+fn start_holding(mut cmd: std::process::Command) -> (Child, Vec<String>) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "ended early: {seen:?}"
+        );
+        let stopping = line.contains("stopping stubborn");
+        seen.push(line);
+        if stopping {
+            break;
+        }
+    }
+    // Keep reading what it says: a closed stderr would end it on its next line.
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    (child, seen)
+}
+
+fn lock_key(p: &Project) -> serde_json::Value {
+    let proj: serde_json::Value =
+        serde_json::from_str(&incus_ok(&["query", &format!("/1.0/projects/{}", p.name)])).unwrap();
+    proj["config"]["user.golden.lock.stubborn"].clone()
+}
+
+#[test]
+fn two_creates_that_share_no_local_lock_take_turns() {
+    let p = Project::new("ser-turns");
+    stubborn(&p);
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // A waits 4 s for a stop that never comes, holding the instance.
+    let (a, _) = start_holding(create_elsewhere(
+        &p,
+        &a_dir,
+        &["--timeout", "4", "stubborn"],
+    ));
+    let held = lock_key(&p);
+    assert!(
+        held.as_str()
+            .unwrap_or("")
+            .contains(&format!(":{}:", a.id())),
+        "{held}"
+    );
+    // B, told to kill, must wait for A first.
+    let b = run(&mut create_elsewhere(
+        &p,
+        &b_dir,
+        &["--force", "--timeout", "1", "stubborn"],
+    ));
+    let mut a = a;
+    assert_eq!(a.wait().unwrap().code(), Some(1), "A could not stop it");
+    assert_eq!(b.code, 0, "{}", b.stderr);
+    let first = b.stderr.lines().next().unwrap_or("");
+    assert!(
+        first.contains("waiting for another golden-create of stubborn (held by")
+            && first.contains(&format!(":{}:", a_pid(&held))),
+        "{}",
+        b.stderr
+    );
+    assert_eq!(p.snapshots("stubborn"), ["pristine"]);
+    assert!(lock_key(&p).is_null(), "released: {}", lock_key(&p));
+}
+
+fn a_pid(held: &serde_json::Value) -> String {
+    let owner = held.as_str().unwrap().split(';').next().unwrap();
+    owner.split(':').nth(1).unwrap().to_string()
+}
+
+#[test]
+fn a_killed_holder_does_not_block_the_next_run() {
+    let p = Project::new("ser-killed");
+    stubborn(&p);
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut a, _) = start_holding(create_elsewhere(
+        &p,
+        &a_dir,
+        &["--timeout", "3", "stubborn"],
+    ));
+    signal(a.id(), "KILL");
+    a.wait().unwrap();
+    assert!(
+        !lock_key(&p).is_null(),
+        "the killed run could not release it"
+    );
+    // Its owner is on this machine and gone: the lock is stale at once.
+    let b = run(&mut create_elsewhere(
+        &p,
+        &b_dir,
+        &["-q", "--force", "stubborn"],
+    ));
+    assert_eq!(b.code, 0, "{}", b.stderr);
+    assert!(!b.stderr.contains("waiting"), "{}", b.stderr);
+    assert_eq!(p.snapshots("stubborn"), ["pristine"]);
+    assert!(lock_key(&p).is_null());
+}
+
+/// A lock written by a run elsewhere holds its instance until it expires; it
+/// does not hold a new instance of the same name (another uuid).
+#[test]
+fn a_lock_held_elsewhere_holds_until_it_expires_and_only_its_instance() {
+    let p = Project::new("ser-elsewhere");
+    p.golden("gold", None);
+    let uuid = p.get("gold")["config"]["volatile.uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let until = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    incus_ok(&[
+        "project",
+        "set",
+        &p.name,
+        &format!("user.golden.lock.gold=owner=elsewhere:1:1;until={until};uuid={uuid}"),
+    ]);
+    // With no patience, create gives up at once, naming the holder; nothing done.
+    let r = run(golden("golden-create")
+        .env("GOLDEN_LOCK_TIMEOUT", "0")
+        .args(["-q", "--project", &p.name, "gold"]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("(elsewhere:1:1) still holds gold"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(p.snapshots("gold"), ["pristine"]);
+    // The same name, another instance: not held.
+    p.incus(&["delete", "gold"]);
+    p.golden("gold", None);
+    let r = run(golden("golden-create")
+        .env("GOLDEN_LOCK_TIMEOUT", "0")
+        .args(["-q", "--project", &p.name, "gold"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
