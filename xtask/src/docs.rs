@@ -143,11 +143,21 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
         tagged(&mut roff, code, text);
     }
     section(&mut roff, "ENVIRONMENT");
-    tagged(&mut roff, "INCUS_DIR", "Where the local Incus daemon keeps its socket; passed to incus(1), which does all talking to the daemon.");
+    tagged(
+        &mut roff,
+        "INCUS_SOCKET, INCUS_DIR",
+        "Where the local daemon's socket is, as incus(1) finds it: a local remote's unix: address, \
+         else INCUS_SOCKET, else $INCUS_DIR/unix.socket, else /run/incus/unix.socket if it exists, \
+         else /var/lib/incus/unix.socket (unix.socket.user, in project user-UID, when only that one \
+         is writable). The tools speak the Incus API themselves: no incus binary is needed.",
+    );
     tagged(
         &mut roff,
         "INCUS_CONF",
-        "The incus client's configuration directory (remotes, certificates, the default remote).",
+        "The incus client's configuration directory (config.yml: remotes, the default remote; \
+         client and pinned server certificates), else ~/.config/incus. A remote the tools do not \
+         speak (OIDC, behind a proxy) goes through incus query when incus(1) is installed; else its \
+         error names the remote and why.",
     );
     tagged(
         &mut roff,
@@ -180,7 +190,8 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
     tagged(
         &mut roff,
         "~/.config/incus/",
-        "The incus client configuration used for every request (see INCUS_CONF).",
+        "The incus client configuration used for every request (see INCUS_CONF); \
+         /etc/incus/config.yml adds the remotes it lacks.",
     );
     section(&mut roff, "NOTES");
     roff.text([roman(

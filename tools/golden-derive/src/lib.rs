@@ -159,7 +159,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     let targets = locate(wanted)?;
     // One remote for all (input::read made sure): pools are read once.
     let incus = targets[0].incus();
-    let pools = incus.pools()?;
+    let pools = golden::incus::PoolBook::new(&incus);
     let templates = targets
         .into_iter()
         .map(|t| Template::read(t, &opts, &pools))

@@ -23,7 +23,7 @@ pub use api::{
 pub use client::Incus;
 pub use images::PublishRequest;
 pub use instances::CopyRequest;
-pub use storage::SnapshotsOf;
+pub use storage::{PoolBook, SnapshotsOf};
 
 /// Which project(s) a request is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
