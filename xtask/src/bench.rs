@@ -616,22 +616,37 @@ fn bench_derive_native(rows: &mut Vec<Row>, n: usize) {
     drop_project(p);
 }
 
+/// BENCH_ONLY=native,derive,... runs those parts alone (default: all).
+fn wanted(part: &str) -> bool {
+    std::env::var("BENCH_ONLY").map_or(true, |only| only.split(',').any(|p| p == part))
+}
+
 pub fn run() {
     golden_tests::require_daemon();
     let started = Instant::now();
     let mut rows = Vec::new();
-    bench_one_request(&mut rows);
-    bench_list_native(&mut rows, 100);
-    bench_derive_native(&mut rows, 20);
-    bench_overhead(&mut rows);
-    bench_derive(&mut rows, 20);
-    if full() {
-        bench_derive(&mut rows, 100);
+    if wanted("native") {
+        bench_one_request(&mut rows);
+        bench_list_native(&mut rows, 100);
+        bench_derive_native(&mut rows, 20);
     }
-    bench_cow(&mut rows, if full() { 500 } else { 200 });
-    bench_list(&mut rows, 100, 20);
-    if full() {
-        bench_list(&mut rows, 1000, 100);
+    if wanted("overhead") {
+        bench_overhead(&mut rows);
+    }
+    if wanted("derive") {
+        bench_derive(&mut rows, 20);
+        if full() {
+            bench_derive(&mut rows, 100);
+        }
+    }
+    if wanted("cow") {
+        bench_cow(&mut rows, if full() { 500 } else { 200 });
+    }
+    if wanted("list") {
+        bench_list(&mut rows, 100, 20);
+        if full() {
+            bench_list(&mut rows, 1000, 100);
+        }
     }
     report(&rows, started.elapsed().as_secs());
 }
