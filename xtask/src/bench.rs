@@ -92,7 +92,8 @@ fn par<T: Sync>(items: &[T], f: impl Fn(&T) + Sync) {
 }
 
 fn project(name: &str) {
-    let _ = incus(&["project", "delete", name]);
+    // A leftover of an interrupted run, instances and all.
+    drop_project(name);
     incus_ok(&[
         "project",
         "create",
