@@ -126,6 +126,16 @@ impl Incus {
         Ok(matches!(&*t, Transport::Native(_)).then_some(NativeRef(t)))
     }
 
+    /// With `GOLDEN_TRACE`, says how long a request took.
+    pub(super) fn traced(&self, method: &str, path: &str, started: Instant) {
+        if self.trace {
+            eprintln!(
+                "golden: {method} {path} ({} ms)",
+                started.elapsed().as_millis()
+            );
+        }
+    }
+
     /// `GET path`, decoded into `T`.
     pub(super) fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
         let v = self.request("GET", path, None, false)?;

@@ -166,7 +166,10 @@ impl Incus {
                 self.remote_label()
             )));
         };
-        native.try_request_bytes(method, path, body, headers)
+        let started = std::time::Instant::now();
+        let answer = native.try_request_bytes(method, path, body, headers);
+        self.traced(method, path, started);
+        answer
     }
 }
 
