@@ -11,6 +11,8 @@ use std::time::Instant;
 use golden_tests::{command, incus, incus_ok};
 use serde_json::json;
 
+mod identity;
+
 struct Row {
     work: String,
     ours: f64,
@@ -432,11 +434,18 @@ pub fn run() {
     golden_tests::require_daemon();
     let started = Instant::now();
     let mut rows = Vec::new();
+    // BENCH_ONLY=identity: that part alone.
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("identity") {
+        identity::bench_identity(&mut rows, 20);
+        report(&rows, started.elapsed().as_secs());
+        return;
+    }
     bench_overhead(&mut rows);
     bench_derive(&mut rows, 20);
     if full() {
         bench_derive(&mut rows, 100);
     }
+    identity::bench_identity(&mut rows, 20);
     bench_cow(&mut rows, if full() { 500 } else { 200 });
     bench_list(&mut rows, 100, 20);
     if full() {

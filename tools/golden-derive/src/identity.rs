@@ -271,3 +271,6 @@ pub fn new_machine_id() -> String {
     b[8] = (b[8] & 0x3f) | 0x80;
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -191,3 +191,29 @@ impl Renewals {
         Ok(reset::column(&done))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_column_says_what_each_template_s_clones_get() {
+        let r = Renewals {
+            of: vec![
+                Renewal::Keep,
+                Renewal::Vm,
+                Renewal::Reset {
+                    dry: Some(Box::new(Survey {
+                        random_seed: true,
+                        ..Survey::default()
+                    })),
+                    last: Mutex::new(None),
+                },
+            ],
+            pool: KeyPool::default(),
+        };
+        assert_eq!(r.planned(0), "-");
+        assert_eq!(r.planned(1), VM_NOT_RESET);
+        assert_eq!(r.planned(2), "random-seed");
+    }
+}
