@@ -11,6 +11,8 @@ use std::time::Instant;
 use golden_tests::{command, incus, incus_ok};
 use serde_json::json;
 
+mod identity;
+
 struct Row {
     work: String,
     ours: f64,
@@ -639,6 +641,9 @@ pub fn run() {
         if full() {
             bench_derive(&mut rows, 100);
         }
+    }
+    if wanted("identity") {
+        identity::bench_identity(&mut rows, 20);
     }
     if wanted("cow") {
         bench_cow(&mut rows, if full() { 500 } else { 200 });

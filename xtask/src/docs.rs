@@ -58,6 +58,8 @@ fn extra(tool: &str) -> Extra {
                 ("Finish an interrupted bulk derive:", "seq -f 'lab-student-%g' 20 | golden-derive --skip-existing lab-reference"),
                 ("A template with a static address: one address each, from its network:", "golden-derive --ipv4 auto web-tpl web-1 web-2"),
                 ("Give each clone its own copy of the template's /data volume:", "golden-derive --volumes copy lab-reference lab-student-1"),
+                ("What the clones' identity reset would change, and which identity files the golden holds:", "golden-derive -n -o instance,identity pro-dev pro-alice"),
+                ("Clones that keep the template's machine-id, host keys and hostname (a cluster of replicas that must share them):", "golden-derive --keep-identity pro-dev pro-replica"),
             ],
             exit: EXIT_COMMON,
         },
@@ -95,6 +97,35 @@ fn tagged(roff: &mut Roff, tag: &str, text: &str) {
     roff.control("TP", []).text([bold(tag)]).text([roman(text)]);
 }
 
+/// golden-derive's IDENTITY section: what is reset, why, and for VMs how.
+fn identity_section(roff: &mut Roff) {
+    section(roff, "IDENTITY");
+    roff.text([roman(
+        "Incus gives a copy a new MAC address and volatile.uuid, and never touches its root \
+         filesystem: without a reset, every clone is the template's machine. golden-derive resets \
+         each new container before it is ever started, through the daemon's files API only \
+         (reads, writes with owner and mode, removals), touching only files the clone holds; the \
+         template and its pristine are never written. The identity column says what was reset: \
+         machine-id,ssh-host-keys,hostname,dhcp-leases,random-seed, or - for nothing; with -n, \
+         what would be, and a notice lists the identity files the golden holds.",
+    )]);
+    tagged(roff, "machine-id", "/etc/machine-id holding an id gets a new random one (journald, D-Bus, and systemd-networkd's DHCP client id derive from it: clones sharing it get one address). Empty or `uninitialized` is left: systemd makes one at first boot. /var/lib/dbus/machine-id gets the same new id when it is a file; a symlink is left.");
+    tagged(roff, "ssh-host-keys", "Each /etc/ssh/ssh_host_*_key is replaced by a fresh key of the same kind (ed25519, ECDSA of the same curve, RSA of the same size), made in golden-derive itself, comment root@CLONE, owner kept, mode 0600, and its .pub 0644: no clone can pass for another. A key of a kind not made (DSA) is removed. RSA keys are slow to make (about a second of CPU each for 3072 bits): they are made on every core from the start of the run, while the daemon copies.");
+    tagged(roff, "hostname", "/etc/hostname holding the template's name gets the clone's; in /etc/hosts the template's name as a whole word becomes the clone's. A file naming something else is left.");
+    tagged(roff, "dhcp-leases", "Leases of dhclient (/var/lib/dhcp, /var/lib/dhclient), systemd-networkd (/run/systemd/netif/leases), NetworkManager (/var/lib/NetworkManager/*.lease) and dhcpcd (/var/lib/dhcpcd, /var/db/dhcpcd, with its duid) are removed: a clone would ask for the template's address.");
+    tagged(roff, "random-seed", "/var/lib/systemd/random-seed is removed: clones would start their entropy pool from the same seed.");
+    roff.control("PP", []).text([roman(
+        "A clone whose reset fails is removed, and its record fails with the reason (the others \
+         go on; exit 1). --keep-identity keeps everything as copied. A remote reached through \
+         `incus query` cannot carry files: golden-derive refuses before any copy, unless \
+         --keep-identity. Virtual machines: the files API needs the VM agent, which runs only \
+         once a VM is started; their identity is not reset (a notice, and not-reset:vm in the \
+         column). Reset it at first boot instead, for instance with cloud-init, or with `rm -f \
+         /etc/machine-id /var/lib/dbus/machine-id /etc/ssh/ssh_host_*; systemd-machine-id-setup; \
+         ssh-keygen -A; hostnamectl set-hostname NAME` run once.",
+    )]);
+}
+
 /// The man page of one tool: clap's sections, then ours.
 pub fn man_page(cmd: &Command) -> Vec<u8> {
     let name = cmd.get_name().to_string();
@@ -128,6 +159,9 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
          standard output: a table on a terminal, TSV with a header in a pipe, or NDJSON with -f json; \
          messages go to standard error. A closed standard output ends the tool quietly.",
         )]);
+    }
+    if name == "golden-derive" {
+        identity_section(&mut roff);
     }
     section(&mut roff, "EXAMPLES");
     for (what, cmdline) in ex.examples {

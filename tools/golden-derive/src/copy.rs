@@ -17,12 +17,19 @@ use serde_json::Value;
 use crate::options::Options;
 use crate::plan::Job;
 use crate::pristine::Pristine;
+use crate::renew::Renewals;
+use crate::reset;
 use crate::template::Template;
 use crate::Derived;
 
 /// Makes one clone (or, with -n, says what it would be).
-pub fn derive_one(job: &Job, tpl: &Template, opts: &Options) -> Result<Derived> {
-    let record = |status: &str, created_at: &str, snapshot: &str| Derived {
+pub fn derive_one(
+    job: &Job,
+    tpl: &Template,
+    renewals: &Renewals,
+    opts: &Options,
+) -> Result<Derived> {
+    let record = |status: &str, created_at: &str, snapshot: &str, identity: String| Derived {
         project: tpl.clone_project.clone(),
         instance: job.name.clone(),
         source: format!("{}/{}/{}", tpl.target.project, tpl.target.name, snapshot),
@@ -32,6 +39,7 @@ pub fn derive_one(job: &Job, tpl: &Template, opts: &Options) -> Result<Derived> 
         status: status.to_string(),
         created_at: created_at.to_string(),
         ipv4: job.ipv4.clone(),
+        identity,
     };
     let incus = tpl.target.incus();
     if let Some(stopped) = job.existing {
@@ -39,13 +47,19 @@ pub fn derive_one(job: &Job, tpl: &Template, opts: &Options) -> Result<Derived> 
         // A rerun finishes the job: a clone an earlier --start left stopped is started.
         if opts.start && stopped && !opts.run.dry_run {
             incus.set_state(&tpl.clone_project, &job.name, "start", None, false)?;
-            return Ok(record("started", "", &last.snapshot));
+            return Ok(record("started", "", &last.snapshot, "-".into()));
         }
-        return Ok(record("skipped", "", &last.snapshot));
+        return Ok(record("skipped", "", &last.snapshot, "-".into()));
     }
     if opts.run.dry_run {
         let last = tpl.pristine.last();
-        return Ok(record("planned", &last.created_at, &last.snapshot));
+        let identity = renewals.planned(job.template);
+        return Ok(record(
+            "planned",
+            &last.created_at,
+            &last.snapshot,
+            identity,
+        ));
     }
     let copied = {
         let t = &tpl.target;
@@ -53,12 +67,35 @@ pub fn derive_one(job: &Job, tpl: &Template, opts: &Options) -> Result<Derived> 
         let source = tpl.pristine.under(t, Some(&held))?;
         copy_all(&incus, job, tpl, opts, source)?
     };
+    // Before it is ever started; a clone left half-reset is removed.
+    let source = format!("{}@{}", copied.snapshot, copied.created_at);
+    let identity = match renewals.apply(tpl, job.template, &job.name, &source) {
+        Ok(done) => done,
+        Err(e) => {
+            let removed = remove_clone(&incus, job, tpl);
+            return Err(reset::failed(e, removed, &tpl.clone_project, &job.name));
+        }
+    };
     let mut status = "Stopped";
     if opts.start {
         incus.set_state(&tpl.clone_project, &job.name, "start", None, false)?;
         status = "Running";
     }
-    Ok(record(status, &copied.created_at, &copied.snapshot))
+    Ok(record(
+        status,
+        &copied.created_at,
+        &copied.snapshot,
+        identity,
+    ))
+}
+
+/// Removes a clone just made, and the volumes copied for it.
+fn remove_clone(incus: &Incus, job: &Job, tpl: &Template) -> Result<()> {
+    incus.delete_instance(&tpl.clone_project, &job.name)?;
+    for v in &job.volume_copies {
+        incus.delete_volume(&v.pool, &tpl.clone_volumes_project, &v.new_volume)?;
+    }
+    Ok(())
 }
 
 /// Copies the volumes, then the instance, from `source`; returns what was copied.

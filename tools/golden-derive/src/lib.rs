@@ -6,16 +6,23 @@
 //! every clone ([`plan`]: names, addresses, devices, volumes), then the copies
 //! in parallel through the daemon's own copy operation, CoW where the pool
 //! allows ([`copy`]), each from the snapshot [`pristine`] names under the
-//! readers' lock. Everything is checked before the first copy.
+//! readers' lock. Everything is checked before the first copy. Each new
+//! container then gets its own identity before it is ever started
+//! ([`renew`]: machine-id, SSH host keys made here ([`keys`]), hostname, DHCP
+//! leases, random seed; [`identity`] surveys, [`reset`] writes).
 
 mod addresses;
 mod copy;
 mod devices;
 mod expand;
+mod identity;
 mod input;
+mod keys;
 mod options;
 mod plan;
 mod pristine;
+mod renew;
+mod reset;
 mod template;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
@@ -56,6 +63,11 @@ pub enum Volumes {
         --ipv4 addresses (free on the network in every project; concurrent runs never \
         give one twice). Each clone names the snapshot it was really copied from: a \
         golden-create running meanwhile waits for the copies under way to rename it.\n\n\
+        Each new container gets its own identity before it is ever started, through \
+        the daemon's files API: a new /etc/machine-id (and /var/lib/dbus/machine-id when \
+        it is a file), fresh SSH host keys of the same kinds, its own name in /etc/hostname \
+        and /etc/hosts where they held the template's, and no DHCP leases nor random seed \
+        of the template's. --keep-identity keeps everything as copied.\n\n\
         With --count N, N clones of each template are named by --name (default \
         {template}-{n}, n counting from the first free number).\n\n\
         Without NEW (or with -), the new names are read from stdin: bare names, or records \
@@ -110,6 +122,9 @@ pub struct Args {
     /// What to do with custom volumes attached to the template
     #[arg(long, value_enum, value_name = "HOW")]
     pub volumes: Option<Volumes>,
+    /// Keep the template's machine-id, SSH host keys, hostname, leases and seed in the clones
+    #[arg(long)]
+    pub keep_identity: bool,
     #[command(flatten)]
     pub run: golden::cli::RunArgs,
     #[command(flatten)]
@@ -132,6 +147,9 @@ pub struct Derived {
     /// created_at of the pristine it came from.
     pub created_at: String,
     pub ipv4: Option<String>,
+    /// What was reset in the clone (`machine-id,ssh-host-keys,hostname,dhcp-leases,random-seed`),
+    /// `-` for nothing, `not-reset:vm` for a virtual machine; with -n, what would be.
+    pub identity: String,
 }
 
 pub const COLUMNS: &[&str] = &[
@@ -144,6 +162,7 @@ pub const COLUMNS: &[&str] = &[
     "status",
     "created_at",
     "ipv4",
+    "identity",
 ];
 
 pub fn command() -> clap::Command {
@@ -165,6 +184,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         .map(|t| Template::read(t, &opts, &pools))
         .collect::<Result<Vec<_>>>()?;
     let plan = plan::plan(&incus, &templates, requests, &opts)?;
+    let renewals = renew::prepare(&templates, &plan.jobs, &opts)?;
 
     // Said once per template, and only if a copy will be made.
     for (i, tpl) in templates.iter().enumerate() {
@@ -200,8 +220,9 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         batch_opts,
         printer,
         |job| job.name.clone(),
-        |job| copy::derive_one(job, &templates[job.template], &opts),
+        |job| copy::derive_one(job, &templates[job.template], &renewals, &opts),
     )?;
+    renewals.pool.stop();
     Ok(if plan.refused.is_empty() {
         status
     } else {
@@ -225,6 +246,7 @@ mod tests {
             status: "planned".into(),
             created_at: String::new(),
             ipv4: None,
+            identity: "-".into(),
         };
         assert_eq!(golden::output::fields_of(&rec), COLUMNS);
     }

@@ -7,6 +7,7 @@
 mod api;
 mod client;
 pub mod config;
+mod files;
 mod images;
 mod instances;
 pub mod native;
@@ -21,6 +22,7 @@ pub use api::{
     Snapshot, StoragePool, StorageVolume,
 };
 pub use client::Incus;
+pub use files::{FileKind, InstanceFile, Perms};
 pub use images::PublishRequest;
 pub use instances::CopyRequest;
 pub use storage::{PoolBook, SnapshotsOf};
