@@ -15,23 +15,28 @@ use golden::{Error, Result};
 use serde_json::Value;
 
 use crate::options::Options;
+use crate::placement::crosses;
 use crate::plan::Job;
 use crate::pristine::Pristine;
+use crate::seeds::{Seed, Seeds};
 use crate::template::Template;
 use crate::Derived;
 
 /// Makes one clone (or, with -n, says what it would be).
-pub fn derive_one(job: &Job, tpl: &Template, opts: &Options) -> Result<Derived> {
-    let record = |status: &str, created_at: &str, snapshot: &str| Derived {
+pub fn derive_one(job: &Job, tpl: &Template, opts: &Options, seeds: &Seeds) -> Result<Derived> {
+    let crossing = crosses(tpl.location.as_deref(), job.location.as_deref(), &tpl.pool);
+    let mut cow = tpl.cow && !crossing;
+    let record = |status: &str, created_at: &str, snapshot: &str, cow: bool| Derived {
         project: tpl.clone_project.clone(),
         instance: job.name.clone(),
         source: format!("{}/{}/{}", tpl.target.project, tpl.target.name, snapshot),
         pool: tpl.clone_pool.clone(),
         driver: tpl.clone_driver.clone(),
-        cow: tpl.cow,
+        cow,
         status: status.to_string(),
         created_at: created_at.to_string(),
         ipv4: job.ipv4.clone(),
+        location: job.location.clone(),
     };
     let incus = tpl.target.incus();
     if let Some(stopped) = job.existing {
@@ -39,26 +44,71 @@ pub fn derive_one(job: &Job, tpl: &Template, opts: &Options) -> Result<Derived> 
         // A rerun finishes the job: a clone an earlier --start left stopped is started.
         if opts.start && stopped && !opts.run.dry_run {
             incus.set_state(&tpl.clone_project, &job.name, "start", None, false)?;
-            return Ok(record("started", "", &last.snapshot));
+            return Ok(record("started", "", &last.snapshot, cow));
         }
-        return Ok(record("skipped", "", &last.snapshot));
+        return Ok(record("skipped", "", &last.snapshot, cow));
     }
     if opts.run.dry_run {
         let last = tpl.pristine.last();
-        return Ok(record("planned", &last.created_at, &last.snapshot));
+        if let (true, true, Some(m)) = (crossing, seeds.enabled, job.location.as_deref()) {
+            // In a spread, all but one clone a member gets are CoW copies of that one.
+            let slot = seeds.slot(job.template, m);
+            let mut seed = slot.lock().unwrap_or_else(|e| e.into_inner());
+            if seed.is_some() {
+                cow = tpl.cow;
+            } else {
+                *seed = Some(Seed {
+                    name: job.name.clone(),
+                    copied: last.clone(),
+                });
+            }
+        }
+        return Ok(record("planned", &last.created_at, &last.snapshot, cow));
     }
-    let copied = {
+    let from_template = || {
         let t = &tpl.target;
         let held = Shared::acquire(t.remote.as_deref(), &t.project, &t.name)?;
         let source = tpl.pristine.under(t, Some(&held))?;
-        copy_all(&incus, job, tpl, opts, source)?
+        copy_all(&incus, job, tpl, opts, source)
+    };
+    let copied = match job.location.as_deref() {
+        Some(member) if crossing => {
+            // One full copy at a time to a member; then, in a spread, CoW copies of it.
+            let slot = seeds.slot(job.template, member);
+            let mut seed = slot.lock().unwrap_or_else(|e| e.into_inner());
+            match seed.clone() {
+                Some(s) if seeds.enabled => {
+                    drop(seed);
+                    let req = copy_request(&job.name, tpl, &s.copied, opts, &job.devices, false);
+                    incus
+                        .copy_instance_from(&tpl.clone_project, Some(member), &s.name, &req)
+                        .map_err(|e| {
+                            already_exists(
+                                e.context(format!("copying {}", s.name)),
+                                &tpl.clone_project,
+                            )
+                        })?;
+                    cow = tpl.cow;
+                    s.copied
+                }
+                _ => {
+                    let copied = from_template()?;
+                    *seed = Some(Seed {
+                        name: job.name.clone(),
+                        copied: copied.clone(),
+                    });
+                    copied
+                }
+            }
+        }
+        _ => from_template()?,
     };
     let mut status = "Stopped";
     if opts.start {
         incus.set_state(&tpl.clone_project, &job.name, "start", None, false)?;
         status = "Running";
     }
-    Ok(record(status, &copied.created_at, &copied.snapshot))
+    Ok(record(status, &copied.created_at, &copied.snapshot, cow))
 }
 
 /// Copies the volumes, then the instance, from `source`; returns what was copied.
@@ -130,9 +180,11 @@ fn copy_instance(
     opts: &Options,
     source: &Pristine,
 ) -> Result<()> {
-    let req = copy_request(&job.name, tpl, source, opts, &job.devices);
-    // In a cluster, stay beside the template: a copy across members is never CoW.
-    incus.copy_instance(&tpl.clone_project, tpl.location.as_deref(), &req)
+    let crossing = job.location.is_some() && job.location != tpl.location;
+    let req = copy_request(&job.name, tpl, source, opts, &job.devices, crossing);
+    // Always sent with its member: the daemon's scheduler would place it anywhere
+    // (beside the template by default, so that it is CoW).
+    incus.copy_instance(&tpl.clone_project, job.location.as_deref(), &req)
 }
 
 /// The daemon's words for a name taken meanwhile (by a concurrent run) are a
@@ -153,13 +205,17 @@ fn already_exists(e: Error, project: &str) -> Error {
     }
 }
 
-/// The copy of `source` as clone `name`, with its provenance.
+/// The copy of `source` as clone `name`, with its provenance. `in_full`: to
+/// another cluster member, which the daemon makes as a migration that reads
+/// nothing of the source's settings: the snapshot's architecture, config (less
+/// its volatile keys), devices and profiles are sent, as `incus copy` does.
 pub fn copy_request(
     name: &str,
     tpl: &Template,
     source: &Pristine,
     opts: &Options,
     devices: &BTreeMap<String, Value>,
+    in_full: bool,
 ) -> CopyRequest {
     let mut req = CopyRequest::from_snapshot(
         name,
@@ -168,7 +224,22 @@ pub fn copy_request(
         &tpl.target.name,
         &source.snapshot,
     );
-    req.config = opts.config.clone();
+    if in_full {
+        req.architecture = Some(source.architecture.clone());
+        req.config = source
+            .config
+            .iter()
+            .filter(|(k, _)| !k.starts_with("volatile.") || *k == "volatile.base_image")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        req.devices = source
+            .devices
+            .iter()
+            .map(|(k, d)| (k.clone(), serde_json::json!(d)))
+            .collect();
+        req.profiles = Some(source.profiles.clone());
+    }
+    req.config.extend(opts.config.clone());
     req.config
         .insert(KEY_PROJECT.into(), tpl.target.project.clone());
     req.config
@@ -179,7 +250,9 @@ pub fn copy_request(
         req.config
             .insert(KEY_TEMPLATE_UUID.into(), tpl.uuid.clone());
     }
-    req.devices = devices.clone();
-    req.profiles = opts.profiles.clone();
+    req.devices.extend(devices.clone());
+    if opts.profiles.is_some() {
+        req.profiles = opts.profiles.clone();
+    }
     req
 }

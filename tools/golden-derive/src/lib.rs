@@ -14,8 +14,10 @@ mod devices;
 mod expand;
 mod input;
 mod options;
+mod placement;
 mod plan;
 mod pristine;
+mod seeds;
 mod template;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
@@ -82,6 +84,12 @@ pub struct Args {
     /// Create the clones in this project (default: the template's)
     #[arg(long, value_name = "PROJECT")]
     pub target_project: Option<String>,
+    /// Cluster member for the clones (default: the template's, which keeps them CoW)
+    #[arg(long, value_name = "MEMBER", conflicts_with = "spread")]
+    pub target: Option<String>,
+    /// Deal the clones round-robin over the cluster members that are online and have the pool
+    #[arg(long)]
+    pub spread: bool,
     /// Storage pool for the clones (default: the template's, which allows CoW)
     #[arg(short = 's', long = "storage", value_name = "POOL")]
     pub storage: Option<String>,
@@ -132,6 +140,8 @@ pub struct Derived {
     /// created_at of the pristine it came from.
     pub created_at: String,
     pub ipv4: Option<String>,
+    /// The cluster member it is on (planned, with -n); empty outside a cluster.
+    pub location: Option<String>,
 }
 
 pub const COLUMNS: &[&str] = &[
@@ -144,6 +154,7 @@ pub const COLUMNS: &[&str] = &[
     "status",
     "created_at",
     "ipv4",
+    "location",
 ];
 
 pub fn command() -> clap::Command {
@@ -157,14 +168,31 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
 
     let (wanted, requests) = input::read(&args)?;
     let targets = locate(wanted)?;
-    // One remote for all (input::read made sure): pools are read once.
+    // One remote for all (input::read made sure): pools and members are read once.
     let incus = targets[0].incus();
     let pools = incus.pools()?;
+    let members = incus.cluster_members()?;
+    // Templates on an offline member cannot be read: their clones are refused.
+    let (targets, requests, mut refused) =
+        placement::on_offline_members(&incus, &members, targets, requests)?;
     let templates = targets
         .into_iter()
         .map(|t| Template::read(t, &opts, &pools))
         .collect::<Result<Vec<_>>>()?;
-    let plan = plan::plan(&incus, &templates, requests, &opts)?;
+    let of: Vec<placement::Of> = templates
+        .iter()
+        .map(|t| placement::Of {
+            name: &t.target.name,
+            member: t.location.as_deref(),
+            pool: &t.pool,
+        })
+        .collect();
+    let mut placement = placement::Placement::new(&opts.placement, &members, &of, opts.run.quiet)?;
+    let mut plan = plan::plan(&incus, &templates, requests, &opts, &mut placement)?;
+    refused.append(&mut plan.refused);
+    plan.refused = refused;
+    let seeds = seeds::Seeds::new(!opts.start);
+    placement::say_full_copies(&templates, &plan.jobs, seeds.enabled, opts.run.quiet);
 
     // Said once per template, and only if a copy will be made.
     for (i, tpl) in templates.iter().enumerate() {
@@ -200,7 +228,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         batch_opts,
         printer,
         |job| job.name.clone(),
-        |job| copy::derive_one(job, &templates[job.template], &opts),
+        |job| copy::derive_one(job, &templates[job.template], &opts, &seeds),
     )?;
     Ok(if plan.refused.is_empty() {
         status
@@ -225,6 +253,7 @@ mod tests {
             status: "planned".into(),
             created_at: String::new(),
             ipv4: None,
+            location: None,
         };
         assert_eq!(golden::output::fields_of(&rec), COLUMNS);
     }

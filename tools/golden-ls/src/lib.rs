@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
-use golden::incus::{Incus, Instance, Scope, StoragePool, StorageVolume};
+use golden::incus::{ClusterMember, Incus, Instance, Scope, StoragePool, StorageVolume};
 use golden::model::{current_pristine, pool_shares_blocks, Provenance};
 use golden::name::{check_instance_name, check_project_name, split_remote};
 use golden::output::{OutputArgs, Printer};
@@ -91,6 +91,9 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         }
     }
     let listing = listing?;
+    for m in listing.members.iter().filter(|m| !m.is_online()) {
+        say_offline(m, &listing.instances);
+    }
     let rows: Vec<GoldenRow> = goldens(&listing)
         .into_iter()
         .filter(|r| args.project.as_ref().is_none_or(|p| &r.project == p))
@@ -120,6 +123,28 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     }
     printer.finish()?;
     Ok(status)
+}
+
+/// A cluster member that is not online: its instances come from the cluster's
+/// database alone (status Error, no config), so what they say is not known.
+fn say_offline(m: &ClusterMember, instances: &[Instance]) {
+    let on_it = instances
+        .iter()
+        .filter(|i| i.member() == Some(m.server_name.as_str()))
+        .count();
+    let why = match m.message.as_str() {
+        "" => String::new(),
+        msg => format!(" ({msg})"),
+    };
+    golden::cli::notice(
+        false,
+        format!(
+            "cluster member {} is {}{why}: its {on_it} instances are listed without their \
+             config or pool, and clones on it are not counted in derived and stale",
+            m.server_name,
+            m.status.to_lowercase()
+        ),
+    );
 }
 
 fn in_project(p: Option<&str>) -> String {
@@ -153,6 +178,8 @@ pub struct Listing {
     pub pools: Vec<StoragePool>,
     /// Instance volumes (and their snapshots) of each pool.
     pub volumes: BTreeMap<String, Vec<StorageVolume>>,
+    /// The cluster's members (none outside a cluster).
+    pub members: Vec<ClusterMember>,
 }
 
 /// Asks for the instances and, at the same time, the pools and their volumes.
@@ -168,6 +195,7 @@ pub fn fetch(incus: &Incus, scope: &Scope) -> Result<Listing> {
                 .instances(&Scope::All)
                 .or_else(|_| incus.instances(scope)),
         });
+        let members = s.spawn(|| incus.cluster_members());
         let pools = incus.pools()?;
         let volume_calls: Vec<_> = pools
             .iter()
@@ -184,10 +212,16 @@ pub fn fetch(incus: &Incus, scope: &Scope) -> Result<Listing> {
             volumes.insert(pool, call.join().expect("volume listing thread")?);
         }
         let instances = instances.join().expect("instance listing thread")?;
+        // Who is offline is a notice: a listing that cannot tell still lists.
+        let members = members
+            .join()
+            .expect("member listing thread")
+            .unwrap_or_default();
         Ok(Listing {
             instances,
             pools,
             volumes,
+            members,
         })
     })
 }
@@ -322,6 +356,7 @@ mod tests {
                 instance("lab", "plain", "slow", json!({})),
             ],
             pools: vec![pool("fast", "btrfs"), pool("slow", "dir")],
+            members: Vec::new(),
             volumes: BTreeMap::from([
                 (
                     "fast".to_string(),

@@ -6,6 +6,7 @@
 
 mod api;
 mod client;
+mod cluster;
 pub mod config;
 mod images;
 mod instances;
@@ -17,8 +18,8 @@ mod projects;
 mod storage;
 
 pub use api::{
-    Image, ImageAlias, Instance, InstanceSnapshot, InstanceUrl, Lease, Network, Profile, Project,
-    Snapshot, StoragePool, StorageVolume,
+    ClusterMember, Image, ImageAlias, Instance, InstanceSnapshot, InstanceUrl, Lease, Network,
+    Profile, Project, Snapshot, StoragePool, StorageVolume,
 };
 pub use client::Incus;
 pub use images::PublishRequest;

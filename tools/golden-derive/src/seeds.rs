@@ -1,0 +1,55 @@
+//! Copies to other cluster members, at run time.
+//!
+//! A copy to another member on storage of each member's own is a migration: a
+//! full copy over the network. The daemon fails several at once to the same
+//! member ("websocket: close 1000"), so they are made one at a time per member
+//! (copies on different members still run at once, `-j` of them).
+//!
+//! And a spread pays that transfer once per member, not once per clone: the
+//! first clone a member gets is the full copy (its *seed*); the others there
+//! are CoW copies of the seed, made on that member before anything starts it
+//! (so, with `--start`, the transfer is paid per clone: a started seed is no
+//! longer pristine). Each clone records the template's pristine as its origin,
+//! whichever way it was made.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use crate::pristine::Pristine;
+
+/// A clone made on a member by a full copy, that later clones there copy.
+#[derive(Debug, Clone)]
+pub struct Seed {
+    pub name: String,
+    pub copied: Pristine,
+}
+
+/// The seed of one (template, member), if made; locked during a full copy there.
+pub type Slot = Arc<Mutex<Option<Seed>>>;
+
+/// One slot per (template, member): held during a full copy to that member.
+#[derive(Default)]
+pub struct Seeds {
+    /// CoW copies of the seed allowed (a spread without --start).
+    pub enabled: bool,
+    slots: Mutex<BTreeMap<(usize, String), Slot>>,
+}
+
+impl Seeds {
+    pub fn new(enabled: bool) -> Self {
+        Seeds {
+            enabled,
+            slots: Mutex::default(),
+        }
+    }
+
+    /// The slot of template `ti`'s clones on `member`.
+    pub fn slot(&self, ti: usize, member: &str) -> Slot {
+        self.slots
+            .lock()
+            .expect("seed slots")
+            .entry((ti, member.to_string()))
+            .or_default()
+            .clone()
+    }
+}
