@@ -92,7 +92,10 @@ pub fn derive_one(job: &Job, tpl: &Template, opts: &Options, seeds: &Seeds) -> R
                     s.copied
                 }
                 _ => {
-                    let copied = from_template()?;
+                    let copied = {
+                        let _one = seeds.transfer.lock().unwrap_or_else(|e| e.into_inner());
+                        from_template()?
+                    };
                     *seed = Some(Seed {
                         name: job.name.clone(),
                         copied: copied.clone(),
@@ -184,7 +187,17 @@ fn copy_instance(
     let req = copy_request(&job.name, tpl, source, opts, &job.devices, crossing);
     // Always sent with its member: the daemon's scheduler would place it anywhere
     // (beside the template by default, so that it is CoW).
-    incus.copy_instance(&tpl.clone_project, job.location.as_deref(), &req)
+    let mut tries = 0;
+    loop {
+        match incus.copy_instance(&tpl.clone_project, job.location.as_deref(), &req) {
+            // Another migration from the same source at the same time (see crate::seeds).
+            Err(e) if crossing && tries < 4 && e.to_string().contains("websocket: close 1000") => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(300 * tries));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// The daemon's words for a name taken meanwhile (by a concurrent run) are a

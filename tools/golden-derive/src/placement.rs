@@ -259,11 +259,11 @@ pub fn say_full_copies(templates: &[Template], jobs: &[Job], seeds: bool, quiet:
         let msg = if seeds && n > 1 {
             format!(
                 "clones of {} on member {m}: the first is a full copy over the network, not \
-                 CoW ({why}); the other {} CoW copies of it",
+                 CoW ({why}); {}",
                 tpl.target.name,
                 match n - 1 {
-                    1 => "one is a".to_string(),
-                    k => format!("{k} are"),
+                    1 => "the other one is a CoW copy of it".to_string(),
+                    k => format!("the other {k} are CoW copies of it"),
                 }
             )
         } else {

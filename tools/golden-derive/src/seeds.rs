@@ -1,9 +1,11 @@
 //! Copies to other cluster members, at run time.
 //!
 //! A copy to another member on storage of each member's own is a migration: a
-//! full copy over the network. The daemon fails several at once to the same
-//! member ("websocket: close 1000"), so they are made one at a time per member
-//! (copies on different members still run at once, `-j` of them).
+//! full copy over the network. Incus 6.0 fails several at once from one source
+//! ("Error reading migration control source: websocket: close 1000"), even to
+//! different members: a run makes them one at a time (CoW copies still run
+//! `-j` at once), and one that fails so, a copy of another run's meanwhile, is
+//! tried again (a failed migration leaves nothing behind).
 //!
 //! And a spread pays that transfer once per member, not once per clone: the
 //! first clone a member gets is the full copy (its *seed*); the others there
@@ -32,6 +34,8 @@ pub type Slot = Arc<Mutex<Option<Seed>>>;
 pub struct Seeds {
     /// CoW copies of the seed allowed (a spread without --start).
     pub enabled: bool,
+    /// Held during each full copy to another member.
+    pub transfer: Mutex<()>,
     slots: Mutex<BTreeMap<(usize, String), Slot>>,
 }
 
@@ -39,6 +43,7 @@ impl Seeds {
     pub fn new(enabled: bool) -> Self {
         Seeds {
             enabled,
+            transfer: Mutex::default(),
             slots: Mutex::default(),
         }
     }
