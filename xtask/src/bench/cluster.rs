@@ -42,11 +42,15 @@ fn rounds() -> usize {
     }
 }
 
-/// Bytes used in member `m`'s pool `local`, after a sync in its mount namespace.
+/// Bytes used in member `m`'s pool `local`, once btrfs has cleaned up what
+/// was deleted (it frees space later, in the background) and after a sync,
+/// in the member's mount namespace.
 fn used(m: &str) -> f64 {
     let pid = std::fs::read_to_string(format!("{}.state/{m}.pid", cluster_dir())).unwrap();
+    let pool = format!("{}/{m}/storage-pools/local", cluster_dir());
     let st = Command::new("nsenter")
-        .args(["-t", pid.trim(), "-m", "--", "sync"])
+        .args(["-t", pid.trim(), "-m", "--", "sh", "-c"])
+        .arg(format!("btrfs subvolume sync {pool} >/dev/null && sync"))
         .status()
         .unwrap();
     assert!(st.success(), "sync in {m}'s namespace");
