@@ -58,6 +58,9 @@ fn extra(tool: &str) -> Extra {
                 ("Finish an interrupted bulk derive:", "seq -f 'lab-student-%g' 20 | golden-derive --skip-existing lab-reference"),
                 ("A template with a static address: one address each, from its network:", "golden-derive --ipv4 auto web-tpl web-1 web-2"),
                 ("Give each clone its own copy of the template's /data volume:", "golden-derive --volumes copy lab-reference lab-student-1"),
+                ("In a cluster, twelve clones dealt over the members, one transfer per member:", "golden-derive --spread --count 12 lab-reference --project lab"),
+                ("See which member each clone would go to:", "golden-derive -n --spread --count 12 lab-reference --project lab"),
+                ("Clones on member m3 (full copies there, unless the pool is shared):", "golden-derive --target m3 lab-reference lab-student-21"),
             ],
             exit: EXIT_COMMON,
         },
@@ -77,6 +80,7 @@ fn extra(tool: &str) -> Extra {
                 ("Bare names, for xargs:", "golden-ls -H -o instance --project lab"),
                 ("Goldens whose clones came from an older pristine:", "golden-ls -f json | jq -c 'select(.stale > 0)'"),
                 ("A remote, as with incus:", "golden-ls lab-server:"),
+                ("In a cluster, the goldens of one member:", "golden-ls -f json | jq -c 'select(.location==\"m2\")'"),
             ],
             exit: &[
                 ("0", "The listing was printed."),

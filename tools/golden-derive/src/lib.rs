@@ -58,6 +58,16 @@ pub enum Volumes {
         --ipv4 addresses (free on the network in every project; concurrent runs never \
         give one twice). Each clone names the snapshot it was really copied from: a \
         golden-create running meanwhile waits for the copies under way to rename it.\n\n\
+        In a cluster, each clone lands on its template's member, so that it stays CoW; \
+        --target MEMBER puts them on that member (a full copy over the network, on storage of \
+        each member's own: cow is false and a notice says so; a shared pool such as Ceph \
+        stays CoW); --spread deals them round-robin over the members that are online and have \
+        the pool, starting with the template's, paying one transfer per member: the first \
+        clone there is a full copy, the others CoW copies of it (made before anything starts \
+        it; with --start each is a full copy). A copy to another member carries the pristine's \
+        architecture, config, devices and profiles. The location column names the member \
+        (the planned one with -n). Clones aimed at an offline member are refused, each \
+        naming it; the others are made.\n\n\
         With --count N, N clones of each template are named by --name (default \
         {template}-{n}, n counting from the first free number).\n\n\
         Without NEW (or with -), the new names are read from stdin: bare names, or records \

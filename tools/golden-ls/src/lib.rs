@@ -26,7 +26,10 @@ use serde::Serialize;
         pristine. Without -p, every project is listed. Each golden is shown with when \
         its pristine was made, its storage pool and whether deriving from it shares \
         blocks (cow), how many instances were derived from it and how many of those \
-        came from an older pristine (stale).\n\n\
+        came from an older pristine (stale). In a cluster, location names its member, \
+        clones are counted on every member, and a member that is offline is named in a \
+        notice (its instances are listed without their config: clones there are not \
+        counted) while the rest is listed.\n\n\
         Output is a table on a terminal and TSV with a header in a pipe, so it feeds \
         golden-create, golden-derive and golden-publish directly."
 )]
