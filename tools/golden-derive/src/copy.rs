@@ -238,19 +238,7 @@ pub fn copy_request(
         &source.snapshot,
     );
     if in_full {
-        req.architecture = Some(source.architecture.clone());
-        req.config = source
-            .config
-            .iter()
-            .filter(|(k, _)| !k.starts_with("volatile.") || *k == "volatile.base_image")
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        req.devices = source
-            .devices
-            .iter()
-            .map(|(k, d)| (k.clone(), serde_json::json!(d)))
-            .collect();
-        req.profiles = Some(source.profiles.clone());
+        crate::seeds::in_full(&mut req, source);
     }
     req.config.extend(opts.config.clone());
     req.config
