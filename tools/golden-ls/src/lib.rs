@@ -5,7 +5,9 @@
 //! The whole listing takes a fixed number of calls to the daemon, whatever the
 //! number of projects and instances: the instances (`recursion=1`, no live state),
 //! the storage pools, and one volume listing per pool (which holds every instance
-//! snapshot as `instance/snapshot` with its creation time). These run in parallel.
+//! snapshot as `instance/snapshot` with its creation time), and the cluster's
+//! members (to name one that is offline; a standalone server answers at once
+//! that it is not clustered). These run in parallel.
 
 use std::collections::{BTreeMap, BTreeSet};
 
