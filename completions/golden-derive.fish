@@ -2,6 +2,7 @@ complete -c golden-derive -l count -d 'Make N clones of each template, named by 
 complete -c golden-derive -l name -d 'Name pattern for --count: {template}, {project}, {n} (first free numbers)' -r
 complete -c golden-derive -s p -l project -d 'The template\'s project (default: found across all projects)' -r
 complete -c golden-derive -l target-project -d 'Create the clones in this project (default: the template\'s)' -r
+complete -c golden-derive -l target -d 'Cluster member for the clones (default: the template\'s, which keeps them CoW)' -r
 complete -c golden-derive -s s -l storage -d 'Storage pool for the clones (default: the template\'s, which allows CoW)' -r
 complete -c golden-derive -s j -l jobs -d 'Copies run at once' -r
 complete -c golden-derive -s c -l config -d 'Config for the clones (repeatable)' -r
@@ -14,6 +15,7 @@ complete -c golden-derive -s f -l format -d 'Output format [default: table on a 
 tsv\t'Tab-separated values with a header line (default in a pipe)'
 json\t'Newline-delimited JSON, one object a line'"
 complete -c golden-derive -s o -l output -d 'Comma-separated columns to print, in this order' -r
+complete -c golden-derive -l spread -d 'Deal the clones round-robin over the cluster members that are online and have the pool'
 complete -c golden-derive -l start -d 'Start each clone once made'
 complete -c golden-derive -l skip-existing -d 'A NEW name that exists and came from this template is reported, not an error'
 complete -c golden-derive -l dhcp -d 'Drop the template\'s static addresses from the clones'

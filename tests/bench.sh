@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
 # make bench: start (or reuse) the private Incus and run the benchmarks with the
-# release build of the tools. BENCH_FULL=1 adds the larger sizes;
-# BENCH_ONLY=identity runs the identity reset part alone.
+# release build of the tools, then the same for the private 3-member cluster
+# (placement: beside, naive spread, --spread, through an image). BENCH_FULL=1
+# adds the larger sizes and rounds; BENCH_ONLY=native,overhead,derive,identity,cow,list
+# picks parts of the standalone bench; BENCH_CLUSTER=0 skips the cluster,
+# BENCH_CLUSTER=only runs it alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tests/incus.sh start
 # The bench finds the tools beside itself: both in target/release.
 cargo build -q --release -p xtask
-exec target/release/xtask bench
+if [ "${BENCH_CLUSTER:-1}" != only ]; then
+    tests/incus.sh start
+    target/release/xtask bench
+fi
+if [ "${BENCH_CLUSTER:-1}" != 0 ]; then
+    tests/cluster.sh start
+    target/release/xtask bench-cluster
+fi

@@ -10,12 +10,37 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
 
+/// Set by [`use_cluster`]: every command of the process talks to the private
+/// cluster's member 1 instead of the standalone daemon (its INCUS_DIR, INCUS_CONF).
+static CLUSTER: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+
+/// The private cluster's directory, as `tests/cluster.sh` lays it out
+/// (`m1`, `m2`, `m3` in it; pids, logs and the client config in `DIR.state`).
+pub fn cluster_dir() -> String {
+    std::env::var("GOLDEN_CLUSTER_DIR").unwrap_or_else(|_| "/tmp/golden-cluster".to_string())
+}
+
+/// Points every command of this test process (incus, the tools, projects) at
+/// the private 3-member cluster (`tests/cluster.sh start`), through member 1.
+pub fn use_cluster() {
+    CLUSTER.get_or_init(|| {
+        let d = cluster_dir();
+        (format!("{d}/m1"), format!("{d}.state/client"))
+    });
+}
+
 /// The private daemon's directory, as `tests/incus.sh` lays it out.
 pub fn incus_dir() -> String {
+    if let Some((dir, _)) = CLUSTER.get() {
+        return dir.clone();
+    }
     std::env::var("GOLDEN_INCUS_DIR").unwrap_or_else(|_| "/tmp/golden-incus".to_string())
 }
 
 pub fn incus_conf() -> String {
+    if let Some((_, conf)) = CLUSTER.get() {
+        return conf.clone();
+    }
     format!("{}.state/client", incus_dir())
 }
 
@@ -24,9 +49,14 @@ pub fn require_daemon() {
     static CHECK: Once = Once::new();
     CHECK.call_once(|| {
         let ok = incus(&["query", "/1.0"]).status.success();
+        let script = if CLUSTER.get().is_some() {
+            "tests/cluster.sh"
+        } else {
+            "tests/incus.sh"
+        };
         assert!(
             ok,
-            "no private Incus answers at INCUS_DIR={}: start it with `tests/incus.sh start` \
+            "no private Incus answers at INCUS_DIR={}: start it with `{script} start` \
              (or run `make test`, which does)",
             incus_dir()
         );

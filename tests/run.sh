@@ -11,6 +11,9 @@
 # A run that ends takes the first lock, and stops the daemon only if it then gets
 # the second one exclusively (no other run still uses the daemon) and the daemon
 # was started by a test run. Locks held by a killed run vanish with it.
+#
+# The 3-member cluster of the cluster suite (tests/cluster.sh) is handled the
+# same way, with its own two locks ($CDIR.lock, $CDIR.users) and mark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +23,26 @@ USERS=$DIR.users
 # Written when a test run started the daemon; inside the state dir, so a stop
 # (of any kind) removes it with the daemon.
 MARK=$DIR.state/started-by-make-test
+CDIR=${GOLDEN_CLUSTER_DIR:-/tmp/golden-cluster}
+CMARK=$CDIR.state/started-by-make-test
+
+cleanup() {
+    local rc=$?
+    trap - EXIT
+    set +e
+    flock -u 7
+    flock -x 6
+    if flock -x -n 7 && [ -e "$CMARK" ]; then
+        tests/cluster.sh stop 6>&- 7>&- 8>&- 9>&- || echo "run.sh: stopping the private cluster failed" >&2
+    fi
+    flock -u 9
+    flock -x 8
+    if flock -x -n 9 && [ -e "$MARK" ]; then
+        tests/incus.sh stop 6>&- 7>&- 8>&- 9>&- || echo "run.sh: stopping the private Incus failed" >&2
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
 
 tests/incus.sh install
 
@@ -27,28 +50,24 @@ exec 8>"$GATE" 9>"$USERS"
 flock -x 8
 # The daemon must not inherit the lock descriptors (it would hold them forever).
 if ! tests/incus.sh status 8>&- 9>&-; then
-    tests/incus.sh start 8>&- 9>&-
+    tests/incus.sh start 6>&- 7>&- 8>&- 9>&-
     touch "$MARK"
 fi
 flock -s 9
 flock -u 8
 
-cleanup() {
-    local rc=$?
-    trap - EXIT
-    set +e
-    flock -u 9
-    flock -x 8
-    if flock -x -n 9 && [ -e "$MARK" ]; then
-        tests/incus.sh stop 8>&- 9>&- || echo "run.sh: stopping the private Incus failed" >&2
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
+exec 6>"$CDIR.lock" 7>"$CDIR.users"
+flock -x 6
+if ! tests/cluster.sh status 6>&- 7>&- 8>&- 9>&-; then
+    tests/cluster.sh start 6>&- 7>&- 8>&- 9>&-
+    touch "$CMARK"
+fi
+flock -s 7
+flock -u 6
 
 # Nothing started from here keeps the locks: only this shell holds them.
 # What every commit must pass first: formatting and lints.
-cargo fmt --all -- --check 8>&- 9>&-
-cargo clippy --workspace --all-targets -q -- -D warnings 8>&- 9>&-
-cargo build --workspace --all-targets 8>&- 9>&-
-cargo test --workspace "$@" 8>&- 9>&-
+cargo fmt --all -- --check 6>&- 7>&- 8>&- 9>&-
+cargo clippy --workspace --all-targets -q -- -D warnings 6>&- 7>&- 8>&- 9>&-
+cargo build --workspace --all-targets 6>&- 7>&- 8>&- 9>&-
+cargo test --workspace "$@" 6>&- 7>&- 8>&- 9>&-

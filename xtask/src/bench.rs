@@ -9,6 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use golden_tests::{command, incus, incus_ok};
+
+pub mod cluster;
 use serde_json::json;
 
 mod identity;
@@ -35,7 +37,7 @@ impl Row {
     }
 }
 
-fn full() -> bool {
+pub(crate) fn full() -> bool {
     std::env::var_os("BENCH_FULL").is_some()
 }
 
@@ -47,13 +49,13 @@ fn rounds() -> usize {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
 }
 
 /// Runs `cmd`, which must succeed; returns its wall time in seconds.
-fn timed(cmd: &mut Command) -> f64 {
+pub(crate) fn timed(cmd: &mut Command) -> f64 {
     let t = Instant::now();
     let out = cmd
         .stdout(Stdio::null())
@@ -69,7 +71,7 @@ fn timed(cmd: &mut Command) -> f64 {
     secs
 }
 
-fn tool(name: &str) -> Command {
+pub(crate) fn tool(name: &str) -> Command {
     command(bin_dir().join(name))
 }
 
@@ -93,7 +95,7 @@ fn par<T: Sync>(items: &[T], f: impl Fn(&T) + Sync) {
     });
 }
 
-fn project(name: &str) {
+pub(crate) fn project(name: &str) {
     // A leftover of an interrupted run, instances and all.
     drop_project(name);
     incus_ok(&[
@@ -107,7 +109,7 @@ fn project(name: &str) {
     ]);
 }
 
-fn drop_project(name: &str) {
+pub(crate) fn drop_project(name: &str) {
     let names = golden_tests::instance_names(name);
     par(&names, |n| {
         let _ = incus(&["delete", "-f", n, "--project", name]);
@@ -115,7 +117,7 @@ fn drop_project(name: &str) {
     let _ = incus(&["project", "delete", name]);
 }
 
-fn delete_all(project: &str, names: &[String]) {
+pub(crate) fn delete_all(project: &str, names: &[String]) {
     par(names, |n| {
         let _ = incus(&["delete", "-f", n, "--project", project]);
     });

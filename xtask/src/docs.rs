@@ -60,6 +60,9 @@ fn extra(tool: &str) -> Extra {
                 ("Give each clone its own copy of the template's /data volume:", "golden-derive --volumes copy lab-reference lab-student-1"),
                 ("What the clones' identity reset would change, and which identity files the golden holds:", "golden-derive -n -o instance,identity pro-dev pro-alice"),
                 ("Clones that keep the template's machine-id, host keys and hostname (a cluster of replicas that must share them):", "golden-derive --keep-identity pro-dev pro-replica"),
+                ("In a cluster, twelve clones dealt over the members, one transfer per member:", "golden-derive --spread --count 12 lab-reference --project lab"),
+                ("See which member each clone would go to:", "golden-derive -n --spread --count 12 lab-reference --project lab"),
+                ("Clones on member m3 (full copies there, unless the pool is shared):", "golden-derive --target m3 lab-reference lab-student-21"),
             ],
             exit: EXIT_COMMON,
         },
@@ -79,6 +82,7 @@ fn extra(tool: &str) -> Extra {
                 ("Bare names, for xargs:", "golden-ls -H -o instance --project lab"),
                 ("Goldens whose clones came from an older pristine:", "golden-ls -f json | jq -c 'select(.stale > 0)'"),
                 ("A remote, as with incus:", "golden-ls lab-server:"),
+                ("In a cluster, the goldens of one member:", "golden-ls -f json | jq -c 'select(.location==\"m2\")'"),
             ],
             exit: &[
                 ("0", "The listing was printed."),

@@ -5,9 +5,10 @@ mod bench;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo run -p xtask -- gen-docs|bench
+const USAGE: &str = "usage: cargo run -p xtask -- gen-docs|bench|bench-cluster
   gen-docs  write man/ and completions/ from the tools' clap definitions
-  bench     measure the tools against plain incus on the private Incus (BENCH_FULL=1: larger sizes)";
+  bench     measure the tools against plain incus on the private Incus (BENCH_FULL=1: larger sizes)
+  bench-cluster  measure placement on the private 3-member cluster (tests/cluster.sh)";
 
 /// The workspace's root.
 fn root() -> PathBuf {
@@ -41,6 +42,10 @@ fn main() -> ExitCode {
         },
         ["bench"] => {
             bench::run();
+            ExitCode::SUCCESS
+        }
+        ["bench-cluster"] => {
+            bench::cluster::run();
             ExitCode::SUCCESS
         }
         ["-h"] | ["--help"] => {

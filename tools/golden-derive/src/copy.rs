@@ -6,19 +6,17 @@
 //! exists: a golden-create waits for it to rename, and the clone names the
 //! snapshot it was really copied from.
 
-use std::collections::BTreeMap;
-
-use golden::incus::{CopyRequest, Incus};
-use golden::model::{KEY_CREATED_AT, KEY_PROJECT, KEY_TEMPLATE, KEY_TEMPLATE_UUID};
+use golden::incus::Incus;
 use golden::readers::Shared;
 use golden::{Error, Result};
-use serde_json::Value;
 
 use crate::options::Options;
+use crate::placement::crosses;
 use crate::plan::Job;
 use crate::pristine::Pristine;
 use crate::renew::Renewals;
 use crate::reset;
+use crate::seeds::{Seed, Seeds};
 use crate::template::Template;
 use crate::Derived;
 
@@ -28,53 +26,125 @@ pub fn derive_one(
     tpl: &Template,
     renewals: &Renewals,
     opts: &Options,
+    seeds: &Seeds,
 ) -> Result<Derived> {
-    let record = |status: &str, created_at: &str, snapshot: &str, identity: String| Derived {
-        project: tpl.clone_project.clone(),
-        instance: job.name.clone(),
-        source: format!("{}/{}/{}", tpl.target.project, tpl.target.name, snapshot),
-        pool: tpl.clone_pool.clone(),
-        driver: tpl.clone_driver.clone(),
-        cow: tpl.cow,
-        status: status.to_string(),
-        created_at: created_at.to_string(),
-        ipv4: job.ipv4.clone(),
-        identity,
-    };
+    let crossing = crosses(tpl.location.as_deref(), job.location.as_deref(), &tpl.pool);
+    let mut cow = tpl.cow && !crossing;
+    let record =
+        |status: &str, created_at: &str, snapshot: &str, cow: bool, identity: String| Derived {
+            project: tpl.clone_project.clone(),
+            instance: job.name.clone(),
+            source: format!("{}/{}/{}", tpl.target.project, tpl.target.name, snapshot),
+            pool: tpl.clone_pool.clone(),
+            driver: tpl.clone_driver.clone(),
+            cow,
+            status: status.to_string(),
+            created_at: created_at.to_string(),
+            ipv4: job.ipv4.clone(),
+            identity,
+            location: job.location.clone(),
+        };
     let incus = tpl.target.incus();
     if let Some(stopped) = job.existing {
         let last = tpl.pristine.last();
         // A rerun finishes the job: a clone an earlier --start left stopped is started.
         if opts.start && stopped && !opts.run.dry_run {
             incus.set_state(&tpl.clone_project, &job.name, "start", None, false)?;
-            return Ok(record("started", "", &last.snapshot, "-".into()));
+            return Ok(record("started", "", &last.snapshot, cow, "-".into()));
         }
-        return Ok(record("skipped", "", &last.snapshot, "-".into()));
+        return Ok(record("skipped", "", &last.snapshot, cow, "-".into()));
     }
     if opts.run.dry_run {
         let last = tpl.pristine.last();
+        if let (true, true, Some(m)) = (crossing, seeds.enabled, job.location.as_deref()) {
+            // In a spread, all but one clone a member gets are CoW copies of that one.
+            let slot = seeds.slot(job.template, m);
+            let mut seed = slot.lock().unwrap_or_else(|e| e.into_inner());
+            if seed.is_some() {
+                cow = tpl.cow;
+            } else {
+                *seed = Some(Seed {
+                    name: job.name.clone(),
+                    copied: last.clone(),
+                });
+            }
+        }
         let identity = renewals.planned(job.template);
         return Ok(record(
             "planned",
             &last.created_at,
             &last.snapshot,
+            cow,
             identity,
         ));
     }
-    let copied = {
+    let from_template = || {
         let t = &tpl.target;
         let held = Shared::acquire(t.remote.as_deref(), &t.project, &t.name)?;
         let source = tpl.pristine.under(t, Some(&held))?;
-        copy_all(&incus, job, tpl, opts, source)?
+        copy_all(&incus, job, tpl, opts, source)
     };
+    // Whose identity the copy holds: the template's, or a seed clone's.
+    let mut holder = tpl.target.name.clone();
+    let mut reset_done = None;
     // Before it is ever started; a clone left half-reset is removed.
-    let source = format!("{}@{}", copied.snapshot, copied.created_at);
-    let identity = match renewals.apply(tpl, job.template, &job.name, &source) {
-        Ok(done) => done,
-        Err(e) => {
-            let removed = remove_clone(&incus, job, tpl);
-            return Err(reset::failed(e, removed, &tpl.clone_project, &job.name));
+    let reset_now = |copied: &Pristine, holder: &str| {
+        let source = format!("{}@{}", copied.snapshot, copied.created_at);
+        renewals
+            .apply(tpl, job.template, &job.name, (&source, holder))
+            .map_err(|e| {
+                let removed = reset::remove_clone(&incus, job, tpl);
+                reset::failed(e, removed, &tpl.clone_project, &job.name)
+            })
+    };
+    let copied = match job.location.as_deref() {
+        Some(member) if crossing => {
+            // One full copy at a time to a member; then, in a spread, CoW copies of it.
+            let slot = seeds.slot(job.template, member);
+            let mut seed = slot.lock().unwrap_or_else(|e| e.into_inner());
+            match seed.clone() {
+                Some(s) if seeds.enabled => {
+                    drop(seed);
+                    let req = crate::request::copy_request(
+                        &job.name,
+                        tpl,
+                        &s.copied,
+                        opts,
+                        &job.devices,
+                        false,
+                    );
+                    incus
+                        .copy_instance_from(&tpl.clone_project, Some(member), &s.name, &req)
+                        .map_err(|e| {
+                            already_exists(
+                                e.context(format!("copying {}", s.name)),
+                                &tpl.clone_project,
+                            )
+                        })?;
+                    cow = tpl.cow;
+                    holder = s.name.clone();
+                    s.copied
+                }
+                _ => {
+                    let copied = {
+                        let _one = seeds.transfer.lock().unwrap_or_else(|e| e.into_inner());
+                        from_template()?
+                    };
+                    // Its own identity before any other clone is copied from it.
+                    reset_done = Some(reset_now(&copied, &holder)?);
+                    *seed = Some(Seed {
+                        name: job.name.clone(),
+                        copied: copied.clone(),
+                    });
+                    copied
+                }
+            }
         }
+        _ => from_template()?,
+    };
+    let identity = match reset_done {
+        Some(done) => done,
+        None => reset_now(&copied, &holder)?,
     };
     let mut status = "Stopped";
     if opts.start {
@@ -85,17 +155,9 @@ pub fn derive_one(
         status,
         &copied.created_at,
         &copied.snapshot,
+        cow,
         identity,
     ))
-}
-
-/// Removes a clone just made, and the volumes copied for it.
-fn remove_clone(incus: &Incus, job: &Job, tpl: &Template) -> Result<()> {
-    incus.delete_instance(&tpl.clone_project, &job.name)?;
-    for v in &job.volume_copies {
-        incus.delete_volume(&v.pool, &tpl.clone_volumes_project, &v.new_volume)?;
-    }
-    Ok(())
 }
 
 /// Copies the volumes, then the instance, from `source`; returns what was copied.
@@ -167,9 +229,21 @@ fn copy_instance(
     opts: &Options,
     source: &Pristine,
 ) -> Result<()> {
-    let req = copy_request(&job.name, tpl, source, opts, &job.devices);
-    // In a cluster, stay beside the template: a copy across members is never CoW.
-    incus.copy_instance(&tpl.clone_project, tpl.location.as_deref(), &req)
+    let crossing = job.location.is_some() && job.location != tpl.location;
+    let req = crate::request::copy_request(&job.name, tpl, source, opts, &job.devices, crossing);
+    // Always sent with its member: the daemon's scheduler would place it anywhere
+    // (beside the template by default, so that it is CoW).
+    let mut tries = 0;
+    loop {
+        match incus.copy_instance(&tpl.clone_project, job.location.as_deref(), &req) {
+            // Another migration from the same source at the same time (see crate::seeds).
+            Err(e) if crossing && tries < 4 && e.to_string().contains("websocket: close 1000") => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(300 * tries));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// The daemon's words for a name taken meanwhile (by a concurrent run) are a
@@ -188,35 +262,4 @@ fn already_exists(e: Error, project: &str) -> Error {
     } else {
         e
     }
-}
-
-/// The copy of `source` as clone `name`, with its provenance.
-pub fn copy_request(
-    name: &str,
-    tpl: &Template,
-    source: &Pristine,
-    opts: &Options,
-    devices: &BTreeMap<String, Value>,
-) -> CopyRequest {
-    let mut req = CopyRequest::from_snapshot(
-        name,
-        &tpl.kind,
-        &tpl.target.project,
-        &tpl.target.name,
-        &source.snapshot,
-    );
-    req.config = opts.config.clone();
-    req.config
-        .insert(KEY_PROJECT.into(), tpl.target.project.clone());
-    req.config
-        .insert(KEY_TEMPLATE.into(), tpl.target.name.clone());
-    req.config
-        .insert(KEY_CREATED_AT.into(), source.created_at.clone());
-    if !tpl.uuid.is_empty() {
-        req.config
-            .insert(KEY_TEMPLATE_UUID.into(), tpl.uuid.clone());
-    }
-    req.devices = devices.clone();
-    req.profiles = opts.profiles.clone();
-    req
 }

@@ -19,10 +19,13 @@ mod identity;
 mod input;
 mod keys;
 mod options;
+mod placement;
 mod plan;
 mod pristine;
 mod renew;
+mod request;
 mod reset;
+mod seeds;
 mod template;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
@@ -68,6 +71,16 @@ pub enum Volumes {
         it is a file), fresh SSH host keys of the same kinds, its own name in /etc/hostname \
         and /etc/hosts where they held the template's, and no DHCP leases nor random seed \
         of the template's. --keep-identity keeps everything as copied.\n\n\
+        In a cluster, each clone lands on its template's member, so that it stays CoW; \
+        --target MEMBER puts them on that member (a full copy over the network, on storage of \
+        each member's own: cow is false and a notice says so; a shared pool such as Ceph \
+        stays CoW); --spread deals them round-robin over the members that are online and have \
+        the pool, starting with the template's, paying one transfer per member: the first \
+        clone there is a full copy, the others CoW copies of it (made before anything starts \
+        it; with --start each is a full copy). A copy to another member carries the pristine's \
+        architecture, config, devices and profiles. The location column names the member \
+        (the planned one with -n). Clones aimed at an offline member are refused, each \
+        naming it; the others are made.\n\n\
         With --count N, N clones of each template are named by --name (default \
         {template}-{n}, n counting from the first free number).\n\n\
         Without NEW (or with -), the new names are read from stdin: bare names, or records \
@@ -94,6 +107,12 @@ pub struct Args {
     /// Create the clones in this project (default: the template's)
     #[arg(long, value_name = "PROJECT")]
     pub target_project: Option<String>,
+    /// Cluster member for the clones (default: the template's, which keeps them CoW)
+    #[arg(long, value_name = "MEMBER", conflicts_with = "spread")]
+    pub target: Option<String>,
+    /// Deal the clones round-robin over the cluster members that are online and have the pool
+    #[arg(long)]
+    pub spread: bool,
     /// Storage pool for the clones (default: the template's, which allows CoW)
     #[arg(short = 's', long = "storage", value_name = "POOL")]
     pub storage: Option<String>,
@@ -150,6 +169,8 @@ pub struct Derived {
     /// What was reset in the clone (`machine-id,ssh-host-keys,hostname,dhcp-leases,random-seed`),
     /// `-` for nothing, `not-reset:vm` for a virtual machine; with -n, what would be.
     pub identity: String,
+    /// The cluster member it is on (planned, with -n); empty outside a cluster.
+    pub location: Option<String>,
 }
 
 pub const COLUMNS: &[&str] = &[
@@ -163,6 +184,7 @@ pub const COLUMNS: &[&str] = &[
     "created_at",
     "ipv4",
     "identity",
+    "location",
 ];
 
 pub fn command() -> clap::Command {
@@ -176,15 +198,32 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
 
     let (wanted, requests) = input::read(&args)?;
     let targets = locate(wanted)?;
-    // One remote for all (input::read made sure): pools are read once.
+    // One remote for all (input::read made sure): pools and members are read once.
     let incus = targets[0].incus();
     let pools = golden::incus::PoolBook::new(&incus);
+    let members = incus.cluster_members()?;
+    // Templates on an offline member cannot be read: their clones are refused.
+    let (targets, requests, mut refused) =
+        placement::on_offline_members(&incus, &members, targets, requests)?;
     let templates = targets
         .into_iter()
         .map(|t| Template::read(t, &opts, &pools))
         .collect::<Result<Vec<_>>>()?;
-    let plan = plan::plan(&incus, &templates, requests, &opts)?;
+    let of: Vec<placement::Of> = templates
+        .iter()
+        .map(|t| placement::Of {
+            name: &t.target.name,
+            member: t.location.as_deref(),
+            pool: &t.pool,
+        })
+        .collect();
+    let mut placement = placement::Placement::new(&opts.placement, &members, &of, opts.run.quiet)?;
+    let mut plan = plan::plan(&incus, &templates, requests, &opts, &mut placement)?;
+    refused.append(&mut plan.refused);
+    plan.refused = refused;
     let renewals = renew::prepare(&templates, &plan.jobs, &opts)?;
+    let seeds = seeds::Seeds::new(!opts.start);
+    placement::say_full_copies(&templates, &plan.jobs, seeds.enabled, opts.run.quiet);
 
     // Said once per template, and only if a copy will be made.
     for (i, tpl) in templates.iter().enumerate() {
@@ -220,7 +259,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         batch_opts,
         printer,
         |job| job.name.clone(),
-        |job| copy::derive_one(job, &templates[job.template], &renewals, &opts),
+        |job| copy::derive_one(job, &templates[job.template], &renewals, &opts, &seeds),
     )?;
     renewals.pool.stop();
     Ok(if plan.refused.is_empty() {
@@ -247,6 +286,7 @@ mod tests {
             created_at: String::new(),
             ipv4: None,
             identity: "-".into(),
+            location: None,
         };
         assert_eq!(golden::output::fields_of(&rec), COLUMNS);
     }

@@ -7,6 +7,7 @@ use golden::record::{expand_template, Origin, Record};
 use golden::{Error, Result};
 
 use crate::addresses::Ipv4Choice;
+use crate::placement::How;
 use crate::{Args, Volumes};
 
 /// The default `--name`: the template's name and a number.
@@ -16,6 +17,8 @@ pub const DEFAULT_NAME: &str = "{template}-{n}";
 pub struct Options {
     pub target_project: Option<String>,
     pub storage: Option<String>,
+    /// Where in a cluster the clones go.
+    pub placement: How,
     pub jobs: u16,
     pub start: bool,
     pub config: BTreeMap<String, String>,
@@ -43,6 +46,19 @@ impl Options {
         Ok(Options {
             target_project: args.target_project.clone(),
             storage: args.storage.clone(),
+            placement: match (&args.target, args.spread) {
+                (Some(m), _) => {
+                    if m.is_empty()
+                        || m.contains(['/', '?', '&', '#'])
+                        || m.chars().any(char::is_whitespace)
+                    {
+                        return Err(Error::usage(format!("--target {m:?}: not a member name")));
+                    }
+                    How::Target(m.clone())
+                }
+                (None, true) => How::Spread,
+                (None, false) => How::Beside,
+            },
             jobs: args.jobs,
             start: args.start,
             config: parse_config(&args.config)?,

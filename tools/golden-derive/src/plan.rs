@@ -11,10 +11,11 @@ use golden::{Error, Result};
 use serde_json::Value;
 
 use crate::addresses::{AddressPlan, Ipv4Choice};
-use crate::copy::copy_request;
 use crate::devices::{devices, VolumeCopy};
 use crate::input::{NewName, Request};
 use crate::options::{numbered_name, Options};
+use crate::placement::{crosses, Placement};
+use crate::request::copy_request;
 use crate::template::Template;
 
 /// One clone to make.
@@ -27,6 +28,8 @@ pub struct Job {
     pub volume_copies: Vec<VolumeCopy>,
     /// It exists and came from this template (--skip-existing): is it stopped?
     pub existing: Option<bool>,
+    /// The cluster member it goes to (or is on); `None` outside a cluster.
+    pub location: Option<String>,
 }
 
 /// The jobs, and the clones refused already (a name taken by another instance).
@@ -42,6 +45,7 @@ pub fn plan(
     templates: &[Template],
     requests: Vec<Request>,
     opts: &Options,
+    placement: &mut Placement,
 ) -> Result<Plan> {
     // Each given name once per project, and the target project real, before any notice.
     let mut taken: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -119,12 +123,14 @@ pub fn plan(
             }
         };
         let mut made = None;
+        let mut location = None;
         if exists.contains(&name) {
-            made = if opts.skip_existing {
-                tpl.made(project, &name)?
-            } else {
-                None
-            };
+            if opts.skip_existing {
+                if let Some((stopped, member)) = tpl.made(project, &name)? {
+                    made = Some(stopped);
+                    location = member;
+                }
+            }
             if made.is_none() {
                 let hint = if opts.skip_existing {
                     " (and it was not derived from this template)"
@@ -133,6 +139,16 @@ pub fn plan(
                 };
                 plan.refused.push(Error::failed(format!(
                     "{name}: already exists in project {project}{hint}"
+                )));
+                continue;
+            }
+        }
+        if made.is_none() {
+            location = placement.next(ti);
+            if let Some(why) = location.as_ref().and_then(|m| placement.offline.get(m)) {
+                let m = location.as_deref().unwrap_or_default();
+                plan.refused.push(Error::failed(format!(
+                    "{name}: cluster member {m} is {why}: the clone cannot be made there"
                 )));
                 continue;
             }
@@ -156,6 +172,17 @@ pub fn plan(
             opts.storage.is_some(),
         );
         if made.is_none() {
+            if !volume_copies.is_empty()
+                && crosses(tpl.location.as_deref(), location.as_deref(), &tpl.pool)
+            {
+                return Err(Error::usage(format!(
+                    "--volumes copy: {name} would be on member {}, and the volumes of {} are \
+                     on member {}'s own storage: use --volumes drop or share, or no --target/--spread",
+                    location.as_deref().unwrap_or_default(),
+                    tpl.target.name,
+                    tpl.location.as_deref().unwrap_or_default()
+                )));
+            }
             if let Some(e) = volumes.taken(incus, tpl, &name, &volume_copies)? {
                 plan.refused.push(e);
                 continue;
@@ -168,6 +195,7 @@ pub fn plan(
             devices,
             volume_copies,
             existing: made,
+            location,
         });
     }
     if let Some(a) = &addresses {
@@ -190,7 +218,14 @@ fn judge(tpl: &Template, opts: &Options, existing: &BTreeSet<String>) -> Result<
     } else {
         (&tpl.target.project, &tpl.target.name)
     };
-    let req = copy_request(name, tpl, &tpl.pristine.last(), opts, &BTreeMap::new());
+    let req = copy_request(
+        name,
+        tpl,
+        &tpl.pristine.last(),
+        opts,
+        &BTreeMap::new(),
+        false,
+    );
     tpl.target
         .incus()
         .judge_copy(project, name, &req)

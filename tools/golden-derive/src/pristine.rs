@@ -22,6 +22,10 @@ pub struct Pristine {
     /// The snapshot's own devices and profiles: what the guards judged.
     pub devices: Devices,
     pub profiles: Vec<String>,
+    /// Its own config and architecture: what a copy to another cluster member
+    /// must be sent in full (`incus copy` does the same).
+    pub config: BTreeMap<String, String>,
+    pub architecture: String,
     /// (pool, volume) -> its snapshot standing for pristine (`--volumes copy` only).
     pub volumes: BTreeMap<(String, String), String>,
 }
@@ -38,6 +42,8 @@ pub fn read_instance(t: &Target, held: Option<&Shared>) -> Result<(Pristine, Ins
         created_at,
         devices: full.devices.clone(),
         profiles: full.profiles.clone(),
+        config: full.config.clone(),
+        architecture: full.architecture.clone(),
         volumes: BTreeMap::new(),
     };
     Ok((p, full))

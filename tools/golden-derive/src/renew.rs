@@ -159,13 +159,15 @@ impl Renewals {
     }
 
     /// Resets clone `clone` of template `template`, copied from `source`
-    /// (`snapshot@created_at`); returns the column.
+    /// (`snapshot@created_at`) of the instance named `holder` (the template, or
+    /// in a spread the first clone on a member, whose identity a CoW copy of it
+    /// holds); returns the column.
     pub fn apply(
         &self,
         tpl: &Template,
         template: usize,
         clone: &str,
-        source: &str,
+        (source, holder): (&str, &str),
     ) -> Result<String> {
         let Renewal::Reset { last, .. } = &self.of[template] else {
             return Ok(self.planned(template));
@@ -178,16 +180,17 @@ impl Renewals {
         };
         let survey = {
             let mut last = last.lock().expect("survey cache");
+            let key = format!("{holder}/{source}");
             match &*last {
-                Some((key, s)) if key == source => s.clone(),
+                Some((k, s)) if *k == key => s.clone(),
                 _ => {
-                    let s = Arc::new(identity::survey(&files, &tpl.target.name)?);
-                    *last = Some((source.to_string(), s.clone()));
+                    let s = Arc::new(identity::survey(&files, holder)?);
+                    *last = Some((key, s.clone()));
                     s
                 }
             }
         };
-        let done = reset::reset(&files, &survey, (&tpl.target.name, clone), &self.pool)?;
+        let done = reset::reset(&files, &survey, (holder, clone), &self.pool)?;
         Ok(reset::column(&done))
     }
 }

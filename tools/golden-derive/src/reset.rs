@@ -83,6 +83,19 @@ pub fn reset(
     Ok(s.categories())
 }
 
+/// Removes a clone just made, and the volumes copied for it.
+pub fn remove_clone(
+    incus: &golden::incus::Incus,
+    job: &crate::plan::Job,
+    tpl: &crate::template::Template,
+) -> Result<()> {
+    incus.delete_instance(&tpl.clone_project, &job.name)?;
+    for v in &job.volume_copies {
+        incus.delete_volume(&v.pool, &tpl.clone_volumes_project, &v.new_volume)?;
+    }
+    Ok(())
+}
+
 /// The column's text for what was reset.
 pub fn column(categories: &[&str]) -> String {
     if categories.is_empty() {

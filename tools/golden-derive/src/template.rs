@@ -5,7 +5,7 @@
 //! the pristine snapshot's devices with the clone's profiles, never the
 //! template's devices of now.
 
-use golden::incus::PoolBook;
+use golden::incus::{PoolBook, StoragePool};
 use golden::model::{pool_shares_blocks, Provenance};
 use golden::readers::Shared;
 use golden::target::Target;
@@ -32,6 +32,8 @@ pub struct Template {
     /// Where its clones go (the same for all of them: kept here, not per clone).
     pub clone_project: String,
     pub clone_pool: String,
+    /// The clones' pool as the daemon describes it (members that have it, shared or not).
+    pub pool: StoragePool,
     pub clone_driver: String,
     pub cow: bool,
     /// Why the copies are full ones, when they are.
@@ -144,14 +146,16 @@ impl Template {
             cow: full_copies.is_none(),
             full_copies,
             clone_driver: p.driver.clone(),
+            pool: p.clone(),
             clone_pool,
             pristine: Current::new(to_copy, first),
             target: t,
         })
     }
 
-    /// Was `name` derived from this template (so a rerun may skip it)? And is it stopped?
-    pub fn made(&self, project: &str, name: &str) -> Result<Option<bool>> {
+    /// Was `name` derived from this template (so a rerun may skip it)? And is
+    /// it stopped, and on which cluster member?
+    pub fn made(&self, project: &str, name: &str) -> Result<Option<(bool, Option<String>)>> {
         let inst = self.target.incus().instance(project, name)?;
         let ours = Provenance::of(&inst.config).is_some_and(|p| {
             match p
@@ -162,7 +166,7 @@ impl Template {
                 None => p.project == self.target.project && p.template == self.target.name,
             }
         });
-        Ok(ours.then_some(inst.status == "Stopped"))
+        Ok(ours.then(|| (inst.status == "Stopped", inst.member().map(str::to_string))))
     }
 }
 

@@ -5,12 +5,14 @@
 //! The whole listing takes a fixed number of calls to the daemon, whatever the
 //! number of projects and instances: the instances (`recursion=1`, no live state),
 //! the storage pools, and one volume listing per pool (which holds every instance
-//! snapshot as `instance/snapshot` with its creation time). These run in parallel.
+//! snapshot as `instance/snapshot` with its creation time), and the cluster's
+//! members (to name one that is offline; a standalone server answers at once
+//! that it is not clustered). These run in parallel.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
-use golden::incus::{Incus, Instance, Scope, StoragePool, StorageVolume};
+use golden::incus::{ClusterMember, Incus, Instance, Scope, StoragePool, StorageVolume};
 use golden::model::{current_pristine, pool_shares_blocks, Provenance};
 use golden::name::{check_instance_name, check_project_name, split_remote};
 use golden::output::{OutputArgs, Printer};
@@ -26,7 +28,10 @@ use serde::Serialize;
         pristine. Without -p, every project is listed. Each golden is shown with when \
         its pristine was made, its storage pool and whether deriving from it shares \
         blocks (cow), how many instances were derived from it and how many of those \
-        came from an older pristine (stale).\n\n\
+        came from an older pristine (stale). In a cluster, location names its member, \
+        clones are counted on every member, and a member that is offline is named in a \
+        notice (its instances are listed without their config: clones there are not \
+        counted) while the rest is listed.\n\n\
         Output is a table on a terminal and TSV with a header in a pipe, so it feeds \
         golden-create, golden-derive and golden-publish directly."
 )]
@@ -91,6 +96,9 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         }
     }
     let listing = listing?;
+    for m in listing.members.iter().filter(|m| !m.is_online()) {
+        say_offline(m, &listing.instances);
+    }
     let rows: Vec<GoldenRow> = goldens(&listing)
         .into_iter()
         .filter(|r| args.project.as_ref().is_none_or(|p| &r.project == p))
@@ -120,6 +128,28 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     }
     printer.finish()?;
     Ok(status)
+}
+
+/// A cluster member that is not online: its instances come from the cluster's
+/// database alone (status Error, no config), so what they say is not known.
+fn say_offline(m: &ClusterMember, instances: &[Instance]) {
+    let on_it = instances
+        .iter()
+        .filter(|i| i.member() == Some(m.server_name.as_str()))
+        .count();
+    let why = match m.message.as_str() {
+        "" => String::new(),
+        msg => format!(" ({msg})"),
+    };
+    golden::cli::notice(
+        false,
+        format!(
+            "cluster member {} is {}{why}: its {on_it} instances are listed without their \
+             config or pool, and clones on it are not counted in derived and stale",
+            m.server_name,
+            m.status.to_lowercase()
+        ),
+    );
 }
 
 fn in_project(p: Option<&str>) -> String {
@@ -153,6 +183,8 @@ pub struct Listing {
     pub pools: Vec<StoragePool>,
     /// Instance volumes (and their snapshots) of each pool.
     pub volumes: BTreeMap<String, Vec<StorageVolume>>,
+    /// The cluster's members (none outside a cluster).
+    pub members: Vec<ClusterMember>,
 }
 
 /// Asks for the instances and, at the same time, the pools and their volumes.
@@ -168,6 +200,7 @@ pub fn fetch(incus: &Incus, scope: &Scope) -> Result<Listing> {
                 .instances(&Scope::All)
                 .or_else(|_| incus.instances(scope)),
         });
+        let members = s.spawn(|| incus.cluster_members());
         let mut instances = Some(instances);
         let mut listed = None;
         let pools = match incus.pools() {
@@ -215,10 +248,16 @@ pub fn fetch(incus: &Incus, scope: &Scope) -> Result<Listing> {
             (None, Some(call)) => call.join().expect("instance listing thread")?,
             (None, None) => unreachable!("the instances are joined once"),
         };
+        // Who is offline is a notice: a listing that cannot tell still lists.
+        let members = members
+            .join()
+            .expect("member listing thread")
+            .unwrap_or_default();
         Ok(Listing {
             instances,
             pools,
             volumes,
+            members,
         })
     })
 }
@@ -353,6 +392,7 @@ mod tests {
                 instance("lab", "plain", "slow", json!({})),
             ],
             pools: vec![pool("fast", "btrfs"), pool("slow", "dir")],
+            members: Vec::new(),
             volumes: BTreeMap::from([
                 (
                     "fast".to_string(),

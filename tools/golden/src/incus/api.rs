@@ -57,6 +57,8 @@ pub struct Instance {
     #[serde(deserialize_with = "nullable")]
     pub location: String,
     #[serde(deserialize_with = "nullable")]
+    pub architecture: String,
+    #[serde(deserialize_with = "nullable")]
     pub created_at: String,
     #[serde(deserialize_with = "nullable")]
     pub config: BTreeMap<String, String>,
@@ -133,6 +135,12 @@ pub struct Snapshot {
 pub struct InstanceSnapshot {
     #[serde(deserialize_with = "nullable")]
     pub name: String,
+    /// What a copy to another cluster member must be told (a migration does
+    /// not read it from the source).
+    #[serde(deserialize_with = "nullable")]
+    pub architecture: String,
+    #[serde(deserialize_with = "nullable")]
+    pub ephemeral: bool,
     #[serde(deserialize_with = "nullable")]
     pub created_at: String,
     #[serde(deserialize_with = "nullable")]
@@ -255,6 +263,49 @@ pub struct StoragePool {
     pub config: BTreeMap<String, String>,
     #[serde(deserialize_with = "nullable")]
     pub status: String,
+    /// The cluster members that have it (`["none"]` outside a cluster).
+    #[serde(deserialize_with = "nullable")]
+    pub locations: Vec<String>,
+}
+
+impl StoragePool {
+    /// Is it one pool seen by every member (Ceph RBD, clustered LVM), rather
+    /// than a pool of each member's own? A copy to another member then stays
+    /// in the same storage (CoW on Ceph) instead of crossing the network.
+    pub fn is_shared(&self) -> bool {
+        matches!(
+            self.driver.as_str(),
+            "ceph" | "cephfs" | "cephobject" | "lvmcluster"
+        )
+    }
+
+    /// Does member `m` have it? (Outside a cluster, or when the daemon does not
+    /// say, every member does.)
+    pub fn on_member(&self, m: &str) -> bool {
+        let real: Vec<&String> = self.locations.iter().filter(|l| *l != "none").collect();
+        real.is_empty() || real.iter().any(|l| *l == m)
+    }
+}
+
+/// A member of a cluster (`/1.0/cluster/members`).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default)]
+pub struct ClusterMember {
+    #[serde(deserialize_with = "nullable")]
+    pub server_name: String,
+    #[serde(deserialize_with = "nullable")]
+    pub url: String,
+    /// `Online`, `Offline`, `Evacuated`, `Blocked`...
+    #[serde(deserialize_with = "nullable")]
+    pub status: String,
+    #[serde(deserialize_with = "nullable")]
+    pub message: String,
+}
+
+impl ClusterMember {
+    pub fn is_online(&self) -> bool {
+        self.status == "Online"
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]

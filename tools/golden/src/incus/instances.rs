@@ -15,6 +15,10 @@ pub struct CopyRequest {
     pub name: String,
     #[serde(rename = "type")]
     pub kind: String,
+    /// Needed (with config, devices and profiles in full) by a copy to another
+    /// cluster member, which the daemon makes as a migration; `None`: the source's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<String>,
     pub source: CopySource,
     pub config: BTreeMap<String, String>,
     pub devices: BTreeMap<String, Value>,
@@ -44,6 +48,7 @@ impl CopyRequest {
         CopyRequest {
             name: name.to_string(),
             kind: kind.to_string(),
+            architecture: None,
             source: CopySource {
                 kind: "copy",
                 source: format!("{instance}/{snapshot}"),
@@ -181,7 +186,7 @@ impl Incus {
     }
 
     /// Creates an instance as a copy and waits for it.
-    /// `target`: the cluster member to create it on.
+    /// `target`: the cluster member to create it on (named by a failure).
     pub fn copy_instance(
         &self,
         project: &str,
@@ -193,7 +198,28 @@ impl Incus {
             path.push_str(&format!("&target={}", enc(t)));
         }
         let body = serde_json::to_value(copy).expect("a copy request is JSON");
-        self.run("POST", &path, &body).map(drop)
+        self.run("POST", &path, &body)
+            .map(drop)
+            .map_err(|e| match target {
+                Some(t) => e.context(format!("on cluster member {t}")),
+                None => e,
+            })
+    }
+
+    /// Creates an instance as a copy of another instance of the same project
+    /// (not of a snapshot), on `target`, and waits: a CoW copy when both are
+    /// on that member's pool. `copy.source` is replaced by `source`.
+    pub fn copy_instance_from(
+        &self,
+        project: &str,
+        target: Option<&str>,
+        source: &str,
+        copy: &CopyRequest,
+    ) -> Result<()> {
+        let mut req = copy.clone();
+        req.source.source = source.to_string();
+        req.source.project = project.to_string();
+        self.copy_instance(project, target, &req)
     }
 
     pub fn update_instance(&self, project: &str, name: &str, patch: &Value) -> Result<()> {

@@ -6,6 +6,7 @@
 
 mod api;
 mod client;
+mod cluster;
 pub mod config;
 mod files;
 mod images;
@@ -18,8 +19,8 @@ mod projects;
 mod storage;
 
 pub use api::{
-    Image, ImageAlias, Instance, InstanceSnapshot, InstanceUrl, Lease, Network, Profile, Project,
-    Snapshot, StoragePool, StorageVolume,
+    ClusterMember, Image, ImageAlias, Instance, InstanceSnapshot, InstanceUrl, Lease, Network,
+    Profile, Project, Snapshot, StoragePool, StorageVolume,
 };
 pub use client::Incus;
 pub use files::{FileKind, InstanceFile, Perms};

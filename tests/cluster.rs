@@ -1,0 +1,380 @@
+//! The tools on a real 3-member Incus cluster (`tests/cluster.sh`: m1, m2, m3,
+//! each with its own btrfs pool `local`): where clones land, what they cost,
+//! what golden-ls says, and a member going offline.
+//!
+//! Every test has a project of its own. The offline test stops a member's
+//! daemon: it holds the members' lock alone, the others share it.
+
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
+
+use golden_tests::*;
+use serde_json::Value;
+
+static MEMBERS: RwLock<()> = RwLock::new(());
+
+/// For a test that needs every member up: shared with the others.
+fn members_up() -> RwLockReadGuard<'static, ()> {
+    use_cluster();
+    MEMBERS.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// For a test that stops a member: alone.
+fn members_alone() -> RwLockWriteGuard<'static, ()> {
+    use_cluster();
+    MEMBERS.write().unwrap_or_else(|e| e.into_inner())
+}
+
+fn cluster_sh(args: &[&str]) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/cluster.sh");
+    let out = std::process::Command::new(script)
+        .args(args)
+        .output()
+        .expect("run tests/cluster.sh");
+    assert!(
+        out.status.success(),
+        "cluster.sh {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The member's status as member 1 sees it (`Online`, `Offline`...).
+fn member_status(m: &str) -> String {
+    let out = incus_ok(&["query", &format!("/1.0/cluster/members/{m}")]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    v["status"].as_str().unwrap_or_default().to_string()
+}
+
+/// Bytes of an instance's volume on `member` that no other volume shares,
+/// read in that member's daemon's mount namespace after a sync.
+fn exclusive_bytes(member: &str, project: &str, instance: &str) -> u64 {
+    let pid = std::fs::read_to_string(format!("{}.state/{member}.pid", cluster_dir()))
+        .expect("member pid file");
+    let path = format!(
+        "{}/{member}/storage-pools/local/containers/{project}_{instance}",
+        cluster_dir()
+    );
+    let out = std::process::Command::new("nsenter")
+        .args(["-t", pid.trim(), "-m", "--", "sh", "-c"])
+        .arg(format!("sync && btrfs filesystem du --raw -s {path}"))
+        .output()
+        .expect("nsenter btrfs");
+    assert!(
+        out.status.success(),
+        "btrfs du: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let row = text.lines().nth(1).expect("btrfs du row");
+    row.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// A stopped busybox template on `member` holding a file of `mib` MiB, made a
+/// golden by golden-create.
+fn template(p: &Project, name: &str, member: &str, mib: usize, extra: &[&str]) {
+    let mut args = vec!["init", "busybox", name, "--target", member];
+    args.extend(extra);
+    p.incus(&args);
+    if mib > 0 {
+        let f = big_file(mib);
+        p.incus(&[
+            "file",
+            "push",
+            f.path().to_str().unwrap(),
+            &format!("{name}/root/big"),
+        ]);
+    }
+    let r = p.tool("golden-create", &[name]);
+    assert_eq!(r.code, 0, "golden-create {name}: {}", r.stderr);
+}
+
+fn derive(p: &Project, args: &[&str]) -> (Run, Vec<Value>) {
+    let mut all = args.to_vec();
+    all.extend(["-f", "json"]);
+    let r = p.tool("golden-derive", &all);
+    let recs = json_lines(&r.stdout);
+    (r, recs)
+}
+
+fn location(p: &Project, instance: &str) -> String {
+    p.get(instance)["location"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn ls(p: &Project) -> (Run, Vec<Value>) {
+    let r = p.tool("golden-ls", &["-f", "json"]);
+    let recs = json_lines(&r.stdout);
+    (r, recs)
+}
+
+#[test]
+fn clones_land_beside_their_template_on_a_non_first_member_and_share_its_blocks() {
+    let _up = members_up();
+    let p = Project::new("beside");
+    template(&p, "tpl", "m2", 16, &[]);
+    let (r, recs) = derive(&p, &["tpl", "c1", "c2", "c3"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(recs.len(), 3);
+    for rec in &recs {
+        let name = rec["instance"].as_str().unwrap();
+        assert_eq!(rec["location"], "m2", "{rec}");
+        assert_eq!(rec["cow"], true, "{rec}");
+        assert_eq!(location(&p, name), "m2");
+        let own = exclusive_bytes("m2", &p.name, name);
+        assert!(
+            own < 1 << 20,
+            "{name} holds {own} bytes of its own: not CoW"
+        );
+    }
+    assert!(!r.stderr.contains("full cop"), "{}", r.stderr);
+    let (r, rows) = ls(&p);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["location"], "m2");
+    assert_eq!(
+        (rows[0]["derived"].as_u64(), rows[0]["stale"].as_u64()),
+        (Some(3), Some(0))
+    );
+}
+
+#[test]
+fn target_puts_clones_on_that_member_as_full_copies_with_the_template_settings() {
+    let _up = members_up();
+    let p = Project::new("target");
+    let extra = ["-c", "limits.memory=192MiB", "-c", "user.course=networks"];
+    template(&p, "tpl", "m1", 16, &extra);
+    p.incus(&["config", "device", "add", "tpl", "hidden", "none"]);
+    // The device was added after the pristine: a new pristine carries it.
+    let r = p.tool("golden-create", &["tpl"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // -n shows the planned member and makes nothing.
+    let (r, recs) = derive(&p, &["tpl", "far", "--target", "m3", "-n"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        (recs[0]["location"].as_str(), recs[0]["status"].as_str()),
+        (Some("m3"), Some("planned"))
+    );
+    assert_eq!(recs[0]["cow"], false);
+    assert_eq!(p.instances(), ["tpl"]);
+
+    let (r, recs) = derive(&p, &["tpl", "far", "--target", "m3"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(recs[0]["location"], "m3");
+    assert_eq!(recs[0]["cow"], false);
+    assert!(
+        r.stderr.contains("on member m3 are full copies") && r.stderr.contains("not CoW"),
+        "{}",
+        r.stderr
+    );
+    let c = p.get("far");
+    assert_eq!(c["location"], "m3");
+    assert_eq!(c["architecture"], p.get("tpl")["architecture"]);
+    assert_eq!(c["config"]["limits.memory"], "192MiB", "{c}");
+    assert_eq!(c["config"]["user.course"], "networks");
+    assert_eq!(c["config"]["user.golden.template"], "tpl");
+    assert_eq!(c["devices"]["hidden"]["type"], "none", "{c}");
+    assert_eq!(c["profiles"], serde_json::json!(["default"]));
+    // A new identity, not the template's.
+    assert_ne!(
+        c["config"]["volatile.uuid"],
+        p.get("tpl")["config"]["volatile.uuid"]
+    );
+    let own = exclusive_bytes("m3", &p.name, "far");
+    assert!(
+        own >= 16 << 20,
+        "far holds {own} bytes: a full copy holds the 16 MiB"
+    );
+
+    // The template's own member, named: CoW as by default.
+    let (r, recs) = derive(&p, &["tpl", "near", "--target", "m1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        (recs[0]["location"].as_str(), recs[0]["cow"].as_bool()),
+        (Some("m1"), Some(true))
+    );
+
+    let r = p.tool("golden-derive", &["tpl", "x", "--target", "m9"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("members: m1, m2, m3"), "{}", r.stderr);
+}
+
+#[test]
+fn spread_deals_clones_over_the_members_and_counts_follow_them() {
+    let _up = members_up();
+    let p = Project::new("spread");
+    template(&p, "tpl", "m2", 8, &[]);
+    let (r, recs) = derive(&p, &["tpl", "--count", "6", "--spread"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut per: std::collections::BTreeMap<String, usize> = Default::default();
+    for rec in &recs {
+        let m = rec["location"].as_str().unwrap().to_string();
+        assert_eq!(location(&p, rec["instance"].as_str().unwrap()), m, "{rec}");
+        *per.entry(m).or_default() += 1;
+    }
+    assert_eq!(
+        per.values().copied().collect::<Vec<_>>(),
+        [2, 2, 2],
+        "{per:?}"
+    );
+    // Off the template's member, one full copy each, and a CoW copy of it.
+    let cows: Vec<bool> = recs
+        .iter()
+        .filter(|r| r["location"] != "m2")
+        .map(|r| r["cow"].as_bool().unwrap())
+        .collect();
+    assert_eq!(cows.iter().filter(|c| !**c).count(), 2, "{recs:?}");
+    assert!(
+        r.stderr.contains("the other one is a CoW copy of it"),
+        "{}",
+        r.stderr
+    );
+    for rec in recs
+        .iter()
+        .filter(|r| r["location"] != "m2" && r["cow"] == true)
+    {
+        let (m, name) = (
+            rec["location"].as_str().unwrap(),
+            rec["instance"].as_str().unwrap(),
+        );
+        let own = exclusive_bytes(m, &p.name, name);
+        assert!(own < 1 << 20, "{name} on {m} holds {own} bytes of its own");
+        assert_eq!(p.get(name)["config"]["user.golden.template"], "tpl");
+    }
+
+    // Counted on every member; all stale once the pristine is made again.
+    let (_, rows) = ls(&p);
+    assert_eq!(
+        (rows[0]["derived"].as_u64(), rows[0]["stale"].as_u64()),
+        (Some(6), Some(0))
+    );
+    assert_eq!(rows[0]["location"], "m2");
+    let r = p.tool("golden-create", &["tpl"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let (_, rows) = ls(&p);
+    assert_eq!(
+        (rows[0]["derived"].as_u64(), rows[0]["stale"].as_u64()),
+        (Some(6), Some(6))
+    );
+}
+
+#[test]
+fn create_and_publish_a_template_on_the_last_member() {
+    let _up = members_up();
+    let p = Project::new("publish");
+    p.incus(&["init", "busybox", "tpl", "--target", "m3"]);
+    p.incus(&["start", "tpl"]);
+    let r = p.tool("golden-create", &["tpl", "-f", "json", "--force"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rec = &json_lines(&r.stdout)[0];
+    assert_eq!(rec["stopped"], true, "{rec}");
+    assert_eq!(p.snapshots("tpl"), ["pristine"]);
+    let alias = format!("{}-img", p.name);
+    let r = p.tool("golden-publish", &["tpl", "--alias", &alias, "-f", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The image launches on another member.
+    p.incus(&["init", &alias, "from-image", "--target", "m1"]);
+    assert_eq!(location(&p, "from-image"), "m1");
+}
+
+/// Starts the member again however the test ends.
+struct Restart(&'static str);
+
+impl Drop for Restart {
+    fn drop(&mut self) {
+        cluster_sh(&["member-start", self.0]);
+    }
+}
+
+#[test]
+fn an_offline_member_is_named_and_the_rest_goes_on() {
+    let _alone = members_alone();
+    let p = Project::new("offline");
+    template(&p, "t1", "m1", 0, &[]);
+    template(&p, "t3", "m3", 0, &[]);
+    for (t, c) in [("t1", "c1"), ("t3", "c3")] {
+        let r = p.tool("golden-derive", &[t, c]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let _restart = Restart("m3");
+    cluster_sh(&["member-stop", "m3"]);
+    // Seen offline about 11 s after its daemon stopped: a bounded poll of state.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while member_status("m3") != "Offline" {
+        assert!(Instant::now() < deadline, "m3 not seen offline in 60 s");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    let started = Instant::now();
+    let (r, rows) = ls(&p);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cluster member m3 is offline"),
+        "{}",
+        r.stderr
+    );
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|r| r["instance"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["t1", "t3"]);
+    assert_eq!(rows[1]["location"], "m3");
+    assert_eq!(rows[0]["derived"], 1);
+
+    let timeout = 5;
+    let mut cmd = golden("golden-derive");
+    cmd.args(["--project", &p.name, "-f", "json"])
+        .env("GOLDEN_TIMEOUT", timeout.to_string());
+    let r = run_with_stdin(
+        &mut cmd,
+        "{\"template\":\"t1\",\"new\":\"a1\"}\n{\"template\":\"t3\",\"new\":\"a3\"}\n",
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let made = json_lines(&r.stdout);
+    assert_eq!(made.len(), 1);
+    assert_eq!(
+        (made[0]["instance"].as_str(), made[0]["location"].as_str()),
+        (Some("a1"), Some("m1"))
+    );
+    assert!(
+        r.stderr
+            .contains("a3: template t3 is on cluster member m3, which is offline"),
+        "{}",
+        r.stderr
+    );
+
+    let r = p.tool("golden-derive", &["t1", "b1", "b2", "--target", "m3"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    for b in ["b1", "b2"] {
+        assert!(
+            r.stderr
+                .contains(&format!("{b}: cluster member m3 is offline")),
+            "{}",
+            r.stderr
+        );
+    }
+    // A spread deals over the members that are up, and says which is not.
+    let (r, recs) = derive(&p, &["t1", "--count", "2", "--spread"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("member m3 is offline"), "{}", r.stderr);
+    let on: Vec<&str> = recs
+        .iter()
+        .map(|r| r["location"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        on,
+        ["m1", "m2"]
+            .iter()
+            .filter(|m| on.contains(m))
+            .copied()
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3 * timeout + 10),
+        "took {:?}",
+        started.elapsed()
+    );
+}

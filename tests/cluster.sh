@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# A private, real 3-member Incus cluster for golden's cluster tests and bench.
+#
+#   tests/cluster.sh start            start (or reuse) the cluster and its fixtures
+#   tests/cluster.sh stop             stop it and remove every trace (processes, mounts,
+#                                     loops, network namespaces, directories)
+#   tests/cluster.sh status           exit 0 if member 1 answers and all members are ONLINE
+#   tests/cluster.sh env              print INCUS_DIR and INCUS_CONF to export for it
+#   tests/cluster.sh member-stop M    stop member M's daemon (kill by pid; its instances stay)
+#   tests/cluster.sh member-start M   start member M's daemon again and wait until it is ONLINE
+#
+# Each member (m1, m2, m3) is an incusd under its own INCUS_DIR ($DIR/mN) in its own
+# network namespace; the namespaces are joined by veth pairs to a bridge in a fourth
+# namespace, with addresses that exist only there. Each member has a btrfs pool
+# `local` (a loop file of its own) and the busybox image is in the cluster's store.
+# Clients on the host talk to member 1 through its socket (INCUS_DIR=$DIR/m1).
+set -euo pipefail
+
+DIR=${GOLDEN_CLUSTER_DIR:-/tmp/golden-cluster}
+NS=${GOLDEN_CLUSTER_NETNS:-gcl}     # namespaces $NS-br, $NS-m1, $NS-m2, $NS-m3
+STATE=$DIR.state                    # pids, logs, client config: beside the members' dirs
+CONF=$STATE/client
+INCUSD=/usr/libexec/incus/incusd
+NET=10.77.0                         # member N is $NET.1N, inside the namespaces only
+MEMBERS="m1 m2 m3"
+POOL=local
+POOL_SIZE=${GOLDEN_CLUSTER_POOL_SIZE:-5GiB}
+IMAGE=busybox
+
+say() { printf 'cluster.sh: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+num() { echo "${1#m}"; }
+addr() { echo "$NET.1$(num "$1")"; }
+mdir() { echo "$DIR/$1"; }
+# A client of member M (default m1) from the host: its socket, our own client config.
+client() { INCUS_DIR=$(mdir m1) INCUS_CONF=$CONF incus "$@"; }
+mclient() { local m=$1; shift; INCUS_DIR=$(mdir "$m") INCUS_CONF=$CONF incus "$@"; }
+
+member_answers() {
+    [ -S "$(mdir "$1")/unix.socket" ] && timeout 5 env INCUS_DIR="$(mdir "$1")" INCUS_CONF="$CONF" incus query /1.0 >/dev/null 2>&1
+}
+
+# All three members ONLINE, as member 1 sees them.
+answers() {
+    member_answers m1 || return 1
+    local online
+    online=$(timeout 10 env INCUS_DIR="$(mdir m1)" INCUS_CONF="$CONF" incus query /1.0/cluster/members?recursion=1 2>/dev/null \
+        | jq -r '[.[] | select(.status == "Online")] | length' 2>/dev/null) || return 1
+    [ "$online" = 3 ]
+}
+
+network() {
+    ip netns list | grep -qw "^$NS-br" || ip netns add "$NS-br"
+    ip -n "$NS-br" link set lo up
+    ip -n "$NS-br" link show br0 >/dev/null 2>&1 || ip -n "$NS-br" link add br0 type bridge
+    ip -n "$NS-br" link set br0 up
+    local m
+    for m in $MEMBERS; do
+        ip netns list | grep -qw "^$NS-$m" || ip netns add "$NS-$m"
+        ip -n "$NS-$m" link set lo up
+        if ! ip -n "$NS-$m" link show eth0 >/dev/null 2>&1; then
+            ip -n "$NS-$m" link add eth0 type veth peer name "$m" netns "$NS-br"
+            ip -n "$NS-$m" addr add "$(addr "$m")/24" dev eth0
+        fi
+        ip -n "$NS-$m" link set eth0 up
+        ip -n "$NS-br" link set "$m" master br0 up
+    done
+}
+
+start_daemon() {
+    local m=$1
+    mkdir -p "$(mdir "$m")" "$STATE"
+    chmod 711 "$(mdir "$m")"
+    # setsid: the daemon outlives this script and ignores the terminal's signals.
+    INCUS_DIR=$(mdir "$m") setsid ip netns exec "$NS-$m" "$INCUSD" --group root \
+        >>"$STATE/$m.log" 2>&1 </dev/null &
+    echo $! >"$STATE/$m.pid"
+    if ! mclient "$m" admin waitready --timeout 60 >/dev/null 2>&1; then
+        tail -n 20 "$STATE/$m.log" >&2 || true
+        return 1
+    fi
+}
+
+bootstrap() {
+    # No cluster.* key before the members have joined (it breaks PUT /1.0 for good).
+    mclient m1 admin init --preseed >/dev/null <<EOF
+config:
+  core.https_address: $(addr m1):8443
+cluster:
+  server_name: m1
+  enabled: true
+storage_pools:
+- name: $POOL
+  driver: btrfs
+  config:
+    size: $POOL_SIZE
+profiles:
+- name: default
+  devices:
+    root:
+      path: /
+      pool: $POOL
+      type: disk
+EOF
+}
+
+join() {
+    local m=$1 token
+    token=$(client cluster add "$m" --quiet)
+    # The join's client runs inside the member's namespace (the token names addresses there).
+    ip netns exec "$NS-$m" env INCUS_DIR="$(mdir "$m")" INCUS_CONF="$CONF" incus admin init --preseed >/dev/null <<EOF
+cluster:
+  enabled: true
+  server_name: $m
+  server_address: $(addr "$m"):8443
+  cluster_token: $token
+  member_config:
+  - entity: storage-pool
+    name: $POOL
+    key: size
+    value: $POOL_SIZE
+EOF
+}
+
+busybox_image() {
+    local work
+    work=$(mktemp -d)
+    mkdir -p "$work/rootfs"/{bin,sbin,proc,sys,dev,tmp,etc,root,data}
+    cp /bin/busybox "$work/rootfs/bin/busybox"
+    local a
+    for a in sh ls cat echo sleep touch rm mkdir df du dd sync true false ip hostname; do
+        ln -s busybox "$work/rootfs/bin/$a"
+    done
+    ln -s ../bin/busybox "$work/rootfs/sbin/init"
+    printf 'golden-test\n' >"$work/rootfs/etc/hostname"
+    cat >"$work/metadata.yaml" <<META
+architecture: $(uname -m)
+creation_date: $(date +%s)
+properties:
+  description: busybox (golden test image)
+  os: busybox
+  release: static
+META
+    tar -C "$work" -czf "$work/busybox.tar.gz" metadata.yaml rootfs
+    client image import "$work/busybox.tar.gz" --alias "$IMAGE" >/dev/null
+    rm -rf "$work"
+}
+
+fixtures() {
+    client image alias list --format csv | grep -q "^$IMAGE," || busybox_image
+}
+
+start() {
+    tests/incus.sh install
+    if answers; then
+        fixtures
+        say "reusing the private cluster: export INCUS_DIR=$(mdir m1) INCUS_CONF=$CONF"
+        return 0
+    fi
+    # Whatever is there but not whole (a killed start, a member down) is removed:
+    # a cluster half made is quicker made again (about 5 s) than repaired.
+    if [ -d "$DIR" ] || [ -d "$STATE" ] || ip netns list | grep -q "^$NS-"; then
+        say "removing a cluster that is not whole"
+        stop
+    fi
+    network
+    start_daemon m1 || { stop; die "member m1 did not become ready"; }
+    bootstrap || { stop; die "member m1 could not be initialised"; }
+    local m
+    for m in m2 m3; do
+        start_daemon "$m" || { stop; die "member $m did not become ready"; }
+        join "$m" || { tail -n 20 "$STATE/$m.log" >&2; stop; die "member $m could not join"; }
+    done
+    # Only now: the shortest time after which a stopped member is seen offline.
+    client config set cluster.offline_threshold 11 >/dev/null
+    fixtures
+    say "private cluster ready: export INCUS_DIR=$(mdir m1) INCUS_CONF=$CONF"
+}
+
+# Stops one member's daemon by its pid: SIGTERM, then SIGKILL after 5 s.
+kill_member() {
+    local m=$1 pid=
+    [ -f "$STATE/$m.pid" ] && pid=$(cat "$STATE/$m.pid")
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    local i
+    for i in $(seq 25); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null || true
+    for i in $(seq 25); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    rm -f "$STATE/$m.pid"
+}
+
+member_stop() {
+    local m=$1
+    [[ " $MEMBERS " == *" $m "* ]] || die "no member $m (one of: $MEMBERS)"
+    kill_member "$m"
+    # Its socket stays behind a killed daemon: remove it, so nothing waits on it.
+    rm -f "$(mdir "$m")/unix.socket"
+}
+
+member_start() {
+    local m=$1
+    [[ " $MEMBERS " == *" $m "* ]] || die "no member $m (one of: $MEMBERS)"
+    member_answers "$m" || start_daemon "$m" || die "member $m did not become ready"
+    # Seen ONLINE by member 1 again (heartbeats): a bounded poll of state.
+    local i
+    for i in $(seq 120); do
+        [ "$(client query "/1.0/cluster/members/$m" 2>/dev/null | jq -r .status)" = Online ] && return 0
+        sleep 0.5
+    done
+    die "member $m did not come back ONLINE within 60 s"
+}
+
+stop() {
+    local m
+    # Instances first (forced), so that no daemon waits on them while it stops.
+    if member_answers m1; then
+        local p
+        for p in $(timeout 20 env INCUS_DIR="$(mdir m1)" INCUS_CONF="$CONF" incus query \
+            '/1.0/instances?recursion=1&all-projects=true' 2>/dev/null \
+            | jq -r '.[] | select(.status == "Running") | "\(.project)/\(.name)"' 2>/dev/null); do
+            timeout 20 env INCUS_DIR="$(mdir m1)" INCUS_CONF="$CONF" incus stop --force \
+                --project "${p%%/*}" "${p#*/}" >/dev/null 2>&1 || true
+        done
+    fi
+    # Then the daemons, by pid (faster than `incus admin shutdown`, 20-40 s here).
+    for m in $MEMBERS; do kill_member "$m" & done
+    wait
+    # Anything still running from those daemons (forkd, containers' monitors).
+    local p
+    for p in $(pgrep -f -- "$DIR/" 2>/dev/null || true); do kill -9 "$p" 2>/dev/null || true; done
+    for m in br $MEMBERS; do
+        ip netns pids "$NS-$m" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+    done
+    sleep 0.3
+    # Mounts visible here (the daemons' own mount namespaces died with them).
+    local mnt
+    for mnt in $(awk -v d="$DIR/" 'index($2 "/", d) == 1 {print $2}' /proc/self/mounts | sort -r); do
+        umount -l "$mnt" 2>/dev/null || true
+    done
+    local loop
+    for loop in $(losetup -nO NAME,BACK-FILE 2>/dev/null | awk -v d="$DIR/" 'index($2, d) == 1 {print $1}'); do
+        losetup -d "$loop" 2>/dev/null || true
+    done
+    for m in $MEMBERS br; do
+        if ip netns list | grep -qw "^$NS-$m"; then ip netns del "$NS-$m"; fi
+    done
+    rm -rf "$DIR" "$STATE"
+    return 0
+}
+
+cd "$(dirname "$0")/.."
+case "${1:-}" in
+    start) start ;;
+    stop) stop; say "private cluster stopped and removed" ;;
+    status) answers ;;
+    env) echo "INCUS_DIR=$(mdir m1) INCUS_CONF=$CONF" ;;
+    member-stop) member_stop "${2:?member-stop needs a member}" ;;
+    member-start) member_start "${2:?member-start needs a member}" ;;
+    *) echo "usage: $0 start|stop|status|env|member-stop M|member-start M" >&2; exit 2 ;;
+esac

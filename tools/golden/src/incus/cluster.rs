@@ -1,0 +1,37 @@
+//! The cluster: its members and whether they are online.
+
+use super::{ClusterMember, Incus};
+use crate::error::{Error, Result};
+
+impl Incus {
+    /// The members of the cluster, as the member we talk to sees them; empty
+    /// when the server is not clustered.
+    pub fn cluster_members(&self) -> Result<Vec<ClusterMember>> {
+        match self.list::<Vec<ClusterMember>>("/1.0/cluster/members?recursion=1") {
+            Ok(mut m) => {
+                m.sort_by(|a, b| a.server_name.cmp(&b.server_name));
+                Ok(m)
+            }
+            Err(Error::Incus(m)) if not_clustered(&m) => Ok(Vec::new()),
+            Err(e) => Err(e.context("listing cluster members")),
+        }
+    }
+}
+
+/// The daemon's words for "this server is not a cluster member".
+fn not_clustered(message: &str) -> bool {
+    let m = message.to_lowercase();
+    m.contains("not clustered") || m.contains("isn't part of a cluster")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_standalone_server_has_no_members() {
+        // Incus 6.0.4's answer to GET /1.0/cluster/members on a standalone server.
+        assert!(not_clustered("Server is not clustered"));
+        assert!(!not_clustered("Instance not found"));
+    }
+}
