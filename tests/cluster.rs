@@ -378,3 +378,59 @@ fn an_offline_member_is_named_and_the_rest_goes_on() {
         started.elapsed()
     );
 }
+
+#[test]
+fn custom_volumes_are_copied_on_their_member_and_never_sent_across() {
+    let _up = members_up();
+    let p = Project::new("volumes");
+    let vol = format!("{}-data", p.name);
+    // On m2's own storage, marked as this project's (removed with it).
+    incus_ok(&[
+        "storage",
+        "volume",
+        "create",
+        "local",
+        &vol,
+        "--target",
+        "m2",
+        &format!("user.golden-test.project={}", p.name),
+    ]);
+    p.incus(&["init", "busybox", "tpl", "--target", "m2"]);
+    p.incus(&["storage", "volume", "attach", "local", &vol, "tpl", "/data"]);
+    let r = p.tool("golden-create", &["tpl"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // Beside the template, each clone gets its copy of the volume, on m2.
+    let (r, recs) = derive(&p, &["tpl", "c1", "--volumes", "copy"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(recs[0]["location"], "m2");
+    let copy = format!("c1-{vol}");
+    let out = incus_ok(&[
+        "storage", "volume", "list", "local", "-f", "csv", "-c", "nL",
+    ]);
+    assert!(out.lines().any(|l| l == format!("{copy},m2")), "{out}");
+    assert_eq!(p.get("c1")["devices"][&vol]["source"], copy.as_str());
+
+    // On another member it could neither share nor copy it: refused, nothing made.
+    for how in ["copy", "share"] {
+        let r = p.tool(
+            "golden-derive",
+            &["tpl", "far", "--target", "m3", "--volumes", how],
+        );
+        assert_eq!(r.code, 2, "{how}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("on member m2's own storage"),
+            "{}",
+            r.stderr
+        );
+    }
+    assert!(!p.instances().contains(&"far".to_string()));
+    // Dropped, a spread is fine.
+    let (r, recs) = derive(
+        &p,
+        &["tpl", "d1", "d2", "d3", "--volumes", "drop", "--spread"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(recs.len(), 3);
+    let _ = incus(&["storage", "volume", "delete", "local", &copy]);
+}
