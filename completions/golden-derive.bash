@@ -23,7 +23,7 @@ _golden__derive() {
 
     case "${cmd}" in
         golden__derive)
-            opts="-p -s -j -c -n -q -f -H -o -h -V --count --name --project --target-project --target --spread --storage --jobs --start --config --profile --skip-existing --ipv4 --dhcp --volumes --fail-fast --dry-run --quiet --format --no-header --output --help --version"
+            opts="-p -s -j -c -n -q -f -H -o -h -V --count --name --project --target-project --target --spread --storage --jobs --start --config --profile --skip-existing --ipv4 --dhcp --volumes --keep-identity --fail-fast --dry-run --quiet --format --no-header --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -19,6 +19,7 @@ complete -c golden-derive -l spread -d 'Deal the clones round-robin over the clu
 complete -c golden-derive -l start -d 'Start each clone once made'
 complete -c golden-derive -l skip-existing -d 'A NEW name that exists and came from this template is reported, not an error'
 complete -c golden-derive -l dhcp -d 'Drop the template\'s static addresses from the clones'
+complete -c golden-derive -l keep-identity -d 'Keep the template\'s machine-id, SSH host keys, hostname, leases and seed in the clones'
 complete -c golden-derive -l fail-fast -d 'Stop at the first failure (default: go on with the other records)'
 complete -c golden-derive -s n -l dry-run -d 'Print what would be done; change nothing'
 complete -c golden-derive -s q -l quiet -d 'Print no notices or progress on stderr (errors still go there)'

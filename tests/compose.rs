@@ -173,3 +173,23 @@ fn count_mistakes_are_refused() {
     }
     assert_eq!(p.instances(), ["gold"]);
 }
+
+/// golden-ls offers no option that nothing reads: -n and -q are refused as
+/// unknown (exit 2), and its help does not show them.
+#[test]
+fn golden_ls_has_no_dead_options() {
+    for opt in ["-n", "--dry-run", "-q", "--quiet"] {
+        let r = run(golden("golden-ls").arg(opt));
+        assert_eq!(r.code, 2, "{opt}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("unexpected argument"),
+            "{opt}: {}",
+            r.stderr
+        );
+    }
+    let help = run(golden("golden-ls").arg("--help")).stdout;
+    assert!(
+        !help.contains("--dry-run") && !help.contains("--quiet"),
+        "{help}"
+    );
+}

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 tests/incus.sh start
 eval "export $(tests/incus.sh env)"
 export PATH="$PWD/target/release:$PATH"
-P=golden-demo
+P=${GOLDEN_DEMO_PROJECT:-golden-demo}
 
 show() { printf '\n$ %s\n' "$*"; "$@"; }
 
@@ -29,14 +29,30 @@ show golden-create -f table pro-dev
 show golden-derive -f table pro-dev pro-alice pro-bob
 
 echo
-echo "== 2. A lab of twenty students"
+echo "== 2. Every clone is its own machine (a real Debian 12 golden)"
+# systemd cannot be init on these hosts: sleep is, to provision the template.
+show incus init debian12 pro-web --project "$P" -q -c 'raw.lxc=lxc.init.cmd = /bin/sleep infinity'
+incus start pro-web --project "$P"
+show incus exec pro-web --project "$P" -- sh -c 'echo pro-web >/etc/hostname; systemd-machine-id-setup; dbus-uuidgen --ensure'
+incus stop --force pro-web --project "$P"
+show golden-create -q pro-web
+show golden-derive -n -f table -o instance,identity pro-web pro-carol
+show golden-derive -f table -o instance,status,identity pro-web pro-carol pro-dave
+for i in pro-web pro-carol pro-dave; do
+    printf '\n$ incus file pull %s/etc/machine-id - ; ssh-keygen -l -f <(incus file pull %s/etc/ssh/ssh_host_ed25519_key.pub -)\n' "$i" "$i"
+    incus file pull "$i/etc/machine-id" - --project "$P"
+    ssh-keygen -l -f <(incus file pull "$i/etc/ssh/ssh_host_ed25519_key.pub" - --project "$P")
+done
+
+echo
+echo "== 3. A lab of twenty students"
 show incus init busybox lab-reference --project "$P" -q 2>/dev/null
 show golden-create -q -f table lab-reference
 printf '\n$ seq -f "lab-student-%%g" 20 | golden-derive lab-reference -H -o instance | wc -l\n'
 seq -f 'lab-student-%g' 20 | golden-derive lab-reference -H -o instance | wc -l
 
 echo
-echo "== 3. The update cycle"
+echo "== 4. The update cycle"
 show incus start pro-dev --project "$P" -q 2>/dev/null
 show incus exec pro-dev --project "$P" -- touch /root/updated
 show golden-create -f table pro-dev
@@ -46,7 +62,7 @@ golden-ls -f json --project "$P" | jq -c 'select(.stale > 0) | {instance, derive
 show golden-derive -f table pro-dev pro-dev-updated
 
 echo
-echo "== 4. Publish, and launch from the image"
+echo "== 5. Publish, and launch from the image"
 show golden-publish -f table --replace pro-dev --alias golden-pro
 show incus launch golden-pro from-image --project "$P" -q 2>/dev/null
 show golden-ls -f table

@@ -47,12 +47,23 @@ struct Remote {
 
 impl Remote {
     fn add() -> Self {
+        Self::add_restricted(None)
+    }
+
+    /// A remote whose certificate may reach `project` only, when given.
+    fn add_restricted(project: Option<&str>) -> Self {
         require_daemon();
         let https = ServerConfig::set("core.https_address", "127.0.0.1:8443");
-        let client_name = format!("golden-test-{}", std::process::id());
-        let token = incus_ok(&["config", "trust", "add", &client_name, "-q"])
-            .trim()
-            .to_string();
+        let client_name = format!(
+            "golden-test-{}-{}",
+            std::process::id(),
+            project.unwrap_or("all")
+        );
+        let mut args = vec!["config", "trust", "add", &client_name, "-q"];
+        if let Some(p) = project {
+            args.extend(["--restricted", "--projects", p]);
+        }
+        let token = incus_ok(&args).trim().to_string();
         let r = Remote {
             conf: tempfile::tempdir().unwrap(),
             client_name,
@@ -174,4 +185,36 @@ fn every_tool_works_on_a_remote_over_https() {
         incus_ok(&["config", "get", "core.https_address"]),
         https_before
     );
+}
+
+/// A certificate restricted to one project: every tool works with `-p` from
+/// what such a client may read (no list of all pools, no project config).
+#[test]
+fn a_project_restricted_certificate_is_enough() {
+    let p = Project::new("rm-restricted");
+    p.golden("gold", None);
+    let remote = Remote::add_restricted(Some(&p.name));
+    let r = run(remote
+        .tool("golden-ls")
+        .args(["-f", "json", "-p", &p.name, "lo:"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows = json_lines(&r.stdout);
+    assert_eq!(rows.len(), 1, "{}", r.stdout);
+    assert_eq!(
+        (rows[0]["instance"].as_str(), rows[0]["cow"].as_bool()),
+        (Some("gold"), Some(true))
+    );
+    let r = run(remote
+        .tool("golden-derive")
+        .args(["-q", "-p", &p.name, "lo:gold", "c1"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(remote.tool("golden-create").args(["-p", &p.name, "lo:c1"]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not locked across machines"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(p.instances(), ["c1", "gold"]);
+    assert_eq!(p.snapshots("c1"), ["pristine"]);
 }

@@ -13,6 +13,8 @@ use golden_tests::{command, incus, incus_ok};
 pub mod cluster;
 use serde_json::json;
 
+mod identity;
+
 struct Row {
     work: String,
     ours: f64,
@@ -94,7 +96,8 @@ fn par<T: Sync>(items: &[T], f: impl Fn(&T) + Sync) {
 }
 
 pub(crate) fn project(name: &str) {
-    let _ = incus(&["project", "delete", name]);
+    // A leftover of an interrupted run, instances and all.
+    drop_project(name);
     incus_ok(&[
         "project",
         "create",
@@ -287,7 +290,7 @@ fn bench_list(rows: &mut Vec<Row>, instances: usize, projects: usize) {
             .unwrap();
         String::from_utf8_lossy(&out.stderr)
             .lines()
-            .filter(|l| l.starts_with("golden: incus query"))
+            .filter(|l| l.starts_with("golden: "))
             .count()
     };
     let goldens = names.iter().filter(|n| n.2).count();
@@ -430,19 +433,228 @@ fn bench_overhead(rows: &mut Vec<Row>) {
     });
 }
 
+// ---- 5. the native client against the same calls made with curl -------------
+
+fn curl_socket() -> Command {
+    let mut c = Command::new("curl");
+    c.args([
+        "-sf",
+        "--unix-socket",
+        &format!("{}/unix.socket", golden_tests::incus_dir()),
+    ]);
+    c
+}
+
+fn curl_get(path: &str) -> Vec<u8> {
+    let out = curl_socket()
+        .arg(format!("http://incus{path}"))
+        .output()
+        .expect("curl");
+    assert!(out.status.success(), "curl {path}");
+    out.stdout
+}
+
+/// One request: the tools' own client (in process), `incus query`, curl.
+fn bench_one_request(rows: &mut Vec<Row>) {
+    // The tools' client in this process reads the same environment as the tools.
+    std::env::set_var("INCUS_DIR", golden_tests::incus_dir());
+    std::env::set_var("INCUS_CONF", golden_tests::incus_conf());
+    let incus = golden::incus::Incus::new(None);
+    incus
+        .project_exists("default")
+        .expect("the native client answers");
+    let n = 50;
+    let native = || {
+        let t = Instant::now();
+        for _ in 0..n {
+            incus.project_exists("default").unwrap();
+        }
+        t.elapsed().as_secs_f64() / n as f64
+    };
+    let query = || {
+        let t = Instant::now();
+        for _ in 0..n {
+            timed(command("incus").args(["query", "/1.0/projects/default"]));
+        }
+        t.elapsed().as_secs_f64() / n as f64
+    };
+    let curl = || {
+        let t = Instant::now();
+        for _ in 0..n {
+            curl_get("/1.0/projects/default");
+        }
+        t.elapsed().as_secs_f64() / n as f64
+    };
+    let (mut a, mut b, mut c) = (vec![], vec![], vec![]);
+    for _ in 0..rounds() {
+        a.push(native());
+        b.push(query());
+        c.push(curl());
+    }
+    let (a, b, c) = (median(a), median(b), median(c));
+    rows.push(Row {
+        work: "one request (GET a project), the tools' native client".into(),
+        ours: a,
+        baseline_name: "the same through `incus query`".into(),
+        baseline: b,
+        target: None,
+        note: format!("curl on the socket: {:.1} ms (a process each)", c * 1000.0),
+    });
+}
+
+/// golden-ls against the same API calls made with curl, in the same parallel
+/// rounds: instances and pools at once, then every pool's volumes at once.
+fn bench_list_native(rows: &mut Vec<Row>, instances: usize) {
+    let p = "bench-native-list";
+    project(p);
+    let names: Vec<String> = (0..instances).map(|i| format!("i{i}")).collect();
+    par(&names, |n| {
+        incus_ok(&["init", "busybox", n, "--project", p, "-q"]);
+    });
+    par(&names[..instances / 5], |n| {
+        incus_ok(&["snapshot", "create", n, "pristine", "--project", p]);
+    });
+    let ours = || timed(tool("golden-ls").args(["-f", "json"]));
+    let same_calls = || {
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            let inst = s.spawn(|| curl_get("/1.0/instances?recursion=1&all-projects=true"));
+            let pools: Vec<serde_json::Value> = serde_json::from_slice::<serde_json::Value>(
+                &curl_get("/1.0/storage-pools?recursion=1"),
+            )
+            .unwrap()["metadata"]
+                .as_array()
+                .unwrap()
+                .clone();
+            let vols: Vec<_> = pools
+                .iter()
+                .map(|pool| {
+                    let name = pool["name"].as_str().unwrap().to_string();
+                    s.spawn(move || {
+                        curl_get(&format!(
+                            "/1.0/storage-pools/{name}/volumes?recursion=1&all-projects=true\
+                             &filter=type%20eq%20container%20or%20type%20eq%20virtual-machine"
+                        ))
+                    })
+                })
+                .collect();
+            for v in vols {
+                v.join().unwrap();
+            }
+            inst.join().unwrap();
+        });
+        t.elapsed().as_secs_f64()
+    };
+    let (mut a, mut b) = (vec![], vec![]);
+    for _ in 0..rounds() + 2 {
+        a.push(ours());
+        b.push(same_calls());
+    }
+    rows.push(Row {
+        work: format!("golden-ls, {instances} instances"),
+        ours: median(a),
+        baseline_name: "the same API calls with curl, same parallel rounds".into(),
+        baseline: median(b),
+        target: Some(1.2),
+        note: "process start, TLS-free socket, parsing and output included".into(),
+    });
+    drop_project(p);
+}
+
+/// derive 20 against 20 copy POSTs and operation waits made with curl, 4 at a
+/// time (golden-derive's default -j).
+fn bench_derive_native(rows: &mut Vec<Row>, n: usize) {
+    let p = "bench-native-derive";
+    project(p);
+    incus_ok(&["init", "busybox", "tpl", "--project", p]);
+    timed(tool("golden-create").args(["-q", "tpl", "--project", p]));
+    let names: Vec<String> = (1..=n).map(|i| format!("c{i}")).collect();
+    let ours = || {
+        let t = timed(
+            tool("golden-derive")
+                .args(["-q", "tpl", "--project", p])
+                .args(&names),
+        );
+        delete_all(p, &names);
+        t
+    };
+    let same_calls = || {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(name) = names.get(i) else { break };
+                    let body = json!({
+                        "name": name, "type": "container",
+                        "source": {"type": "copy", "source": "tpl/pristine", "project": p},
+                    });
+                    let out = curl_socket()
+                        .args(["-X", "POST", "-d", &body.to_string()])
+                        .arg(format!("http://incus/1.0/instances?project={p}"))
+                        .output()
+                        .unwrap();
+                    let op: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+                    let id = op["metadata"]["id"].as_str().unwrap().to_string();
+                    curl_get(&format!("/1.0/operations/{id}/wait?timeout=600"));
+                });
+            }
+        });
+        let secs = t.elapsed().as_secs_f64();
+        delete_all(p, &names);
+        secs
+    };
+    let (mut a, mut b) = (vec![], vec![]);
+    for _ in 0..rounds() {
+        a.push(ours());
+        b.push(same_calls());
+    }
+    rows.push(Row {
+        work: format!("derive {n} clones, -j 4"),
+        ours: median(a),
+        baseline_name: format!("{n} copy POSTs + operation waits with curl, 4 at a time"),
+        baseline: median(b),
+        target: Some(1.1),
+        note: "ours also checks names, template, pools, config before the first copy".into(),
+    });
+    drop_project(p);
+}
+
+/// BENCH_ONLY=native,derive,... runs those parts alone (default: all).
+fn wanted(part: &str) -> bool {
+    std::env::var("BENCH_ONLY").map_or(true, |only| only.split(',').any(|p| p == part))
+}
+
 pub fn run() {
     golden_tests::require_daemon();
     let started = Instant::now();
     let mut rows = Vec::new();
-    bench_overhead(&mut rows);
-    bench_derive(&mut rows, 20);
-    if full() {
-        bench_derive(&mut rows, 100);
+    if wanted("native") {
+        bench_one_request(&mut rows);
+        bench_list_native(&mut rows, 100);
+        bench_derive_native(&mut rows, 20);
     }
-    bench_cow(&mut rows, if full() { 500 } else { 200 });
-    bench_list(&mut rows, 100, 20);
-    if full() {
-        bench_list(&mut rows, 1000, 100);
+    if wanted("overhead") {
+        bench_overhead(&mut rows);
+    }
+    if wanted("derive") {
+        bench_derive(&mut rows, 20);
+        if full() {
+            bench_derive(&mut rows, 100);
+        }
+    }
+    if wanted("identity") {
+        identity::bench_identity(&mut rows, 20);
+    }
+    if wanted("cow") {
+        bench_cow(&mut rows, if full() { 500 } else { 200 });
+    }
+    if wanted("list") {
+        bench_list(&mut rows, 100, 20);
+        if full() {
+            bench_list(&mut rows, 1000, 100);
+        }
     }
     report(&rows, started.elapsed().as_secs());
 }

@@ -58,6 +58,8 @@ fn extra(tool: &str) -> Extra {
                 ("Finish an interrupted bulk derive:", "seq -f 'lab-student-%g' 20 | golden-derive --skip-existing lab-reference"),
                 ("A template with a static address: one address each, from its network:", "golden-derive --ipv4 auto web-tpl web-1 web-2"),
                 ("Give each clone its own copy of the template's /data volume:", "golden-derive --volumes copy lab-reference lab-student-1"),
+                ("What the clones' identity reset would change, and which identity files the golden holds:", "golden-derive -n -o instance,identity pro-dev pro-alice"),
+                ("Clones that keep the template's machine-id, host keys and hostname (a cluster of replicas that must share them):", "golden-derive --keep-identity pro-dev pro-replica"),
                 ("In a cluster, twelve clones dealt over the members, one transfer per member:", "golden-derive --spread --count 12 lab-reference --project lab"),
                 ("See which member each clone would go to:", "golden-derive -n --spread --count 12 lab-reference --project lab"),
                 ("Clones on member m3 (full copies there, unless the pool is shared):", "golden-derive --target m3 lab-reference lab-student-21"),
@@ -99,6 +101,35 @@ fn tagged(roff: &mut Roff, tag: &str, text: &str) {
     roff.control("TP", []).text([bold(tag)]).text([roman(text)]);
 }
 
+/// golden-derive's IDENTITY section: what is reset, why, and for VMs how.
+fn identity_section(roff: &mut Roff) {
+    section(roff, "IDENTITY");
+    roff.text([roman(
+        "Incus gives a copy a new MAC address and volatile.uuid, and never touches its root \
+         filesystem: without a reset, every clone is the template's machine. golden-derive resets \
+         each new container before it is ever started, through the daemon's files API only \
+         (reads, writes with owner and mode, removals), touching only files the clone holds; the \
+         template and its pristine are never written. The identity column says what was reset: \
+         machine-id,ssh-host-keys,hostname,dhcp-leases,random-seed, or - for nothing; with -n, \
+         what would be, and a notice lists the identity files the golden holds.",
+    )]);
+    tagged(roff, "machine-id", "/etc/machine-id holding an id gets a new random one (journald, D-Bus, and systemd-networkd's DHCP client id derive from it: clones sharing it get one address). Empty or `uninitialized` is left: systemd makes one at first boot. /var/lib/dbus/machine-id gets the same new id when it is a file; a symlink is left.");
+    tagged(roff, "ssh-host-keys", "Each /etc/ssh/ssh_host_*_key is replaced by a fresh key of the same kind (ed25519, ECDSA of the same curve, RSA of the same size), made in golden-derive itself, comment root@CLONE, owner kept, mode 0600, and its .pub 0644: no clone can pass for another. A key of a kind not made (DSA) is removed. RSA keys are slow to make (about a second of CPU each for 3072 bits): they are made on every core from the start of the run, while the daemon copies.");
+    tagged(roff, "hostname", "/etc/hostname holding the template's name gets the clone's; in /etc/hosts the template's name as a whole word becomes the clone's. A file naming something else is left.");
+    tagged(roff, "dhcp-leases", "Leases of dhclient (/var/lib/dhcp, /var/lib/dhclient), systemd-networkd (/run/systemd/netif/leases), NetworkManager (/var/lib/NetworkManager/*.lease) and dhcpcd (/var/lib/dhcpcd, /var/db/dhcpcd, with its duid) are removed: a clone would ask for the template's address.");
+    tagged(roff, "random-seed", "/var/lib/systemd/random-seed is removed: clones would start their entropy pool from the same seed.");
+    roff.control("PP", []).text([roman(
+        "A clone whose reset fails is removed, and its record fails with the reason (the others \
+         go on; exit 1). --keep-identity keeps everything as copied. A remote reached through \
+         `incus query` cannot carry files: golden-derive refuses before any copy, unless \
+         --keep-identity. Virtual machines: the files API needs the VM agent, which runs only \
+         once a VM is started; their identity is not reset (a notice, and not-reset:vm in the \
+         column). Reset it at first boot instead, for instance with cloud-init, or with `rm -f \
+         /etc/machine-id /var/lib/dbus/machine-id /etc/ssh/ssh_host_*; systemd-machine-id-setup; \
+         ssh-keygen -A; hostnamectl set-hostname NAME` run once.",
+    )]);
+}
+
 /// The man page of one tool: clap's sections, then ours.
 pub fn man_page(cmd: &Command) -> Vec<u8> {
     let name = cmd.get_name().to_string();
@@ -133,6 +164,9 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
          messages go to standard error. A closed standard output ends the tool quietly.",
         )]);
     }
+    if name == "golden-derive" {
+        identity_section(&mut roff);
+    }
     section(&mut roff, "EXAMPLES");
     for (what, cmdline) in ex.examples {
         roff.control("PP", []).text([roman(*what)]);
@@ -147,11 +181,21 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
         tagged(&mut roff, code, text);
     }
     section(&mut roff, "ENVIRONMENT");
-    tagged(&mut roff, "INCUS_DIR", "Where the local Incus daemon keeps its socket; passed to incus(1), which does all talking to the daemon.");
+    tagged(
+        &mut roff,
+        "INCUS_SOCKET, INCUS_DIR",
+        "Where the local daemon's socket is, as incus(1) finds it: a local remote's unix: address, \
+         else INCUS_SOCKET, else $INCUS_DIR/unix.socket, else /run/incus/unix.socket if it exists, \
+         else /var/lib/incus/unix.socket (unix.socket.user, in project user-UID, when only that one \
+         is writable). The tools speak the Incus API themselves: no incus binary is needed.",
+    );
     tagged(
         &mut roff,
         "INCUS_CONF",
-        "The incus client's configuration directory (remotes, certificates, the default remote).",
+        "The incus client's configuration directory (config.yml: remotes, the default remote; \
+         client and pinned server certificates), else ~/.config/incus. A remote the tools do not \
+         speak (OIDC, behind a proxy) goes through incus query when incus(1) is installed; else its \
+         error names the remote and why.",
     );
     tagged(
         &mut roff,
@@ -184,7 +228,8 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
     tagged(
         &mut roff,
         "~/.config/incus/",
-        "The incus client configuration used for every request (see INCUS_CONF).",
+        "The incus client configuration used for every request (see INCUS_CONF); \
+         /etc/incus/config.yml adds the remotes it lacks.",
     );
     section(&mut roff, "NOTES");
     roff.text([roman(

@@ -6,47 +6,53 @@
 //! exists: a golden-create waits for it to rename, and the clone names the
 //! snapshot it was really copied from.
 
-use std::collections::BTreeMap;
-
-use golden::incus::{CopyRequest, Incus};
-use golden::model::{KEY_CREATED_AT, KEY_PROJECT, KEY_TEMPLATE, KEY_TEMPLATE_UUID};
+use golden::incus::Incus;
 use golden::readers::Shared;
 use golden::{Error, Result};
-use serde_json::Value;
 
 use crate::options::Options;
 use crate::placement::crosses;
 use crate::plan::Job;
 use crate::pristine::Pristine;
+use crate::renew::Renewals;
+use crate::reset;
 use crate::seeds::{Seed, Seeds};
 use crate::template::Template;
 use crate::Derived;
 
 /// Makes one clone (or, with -n, says what it would be).
-pub fn derive_one(job: &Job, tpl: &Template, opts: &Options, seeds: &Seeds) -> Result<Derived> {
+pub fn derive_one(
+    job: &Job,
+    tpl: &Template,
+    renewals: &Renewals,
+    opts: &Options,
+    seeds: &Seeds,
+) -> Result<Derived> {
     let crossing = crosses(tpl.location.as_deref(), job.location.as_deref(), &tpl.pool);
     let mut cow = tpl.cow && !crossing;
-    let record = |status: &str, created_at: &str, snapshot: &str, cow: bool| Derived {
-        project: tpl.clone_project.clone(),
-        instance: job.name.clone(),
-        source: format!("{}/{}/{}", tpl.target.project, tpl.target.name, snapshot),
-        pool: tpl.clone_pool.clone(),
-        driver: tpl.clone_driver.clone(),
-        cow,
-        status: status.to_string(),
-        created_at: created_at.to_string(),
-        ipv4: job.ipv4.clone(),
-        location: job.location.clone(),
-    };
+    let record =
+        |status: &str, created_at: &str, snapshot: &str, cow: bool, identity: String| Derived {
+            project: tpl.clone_project.clone(),
+            instance: job.name.clone(),
+            source: format!("{}/{}/{}", tpl.target.project, tpl.target.name, snapshot),
+            pool: tpl.clone_pool.clone(),
+            driver: tpl.clone_driver.clone(),
+            cow,
+            status: status.to_string(),
+            created_at: created_at.to_string(),
+            ipv4: job.ipv4.clone(),
+            identity,
+            location: job.location.clone(),
+        };
     let incus = tpl.target.incus();
     if let Some(stopped) = job.existing {
         let last = tpl.pristine.last();
         // A rerun finishes the job: a clone an earlier --start left stopped is started.
         if opts.start && stopped && !opts.run.dry_run {
             incus.set_state(&tpl.clone_project, &job.name, "start", None, false)?;
-            return Ok(record("started", "", &last.snapshot, cow));
+            return Ok(record("started", "", &last.snapshot, cow, "-".into()));
         }
-        return Ok(record("skipped", "", &last.snapshot, cow));
+        return Ok(record("skipped", "", &last.snapshot, cow, "-".into()));
     }
     if opts.run.dry_run {
         let last = tpl.pristine.last();
@@ -63,13 +69,33 @@ pub fn derive_one(job: &Job, tpl: &Template, opts: &Options, seeds: &Seeds) -> R
                 });
             }
         }
-        return Ok(record("planned", &last.created_at, &last.snapshot, cow));
+        let identity = renewals.planned(job.template);
+        return Ok(record(
+            "planned",
+            &last.created_at,
+            &last.snapshot,
+            cow,
+            identity,
+        ));
     }
     let from_template = || {
         let t = &tpl.target;
         let held = Shared::acquire(t.remote.as_deref(), &t.project, &t.name)?;
         let source = tpl.pristine.under(t, Some(&held))?;
         copy_all(&incus, job, tpl, opts, source)
+    };
+    // Whose identity the copy holds: the template's, or a seed clone's.
+    let mut holder = tpl.target.name.clone();
+    let mut reset_done = None;
+    // Before it is ever started; a clone left half-reset is removed.
+    let reset_now = |copied: &Pristine, holder: &str| {
+        let source = format!("{}@{}", copied.snapshot, copied.created_at);
+        renewals
+            .apply(tpl, job.template, &job.name, (&source, holder))
+            .map_err(|e| {
+                let removed = reset::remove_clone(&incus, job, tpl);
+                reset::failed(e, removed, &tpl.clone_project, &job.name)
+            })
     };
     let copied = match job.location.as_deref() {
         Some(member) if crossing => {
@@ -79,7 +105,14 @@ pub fn derive_one(job: &Job, tpl: &Template, opts: &Options, seeds: &Seeds) -> R
             match seed.clone() {
                 Some(s) if seeds.enabled => {
                     drop(seed);
-                    let req = copy_request(&job.name, tpl, &s.copied, opts, &job.devices, false);
+                    let req = crate::request::copy_request(
+                        &job.name,
+                        tpl,
+                        &s.copied,
+                        opts,
+                        &job.devices,
+                        false,
+                    );
                     incus
                         .copy_instance_from(&tpl.clone_project, Some(member), &s.name, &req)
                         .map_err(|e| {
@@ -89,6 +122,7 @@ pub fn derive_one(job: &Job, tpl: &Template, opts: &Options, seeds: &Seeds) -> R
                             )
                         })?;
                     cow = tpl.cow;
+                    holder = s.name.clone();
                     s.copied
                 }
                 _ => {
@@ -96,6 +130,8 @@ pub fn derive_one(job: &Job, tpl: &Template, opts: &Options, seeds: &Seeds) -> R
                         let _one = seeds.transfer.lock().unwrap_or_else(|e| e.into_inner());
                         from_template()?
                     };
+                    // Its own identity before any other clone is copied from it.
+                    reset_done = Some(reset_now(&copied, &holder)?);
                     *seed = Some(Seed {
                         name: job.name.clone(),
                         copied: copied.clone(),
@@ -106,12 +142,22 @@ pub fn derive_one(job: &Job, tpl: &Template, opts: &Options, seeds: &Seeds) -> R
         }
         _ => from_template()?,
     };
+    let identity = match reset_done {
+        Some(done) => done,
+        None => reset_now(&copied, &holder)?,
+    };
     let mut status = "Stopped";
     if opts.start {
         incus.set_state(&tpl.clone_project, &job.name, "start", None, false)?;
         status = "Running";
     }
-    Ok(record(status, &copied.created_at, &copied.snapshot, cow))
+    Ok(record(
+        status,
+        &copied.created_at,
+        &copied.snapshot,
+        cow,
+        identity,
+    ))
 }
 
 /// Copies the volumes, then the instance, from `source`; returns what was copied.
@@ -185,7 +231,7 @@ fn copy_instance(
     source: &Pristine,
 ) -> Result<()> {
     let crossing = job.location.is_some() && job.location != tpl.location;
-    let req = copy_request(&job.name, tpl, source, opts, &job.devices, crossing);
+    let req = crate::request::copy_request(&job.name, tpl, source, opts, &job.devices, crossing);
     // Always sent with its member: the daemon's scheduler would place it anywhere
     // (beside the template by default, so that it is CoW).
     let mut tries = 0;
@@ -217,44 +263,4 @@ fn already_exists(e: Error, project: &str) -> Error {
     } else {
         e
     }
-}
-
-/// The copy of `source` as clone `name`, with its provenance. `in_full`: to
-/// another cluster member, which the daemon makes as a migration that reads
-/// nothing of the source's settings: the snapshot's architecture, config (less
-/// its volatile keys), devices and profiles are sent, as `incus copy` does.
-pub fn copy_request(
-    name: &str,
-    tpl: &Template,
-    source: &Pristine,
-    opts: &Options,
-    devices: &BTreeMap<String, Value>,
-    in_full: bool,
-) -> CopyRequest {
-    let mut req = CopyRequest::from_snapshot(
-        name,
-        &tpl.kind,
-        &tpl.target.project,
-        &tpl.target.name,
-        &source.snapshot,
-    );
-    if in_full {
-        crate::seeds::in_full(&mut req, source);
-    }
-    req.config.extend(opts.config.clone());
-    req.config
-        .insert(KEY_PROJECT.into(), tpl.target.project.clone());
-    req.config
-        .insert(KEY_TEMPLATE.into(), tpl.target.name.clone());
-    req.config
-        .insert(KEY_CREATED_AT.into(), source.created_at.clone());
-    if !tpl.uuid.is_empty() {
-        req.config
-            .insert(KEY_TEMPLATE_UUID.into(), tpl.uuid.clone());
-    }
-    req.devices.extend(devices.clone());
-    if opts.profiles.is_some() {
-        req.profiles = opts.profiles.clone();
-    }
-    req
 }

@@ -6,17 +6,25 @@
 //! every clone ([`plan`]: names, addresses, devices, volumes), then the copies
 //! in parallel through the daemon's own copy operation, CoW where the pool
 //! allows ([`copy`]), each from the snapshot [`pristine`] names under the
-//! readers' lock. Everything is checked before the first copy.
+//! readers' lock. Everything is checked before the first copy. Each new
+//! container then gets its own identity before it is ever started
+//! ([`renew`]: machine-id, SSH host keys made here ([`keys`]), hostname, DHCP
+//! leases, random seed; [`identity`] surveys, [`reset`] writes).
 
 mod addresses;
 mod copy;
 mod devices;
 mod expand;
+mod identity;
 mod input;
+mod keys;
 mod options;
 mod placement;
 mod plan;
 mod pristine;
+mod renew;
+mod request;
+mod reset;
 mod seeds;
 mod template;
 
@@ -58,6 +66,11 @@ pub enum Volumes {
         --ipv4 addresses (free on the network in every project; concurrent runs never \
         give one twice). Each clone names the snapshot it was really copied from: a \
         golden-create running meanwhile waits for the copies under way to rename it.\n\n\
+        Each new container gets its own identity before it is ever started, through \
+        the daemon's files API: a new /etc/machine-id (and /var/lib/dbus/machine-id when \
+        it is a file), fresh SSH host keys of the same kinds, its own name in /etc/hostname \
+        and /etc/hosts where they held the template's, and no DHCP leases nor random seed \
+        of the template's. --keep-identity keeps everything as copied.\n\n\
         In a cluster, each clone lands on its template's member, so that it stays CoW; \
         --target MEMBER puts them on that member (a full copy over the network, on storage of \
         each member's own: cow is false and a notice says so; a shared pool such as Ceph \
@@ -128,6 +141,9 @@ pub struct Args {
     /// What to do with custom volumes attached to the template
     #[arg(long, value_enum, value_name = "HOW")]
     pub volumes: Option<Volumes>,
+    /// Keep the template's machine-id, SSH host keys, hostname, leases and seed in the clones
+    #[arg(long)]
+    pub keep_identity: bool,
     #[command(flatten)]
     pub run: golden::cli::RunArgs,
     #[command(flatten)]
@@ -150,6 +166,9 @@ pub struct Derived {
     /// created_at of the pristine it came from.
     pub created_at: String,
     pub ipv4: Option<String>,
+    /// What was reset in the clone (`machine-id,ssh-host-keys,hostname,dhcp-leases,random-seed`),
+    /// `-` for nothing, `not-reset:vm` for a virtual machine; with -n, what would be.
+    pub identity: String,
     /// The cluster member it is on (planned, with -n); empty outside a cluster.
     pub location: Option<String>,
 }
@@ -164,6 +183,7 @@ pub const COLUMNS: &[&str] = &[
     "status",
     "created_at",
     "ipv4",
+    "identity",
     "location",
 ];
 
@@ -180,7 +200,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     let targets = locate(wanted)?;
     // One remote for all (input::read made sure): pools and members are read once.
     let incus = targets[0].incus();
-    let pools = incus.pools()?;
+    let pools = golden::incus::PoolBook::new(&incus);
     let members = incus.cluster_members()?;
     // Templates on an offline member cannot be read: their clones are refused.
     let (targets, requests, mut refused) =
@@ -201,6 +221,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     let mut plan = plan::plan(&incus, &templates, requests, &opts, &mut placement)?;
     refused.append(&mut plan.refused);
     plan.refused = refused;
+    let renewals = renew::prepare(&templates, &plan.jobs, &opts)?;
     let seeds = seeds::Seeds::new(!opts.start);
     placement::say_full_copies(&templates, &plan.jobs, seeds.enabled, opts.run.quiet);
 
@@ -238,8 +259,9 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         batch_opts,
         printer,
         |job| job.name.clone(),
-        |job| copy::derive_one(job, &templates[job.template], &opts, &seeds),
+        |job| copy::derive_one(job, &templates[job.template], &renewals, &opts, &seeds),
     )?;
+    renewals.pool.stop();
     Ok(if plan.refused.is_empty() {
         status
     } else {
@@ -263,6 +285,7 @@ mod tests {
             status: "planned".into(),
             created_at: String::new(),
             ipv4: None,
+            identity: "-".into(),
             location: None,
         };
         assert_eq!(golden::output::fields_of(&rec), COLUMNS);

@@ -28,6 +28,7 @@ pub struct Options {
     pub ipv4: Option<Ipv4Choice>,
     pub dhcp: bool,
     pub volumes: Option<Volumes>,
+    pub keep_identity: bool,
     /// `--name`: how `--count` names clones.
     pub name: String,
     pub run: golden::cli::RunArgs,
@@ -66,6 +67,7 @@ impl Options {
             ipv4: args.ipv4.as_deref().map(Ipv4Choice::parse).transpose()?,
             dhcp: args.dhcp,
             volumes: args.volumes,
+            keep_identity: args.keep_identity,
             name,
             run: args.run.clone(),
         })

@@ -11,11 +11,11 @@ use golden::{Error, Result};
 use serde_json::Value;
 
 use crate::addresses::{AddressPlan, Ipv4Choice};
-use crate::copy::copy_request;
 use crate::devices::{devices, VolumeCopy};
 use crate::input::{NewName, Request};
 use crate::options::{numbered_name, Options};
 use crate::placement::{crosses, Placement};
+use crate::request::copy_request;
 use crate::template::Template;
 
 /// One clone to make.

@@ -5,7 +5,7 @@
 //! the pristine snapshot's devices with the clone's profiles, never the
 //! template's devices of now.
 
-use golden::incus::StoragePool;
+use golden::incus::{PoolBook, StoragePool};
 use golden::model::{pool_shares_blocks, Provenance};
 use golden::readers::Shared;
 use golden::target::Target;
@@ -44,7 +44,7 @@ pub struct Template {
 
 impl Template {
     /// Reads a template and checks it can be derived from with these options.
-    pub fn read(t: Target, opts: &Options, pools: &[StoragePool]) -> Result<Template> {
+    pub fn read(t: Target, opts: &Options, pools: &PoolBook) -> Result<Template> {
         let incus = t.incus();
         let inst = incus.instance(&t.project, &t.name)?;
         let clone_project = opts
@@ -111,7 +111,7 @@ impl Template {
 
         let pool = inst.root_pool().unwrap_or("").to_string();
         let clone_pool = opts.storage.clone().unwrap_or(root_pool);
-        let p = find_pool(pools, &clone_pool)?;
+        let p = pools.get(&clone_pool)?;
         let mut full_copies = None;
         if clone_pool != pool {
             full_copies = Some(format!("pool {clone_pool} is not the template's ({pool})"));
@@ -123,7 +123,7 @@ impl Template {
         }
         // Volumes are copied on their own pool: full copies say so too.
         for (pool, vol) in &to_copy.list {
-            let vp = find_pool(pools, pool)?;
+            let vp = pools.get(pool)?;
             if full_copies.is_none() && !pool_shares_blocks(&vp.driver, &vp.config) {
                 full_copies = Some(format!(
                     "volume {vol} is on pool {pool} (driver {}), which does not share blocks",
@@ -174,13 +174,6 @@ impl Template {
         });
         Ok(ours.then(|| (inst.status == "Stopped", inst.member().map(str::to_string))))
     }
-}
-
-fn find_pool<'a>(pools: &'a [StoragePool], name: &str) -> Result<&'a StoragePool> {
-    pools
-        .iter()
-        .find(|p| p.name == name)
-        .ok_or_else(|| Error::usage(format!("storage pool not found: {name}")))
 }
 
 /// A static address every clone would copy: refused unless told what to do.

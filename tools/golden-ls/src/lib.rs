@@ -201,7 +201,34 @@ pub fn fetch(incus: &Incus, scope: &Scope) -> Result<Listing> {
                 .or_else(|_| incus.instances(scope)),
         });
         let members = s.spawn(|| incus.cluster_members());
-        let pools = incus.pools()?;
+        let mut instances = Some(instances);
+        let mut listed = None;
+        let pools = match incus.pools() {
+            Ok(p) => p,
+            // A certificate restricted to some projects may not list the pools,
+            // only read those its instances use: find them from the instances.
+            Err(e) if e.to_string().contains("restricted") => {
+                let all = instances
+                    .take()
+                    .expect("not joined yet")
+                    .join()
+                    .expect("instance listing thread")?;
+                let names: BTreeSet<&str> = all
+                    .iter()
+                    .flat_map(|i| {
+                        let vols: Vec<&str> = i.custom_volumes().iter().map(|v| v.1).collect();
+                        i.root_pool().into_iter().chain(vols)
+                    })
+                    .collect();
+                let pools = names
+                    .iter()
+                    .map(|n| incus.pool(n))
+                    .collect::<Result<Vec<_>>>()?;
+                listed = Some(all);
+                pools
+            }
+            Err(e) => return Err(e),
+        };
         let volume_calls: Vec<_> = pools
             .iter()
             .map(|p| {
@@ -216,7 +243,11 @@ pub fn fetch(incus: &Incus, scope: &Scope) -> Result<Listing> {
         for (pool, call) in volume_calls {
             volumes.insert(pool, call.join().expect("volume listing thread")?);
         }
-        let instances = instances.join().expect("instance listing thread")?;
+        let instances = match (listed, instances) {
+            (Some(all), _) => all,
+            (None, Some(call)) => call.join().expect("instance listing thread")?,
+            (None, None) => unreachable!("the instances are joined once"),
+        };
         // Who is offline is a notice: a listing that cannot tell still lists.
         let members = members
             .join()

@@ -55,6 +55,19 @@ fn transport_for(remote: Option<&str>, timeout: Duration) -> Result<Arc<Transpor
     Ok(transport)
 }
 
+/// A remote's native client, shared.
+pub(super) struct NativeRef(Arc<Transport>);
+
+impl std::ops::Deref for NativeRef {
+    type Target = Native;
+    fn deref(&self) -> &Native {
+        match &*self.0 {
+            Transport::Native(n) => n,
+            Transport::Query => unreachable!("a NativeRef holds a native transport"),
+        }
+    }
+}
+
 /// How long a plain request (not an operation we wait for) may take before we give
 /// up: a daemon that accepts a connection but never answers must not hang us.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -103,6 +116,23 @@ impl Incus {
         Incus {
             timeout: self.timeout + extra,
             ..self.clone()
+        }
+    }
+
+    /// The native client of this remote, `None` when it is reached through
+    /// `incus query` (for requests that need raw bodies and headers).
+    pub(super) fn native(&self) -> Result<Option<NativeRef>> {
+        let t = transport_for(self.remote(), self.timeout)?;
+        Ok(matches!(&*t, Transport::Native(_)).then_some(NativeRef(t)))
+    }
+
+    /// With `GOLDEN_TRACE`, says how long a request took.
+    pub(super) fn traced(&self, method: &str, path: &str, started: Instant) {
+        if self.trace {
+            eprintln!(
+                "golden: {method} {path} ({} ms)",
+                started.elapsed().as_millis()
+            );
         }
     }
 

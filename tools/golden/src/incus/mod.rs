@@ -8,6 +8,7 @@ mod api;
 mod client;
 mod cluster;
 pub mod config;
+mod files;
 mod images;
 mod instances;
 pub mod native;
@@ -22,9 +23,10 @@ pub use api::{
     Profile, Project, Snapshot, StoragePool, StorageVolume,
 };
 pub use client::Incus;
+pub use files::{FileKind, InstanceFile, Perms};
 pub use images::PublishRequest;
 pub use instances::CopyRequest;
-pub use storage::SnapshotsOf;
+pub use storage::{PoolBook, SnapshotsOf};
 
 /// Which project(s) a request is about.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,11 +2,64 @@
 
 use serde_json::{json, Value};
 
-use super::client::enc;
+use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock};
+
+use super::client::{enc, not_found as not_found_error};
 use super::{Incus, Scope, Snapshot, StoragePool, StorageVolume};
-use crate::error::Result;
+use crate::error::{Error, Result};
+
+/// The storage pools a run needs: from one listing when this client may list
+/// them, else one by one — a certificate restricted to some projects may read
+/// a pool it uses, not the list of all pools.
+pub struct PoolBook<'a> {
+    incus: &'a Incus,
+    listed: OnceLock<Option<Vec<StoragePool>>>,
+    read: Mutex<BTreeMap<String, StoragePool>>,
+}
+
+impl<'a> PoolBook<'a> {
+    pub fn new(incus: &'a Incus) -> Self {
+        PoolBook {
+            incus,
+            listed: OnceLock::new(),
+            read: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Pool `name`; an unknown pool is bad input.
+    pub fn get(&self, name: &str) -> Result<StoragePool> {
+        let not_found = || Error::usage(format!("storage pool not found: {name}"));
+        if let Some(all) = self.listed.get_or_init(|| self.incus.pools().ok()) {
+            return all
+                .iter()
+                .find(|p| p.name == name)
+                .cloned()
+                .ok_or_else(not_found);
+        }
+        if let Some(p) = self.read.lock().expect("pool book").get(name) {
+            return Ok(p.clone());
+        }
+        let pool = match self.incus.pool(name) {
+            Ok(p) => p,
+            Err(e) if not_found_error(&e) => return Err(not_found()),
+            Err(e) => return Err(e),
+        };
+        self.read
+            .lock()
+            .expect("pool book")
+            .insert(name.to_string(), pool.clone());
+        Ok(pool)
+    }
+}
 
 impl Incus {
+    /// One pool (what a project-restricted client may read).
+    pub fn pool(&self, name: &str) -> Result<StoragePool> {
+        self.get(&format!("/1.0/storage-pools/{}", enc(name)))
+            .map_err(|e| e.context(format!("reading storage pool {name}")))
+    }
+
     pub fn pools(&self) -> Result<Vec<StoragePool>> {
         self.list("/1.0/storage-pools?recursion=1")
             .map_err(|e| e.context("listing storage pools"))

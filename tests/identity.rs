@@ -1,0 +1,362 @@
+//! Every clone its own machine: golden-derive's identity reset, end to end, on
+//! a real Debian 12 golden (the `debian12` image `tests/incus.sh start` builds
+//! with mmdebstrap: systemd, openssh-server, dbus) and on busybox fixtures for
+//! the edge cases.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use golden_tests::*;
+
+const KEYS: &[&str] = &["ecdsa", "ed25519", "rsa"];
+
+/// A Debian golden provisioned as a real one would be: its own hostname, a
+/// machine-id (as a first boot makes it), the D-Bus id, a DHCP lease, a random
+/// seed. systemd cannot be init here: `sleep` is, while it is provisioned.
+fn debian_golden(p: &Project, name: &str) {
+    p.incus(&[
+        "init",
+        "debian12",
+        name,
+        "-c",
+        "raw.lxc=lxc.init.cmd = /bin/sleep infinity",
+    ]);
+    p.incus(&["start", name]);
+    let script = format!(
+        "echo {name} >/etc/hostname && \
+         printf '127.0.0.1\\tlocalhost\\n127.0.1.1\\t{name}.lab {name}\\n' >/etc/hosts && \
+         systemd-machine-id-setup >/dev/null 2>&1 && dbus-uuidgen --ensure && \
+         mkdir -p /var/lib/dhcp && echo lease >/var/lib/dhcp/dhclient.eth0.leases && \
+         head -c 512 /dev/urandom >/var/lib/systemd/random-seed"
+    );
+    p.incus(&["exec", name, "--", "sh", "-c", &script]);
+    p.incus(&["stop", "--force", name]);
+    let r = p.tool("golden-create", &["-q", name]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+/// A file of an instance, or None.
+fn file(p: &Project, instance: &str, path: &str) -> Option<String> {
+    let out = incus(&[
+        "file",
+        "pull",
+        &format!("{instance}{path}"),
+        "-",
+        "--project",
+        &p.name,
+    ]);
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `ssh-keygen -l -f` of a key file pulled from an instance: its fingerprint line.
+fn fingerprint(p: &Project, instance: &str, path: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("key");
+    incus_ok(&[
+        "file",
+        "pull",
+        &format!("{instance}{path}"),
+        local.to_str().unwrap(),
+        "--project",
+        &p.name,
+    ]);
+    // ssh-keygen refuses a private key others can read.
+    std::fs::set_permissions(&local, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let out = Command::new("ssh-keygen")
+        .args(["-l", "-f"])
+        .arg(&local)
+        .output()
+        .expect("ssh-keygen (openssh-client; tests/incus.sh install adds it)");
+    assert!(
+        out.status.success(),
+        "ssh-keygen -l -f {instance}{path}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    line.split_whitespace().nth(1).unwrap().to_string()
+}
+
+/// Mode and owner of a path in an instance's root filesystem, as stored.
+fn stat(p: &Project, instance: &str, path: &str) -> String {
+    let full = format!(
+        "{}/storage-pools/gbtrfs/containers/{}_{instance}/rootfs{path}",
+        incus_dir(),
+        p.name
+    );
+    let out = Command::new("nsenter")
+        .args([
+            "-t",
+            &daemon_pid(),
+            "-m",
+            "--",
+            "stat",
+            "-c",
+            "%a %F",
+            &full,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "stat {full}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+struct Identity {
+    machine_id: String,
+    dbus_id: Option<String>,
+    hostname: String,
+    keys: Vec<String>,
+}
+
+fn identity(p: &Project, i: &str) -> Identity {
+    Identity {
+        machine_id: file(p, i, "/etc/machine-id").unwrap(),
+        dbus_id: file(p, i, "/var/lib/dbus/machine-id"),
+        hostname: file(p, i, "/etc/hostname").unwrap().trim().to_string(),
+        keys: KEYS
+            .iter()
+            .map(|k| fingerprint(p, i, &format!("/etc/ssh/ssh_host_{k}_key.pub")))
+            .collect(),
+    }
+}
+
+#[test]
+fn three_clones_of_a_debian_golden_are_three_machines() {
+    let p = Project::new("identity");
+    debian_golden(&p, "deb");
+    let before = identity(&p, "deb");
+    assert_eq!(before.machine_id.trim().len(), 32, "{}", before.machine_id);
+
+    // -n says what would be reset, and what the golden holds.
+    let r = p.tool("golden-derive", &["-n", "-f", "json", "deb", "a"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let all = "machine-id,ssh-host-keys,hostname,dhcp-leases,random-seed";
+    assert_eq!(json_lines(&r.stdout)[0]["identity"], all);
+    for held in [
+        "/etc/machine-id (an id: new one)",
+        "/etc/ssh/ssh_host_rsa_key (rsa-3072)",
+        "/etc/ssh/ssh_host_ed25519_key (ed25519)",
+        "/var/lib/dhcp/dhclient.eth0.leases (removed)",
+    ] {
+        assert!(r.stderr.contains(held), "{held}: {}", r.stderr);
+    }
+    assert_eq!(p.instances(), ["deb"]);
+
+    let r = p.tool("golden-derive", &["-f", "json", "deb", "a", "b", "c"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let recs = json_lines(&r.stdout);
+    assert_eq!(recs.len(), 3);
+    assert!(recs.iter().all(|r| r["identity"] == all), "{}", r.stdout);
+
+    let clones: Vec<Identity> = ["a", "b", "c"].iter().map(|c| identity(&p, c)).collect();
+    let ids: BTreeSet<&str> = clones
+        .iter()
+        .map(|c| c.machine_id.as_str())
+        .chain([before.machine_id.as_str()])
+        .collect();
+    assert_eq!(ids.len(), 4, "four machine-ids: {ids:?}");
+    for (c, name) in clones.iter().zip(["a", "b", "c"]) {
+        assert_eq!(c.machine_id.trim().len(), 32);
+        assert_eq!(c.dbus_id.as_deref(), Some(c.machine_id.as_str()));
+        assert_eq!(c.hostname, name);
+        let hosts = file(&p, name, "/etc/hosts").unwrap();
+        assert!(hosts.contains(&format!("{name}.lab {name}\n")), "{hosts}");
+        assert!(!hosts.contains("deb"), "{hosts}");
+        for k in KEYS {
+            let key = format!("/etc/ssh/ssh_host_{k}_key");
+            // The private key is read by ssh-keygen and gives the public one's fingerprint.
+            let of_private = fingerprint(&p, name, &key);
+            assert!(c.keys.contains(&of_private), "{name} {k}");
+            assert_eq!(stat(&p, name, &key), "600 regular file", "{name} {key}");
+            assert_eq!(stat(&p, name, &format!("{key}.pub")), "644 regular file");
+            let public = file(&p, name, &format!("{key}.pub")).unwrap();
+            assert!(
+                public.trim_end().ends_with(&format!("root@{name}")),
+                "{public}"
+            );
+        }
+        assert_eq!(file(&p, name, "/var/lib/dhcp/dhclient.eth0.leases"), None);
+        assert_eq!(file(&p, name, "/var/lib/systemd/random-seed"), None);
+    }
+    for (i, k) in KEYS.iter().enumerate() {
+        let prints: BTreeSet<&str> = clones
+            .iter()
+            .map(|c| c.keys[i].as_str())
+            .chain([before.keys[i].as_str()])
+            .collect();
+        assert_eq!(prints.len(), 4, "four {k} fingerprints");
+    }
+    let rsa = file(&p, "a", "/etc/ssh/ssh_host_rsa_key.pub").unwrap();
+    assert!(rsa.starts_with("ssh-rsa "), "{rsa}");
+
+    // The template and its pristine are untouched.
+    let after = identity(&p, "deb");
+    assert_eq!(after.machine_id, before.machine_id);
+    assert_eq!(after.keys, before.keys);
+    assert_eq!(after.hostname, "deb");
+    assert!(file(&p, "deb", "/var/lib/systemd/random-seed").is_some());
+    let d = p.tool(
+        "golden-derive",
+        &["-f", "json", "--keep-identity", "deb", "d"],
+    );
+    assert_eq!(d.code, 0, "{}", d.stderr);
+    assert_eq!(
+        identity(&p, "d").keys,
+        before.keys,
+        "the pristine kept its keys"
+    );
+}
+
+#[test]
+fn keep_identity_keeps_the_template_identity() {
+    let p = Project::new("keepid");
+    debian_golden(&p, "deb");
+    let before = identity(&p, "deb");
+    let r = p.tool(
+        "golden-derive",
+        &["-f", "json", "--keep-identity", "deb", "k1", "k2"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(json_lines(&r.stdout).iter().all(|r| r["identity"] == "-"));
+    for k in ["k1", "k2"] {
+        let c = identity(&p, k);
+        assert_eq!(c.machine_id, before.machine_id);
+        assert_eq!(c.keys, before.keys);
+        assert_eq!(c.hostname, "deb");
+        assert!(file(&p, k, "/var/lib/systemd/random-seed").is_some());
+    }
+}
+
+/// A busybox golden with `files` written (path, content) and `links` made.
+fn busybox_golden(p: &Project, name: &str, files: &[(&str, &str)], links: &[(&str, &str)]) {
+    p.instance(name, None);
+    for (path, content) in files {
+        let dir = tempfile::tempdir().unwrap();
+        let local = dir.path().join("f");
+        std::fs::write(&local, content).unwrap();
+        p.incus(&[
+            "file",
+            "push",
+            "-p",
+            local.to_str().unwrap(),
+            &format!("{name}{path}"),
+        ]);
+    }
+    for (path, target) in links {
+        p.incus(&[
+            "file",
+            "create",
+            "-p",
+            "--type=symlink",
+            &format!("{name}{path}"),
+            target,
+        ]);
+    }
+    p.snapshot(name, "pristine");
+}
+
+#[test]
+fn edge_cases_no_ssh_unset_ids_symlinks_and_other_hostnames_are_left() {
+    let p = Project::new("idedge");
+    // The busybox image's hostname is golden-test: it names something else.
+    busybox_golden(
+        &p,
+        "bb",
+        &[("/etc/machine-id", "")],
+        &[("/var/lib/dbus/machine-id", "/etc/machine-id")],
+    );
+    let r = p.tool("golden-derive", &["-f", "json", "bb", "bb1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json_lines(&r.stdout)[0]["identity"], "-");
+    assert_eq!(file(&p, "bb1", "/etc/machine-id").as_deref(), Some(""));
+    assert_eq!(
+        stat(&p, "bb1", "/var/lib/dbus/machine-id"),
+        "777 symbolic link"
+    );
+    assert_eq!(
+        file(&p, "bb1", "/etc/hostname").as_deref(),
+        Some("golden-test\n")
+    );
+
+    // `uninitialized` stays; a D-Bus id that is a file gets a new one alone.
+    let id = "0123456789abcdef0123456789abcdef\n";
+    busybox_golden(
+        &p,
+        "bb2",
+        &[
+            ("/etc/machine-id", "uninitialized\n"),
+            ("/var/lib/dbus/machine-id", id),
+            ("/etc/hostname", "bb2\n"),
+        ],
+        &[],
+    );
+    let r = p.tool("golden-derive", &["-f", "json", "bb2", "bb2-1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json_lines(&r.stdout)[0]["identity"], "machine-id,hostname");
+    assert_eq!(
+        file(&p, "bb2-1", "/etc/machine-id").as_deref(),
+        Some("uninitialized\n")
+    );
+    let dbus = file(&p, "bb2-1", "/var/lib/dbus/machine-id").unwrap();
+    assert_ne!(dbus, id);
+    assert_eq!(dbus.trim().len(), 32);
+    assert_eq!(
+        file(&p, "bb2-1", "/etc/hostname").as_deref(),
+        Some("bb2-1\n")
+    );
+}
+
+#[test]
+fn a_failed_reset_leaves_no_clone_and_the_others_go_on() {
+    let p = Project::new("idfail");
+    let id = "0123456789abcdef0123456789abcdef\n";
+    busybox_golden(&p, "good", &[("/etc/machine-id", id)], &[]);
+    p.instance("bad", None);
+    // A file the daemon cannot write: immutable in the template's filesystem,
+    // and so in its pristine and in every CoW copy of it.
+    let path = format!(
+        "{}/storage-pools/gbtrfs/containers/{}_bad/rootfs/etc/machine-id",
+        incus_dir(),
+        p.name
+    );
+    let mut push = golden_tests::command("incus");
+    push.args([
+        "file",
+        "push",
+        "-",
+        "bad/etc/machine-id",
+        "--project",
+        &p.name,
+    ]);
+    run_with_stdin(&mut push, id);
+    let st = Command::new("nsenter")
+        .args(["-t", &daemon_pid(), "-m", "--", "chattr", "+i", &path])
+        .status()
+        .unwrap();
+    assert!(st.success(), "chattr +i {path}");
+    p.snapshot("bad", "pristine");
+
+    let input =
+        "{\"template\":\"bad\",\"new\":\"bad-1\"}\n{\"template\":\"good\",\"new\":\"good-1\"}\n";
+    let r = run_with_stdin(
+        golden("golden-derive").args(["-f", "json", "--project", &p.name]),
+        input,
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("bad-1: resetting its identity failed, so the clone was removed"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("/etc/machine-id"), "{}", r.stderr);
+    let recs = json_lines(&r.stdout);
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0]["instance"], "good-1");
+    assert_eq!(recs[0]["identity"], "machine-id");
+    assert_eq!(p.instances(), ["bad", "good", "good-1"]);
+    let _ = Command::new("nsenter")
+        .args(["-t", &daemon_pid(), "-m", "--", "chattr", "-i", &path])
+        .status();
+}

@@ -1,0 +1,252 @@
+//! The survey and the reset over a filesystem held in memory, answering as
+//! the daemon's files API does.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use golden::incus::{FileKind, InstanceFile, Perms};
+use golden::{Error, Result};
+
+use super::*;
+use crate::keys::{self, KeyKind, KeyPool};
+use crate::reset::{column, failed, reset};
+
+/// Paths to what they hold; directories are implied by their children.
+#[derive(Default)]
+struct Fake {
+    files: Mutex<BTreeMap<String, InstanceFile>>,
+    /// Every read answers this refusal (a stopped VM: no agent).
+    refuse: Option<String>,
+    deleted: Mutex<Vec<String>>,
+}
+
+fn file(content: &str, mode: u32) -> InstanceFile {
+    InstanceFile {
+        kind: FileKind::File,
+        uid: 0,
+        gid: 0,
+        mode,
+        content: content.as_bytes().to_vec(),
+        entries: Vec::new(),
+    }
+}
+
+impl Fake {
+    fn with(files: &[(&str, InstanceFile)]) -> Fake {
+        let f = Fake::default();
+        for (p, x) in files {
+            f.files.lock().unwrap().insert(p.to_string(), x.clone());
+        }
+        f
+    }
+    fn get(&self, path: &str) -> Option<InstanceFile> {
+        self.files.lock().unwrap().get(path).cloned()
+    }
+}
+
+impl Files for Fake {
+    fn read(&self, path: &str) -> Result<Option<InstanceFile>> {
+        if let Some(r) = &self.refuse {
+            return Err(Error::Incus(r.clone()).context(format!("reading {path} in c")));
+        }
+        if let Some(f) = self.get(path) {
+            return Ok(Some(f));
+        }
+        let prefix = format!("{path}/");
+        let entries: Vec<String> = self
+            .files
+            .lock()
+            .unwrap()
+            .keys()
+            .filter_map(|k| k.strip_prefix(&prefix))
+            .map(|rest| rest.split('/').next().unwrap().to_string())
+            .collect();
+        Ok((!entries.is_empty()).then(|| InstanceFile {
+            kind: FileKind::Directory,
+            uid: 0,
+            gid: 0,
+            mode: 0o755,
+            content: Vec::new(),
+            entries,
+        }))
+    }
+    fn replace(
+        &self,
+        path: &str,
+        content: &[u8],
+        perms: Perms,
+        _: Option<&InstanceFile>,
+    ) -> Result<()> {
+        let mut f = file(&String::from_utf8_lossy(content), perms.mode);
+        (f.uid, f.gid) = (perms.uid, perms.gid);
+        self.files.lock().unwrap().insert(path.to_string(), f);
+        Ok(())
+    }
+    fn delete(&self, path: &str) -> Result<bool> {
+        self.deleted.lock().unwrap().push(path.to_string());
+        Ok(self.files.lock().unwrap().remove(path).is_some())
+    }
+}
+
+const ID: &str = "0123456789abcdef0123456789abcdef\n";
+
+fn debian_like() -> Fake {
+    let (private, public) =
+        keys::files(keys::generate(KeyKind::Ed25519).unwrap(), "root@tpl").unwrap();
+    let mut pubf = file(&String::from_utf8(public).unwrap(), 0o640);
+    pubf.gid = 7;
+    let mut symlink = file("/etc/machine-id", 0o777);
+    symlink.kind = FileKind::Symlink;
+    Fake::with(&[
+        (ETC_MACHINE_ID, file(ID, 0o444)),
+        (DBUS_MACHINE_ID, file(ID, 0o644)),
+        (
+            "/etc/ssh/ssh_host_ed25519_key",
+            file(&String::from_utf8(private).unwrap(), 0o600),
+        ),
+        ("/etc/ssh/ssh_host_ed25519_key.pub", pubf),
+        ("/etc/ssh/sshd_config", file("", 0o644)),
+        (ETC_HOSTNAME, file("tpl\n", 0o644)),
+        (
+            ETC_HOSTS,
+            file("127.0.1.1 tpl.lab tpl\n10.0.0.2 tpl-2\n", 0o644),
+        ),
+        ("/var/lib/dhcp/dhclient.eth0.leases", file("lease", 0o644)),
+        ("/var/lib/dhcp/README", file("", 0o644)),
+        ("/var/lib/NetworkManager/internal-x.lease", file("", 0o644)),
+        (RANDOM_SEED_FILE, file("seed", 0o600)),
+    ])
+}
+
+#[test]
+fn a_debian_like_clone_gets_its_own_identity() {
+    let fs = debian_like();
+    let s = survey(&fs, "tpl").unwrap();
+    let all = [
+        MACHINE_ID,
+        SSH_HOST_KEYS,
+        HOSTNAME,
+        DHCP_LEASES,
+        RANDOM_SEED,
+    ];
+    assert_eq!(s.categories(), all);
+    assert_eq!(s.keys.len(), 1);
+    assert_eq!(s.keys[0].kind, Some(KeyKind::Ed25519));
+    let old_public = fs.get("/etc/ssh/ssh_host_ed25519_key.pub").unwrap();
+
+    let done = reset(&fs, &s, ("tpl", "c1"), &KeyPool::default()).unwrap();
+    assert_eq!(column(&done), all.join(","));
+    let id = fs.get(ETC_MACHINE_ID).unwrap();
+    assert!(real_id(&id.content) && id.text() != ID, "{}", id.text());
+    assert_eq!(id.mode, 0o444, "owner and mode kept");
+    assert_eq!(fs.get(DBUS_MACHINE_ID).unwrap().text(), id.text());
+    let private = fs.get("/etc/ssh/ssh_host_ed25519_key").unwrap();
+    assert_eq!(private.mode, 0o600);
+    assert_eq!(
+        KeyKind::of_private(&private.content),
+        Some(KeyKind::Ed25519)
+    );
+    let public = fs.get("/etc/ssh/ssh_host_ed25519_key.pub").unwrap();
+    assert_eq!((public.mode, public.gid), (0o644, 7), "0644, same owner");
+    assert_ne!(public.content, old_public.content);
+    assert!(public.text().ends_with(" root@c1\n"), "{}", public.text());
+    assert_eq!(fs.get(ETC_HOSTNAME).unwrap().text(), "c1\n");
+    assert_eq!(
+        fs.get(ETC_HOSTS).unwrap().text(),
+        "127.0.1.1 c1.lab c1\n10.0.0.2 tpl-2\n"
+    );
+    let deleted = fs.deleted.lock().unwrap().clone();
+    assert_eq!(
+        deleted,
+        [
+            "/var/lib/dhcp/dhclient.eth0.leases",
+            "/var/lib/NetworkManager/internal-x.lease",
+            RANDOM_SEED_FILE
+        ]
+    );
+    assert!(fs.get("/var/lib/dhcp/README").is_some(), "only leases go");
+}
+
+#[test]
+fn unset_ids_symlinks_and_other_names_are_left() {
+    let mut link = file("/etc/machine-id", 0o777);
+    link.kind = FileKind::Symlink;
+    for unset in ["", "uninitialized\n"] {
+        let fs = Fake::with(&[
+            (ETC_MACHINE_ID, file(unset, 0o444)),
+            (DBUS_MACHINE_ID, link.clone()),
+            (ETC_HOSTNAME, file("other\n", 0o644)),
+            (ETC_HOSTS, file("127.0.1.1 tpl-old\n", 0o644)),
+        ]);
+        let s = survey(&fs, "tpl").unwrap();
+        assert!(s.categories().is_empty(), "{s:?}");
+        assert!(s.machine_id_unset && s.dbus_is_symlink);
+        assert_eq!(s.other_hostname.as_deref(), Some("other"));
+        let said = s.describe().join(", ");
+        assert!(said.contains("unset: left for systemd"), "{said}");
+        assert!(said.contains("a symlink: left"), "{said}");
+        assert!(said.contains("names other: left"), "{said}");
+        assert_eq!(
+            column(&reset(&fs, &s, ("tpl", "c"), &KeyPool::default()).unwrap()),
+            "-"
+        );
+        assert_eq!(fs.get(ETC_MACHINE_ID).unwrap().text(), unset);
+        assert_eq!(fs.get(DBUS_MACHINE_ID).unwrap().kind, FileKind::Symlink);
+    }
+}
+
+#[test]
+fn a_host_key_of_a_kind_not_made_is_removed() {
+    let fs = Fake::with(&[
+        (
+            "/etc/ssh/ssh_host_dsa_key",
+            file("-----BEGIN DSA PRIVATE KEY-----", 0o600),
+        ),
+        ("/etc/ssh/ssh_host_dsa_key.pub", file("ssh-dss AAAA", 0o644)),
+    ]);
+    let s = survey(&fs, "tpl").unwrap();
+    assert_eq!(s.keys[0].kind, None);
+    assert!(s.describe()[0].contains("unknown kind: removed"));
+    reset(&fs, &s, ("tpl", "c"), &KeyPool::default()).unwrap();
+    assert!(fs.get("/etc/ssh/ssh_host_dsa_key").is_none());
+    assert!(fs.get("/etc/ssh/ssh_host_dsa_key.pub").is_none());
+}
+
+#[test]
+fn a_refused_read_fails_the_reset_with_the_daemon_words() {
+    // What Incus answers for the files of a VM whose agent does not run.
+    let fs = Fake {
+        refuse: Some("VM agent isn't currently running".into()),
+        ..Fake::default()
+    };
+    let e = survey(&fs, "tpl").unwrap_err();
+    let e = failed(e, Ok(()), "p", "c");
+    let m = e.to_string();
+    assert!(
+        m.starts_with("resetting its identity failed, so the clone was removed"),
+        "{m}"
+    );
+    assert!(
+        m.contains("reading /etc/machine-id in c: VM agent isn't currently running"),
+        "{m}"
+    );
+    let e = failed(Error::failed("x"), Err(Error::failed("y")), "p", "c");
+    assert!(e.to_string().contains("incus delete c --project p"), "{e}");
+}
+
+#[test]
+fn words_ids_and_new_ids() {
+    assert_eq!(replace_word("tpl", "tpl", "c").as_deref(), Some("c"));
+    assert_eq!(
+        replace_word("a tpl.lab tpl\n", "tpl", "c").as_deref(),
+        Some("a c.lab c\n")
+    );
+    assert_eq!(replace_word("tpl-2 my-tpl tpl_x", "tpl", "c"), None);
+    assert_eq!(replace_word("x", "", "c"), None);
+    assert!(real_id(ID.as_bytes()));
+    assert!(!real_id(b"") && !real_id(b"uninitialized\n") && !real_id(b"xyz"));
+    let a = new_machine_id();
+    assert!(real_id(a.as_bytes()));
+    assert_eq!(&a[12..13], "4", "a v4 UUID's bits, as systemd makes them");
+    assert_ne!(a, new_machine_id());
+}

@@ -1,0 +1,52 @@
+//! The request a clone is made with: the copy of a pristine, its provenance,
+//! the user's config and profiles, and the devices the plan overrides.
+
+use std::collections::BTreeMap;
+
+use golden::incus::CopyRequest;
+use golden::model::{KEY_CREATED_AT, KEY_PROJECT, KEY_TEMPLATE, KEY_TEMPLATE_UUID};
+use serde_json::Value;
+
+use crate::options::Options;
+use crate::pristine::Pristine;
+use crate::template::Template;
+
+/// The copy of `source` as clone `name`, with its provenance. `in_full`: to
+/// another cluster member, which the daemon makes as a migration that reads
+/// nothing of the source's settings: the snapshot's architecture, config (less
+/// its volatile keys), devices and profiles are sent, as `incus copy` does.
+pub fn copy_request(
+    name: &str,
+    tpl: &Template,
+    source: &Pristine,
+    opts: &Options,
+    devices: &BTreeMap<String, Value>,
+    in_full: bool,
+) -> CopyRequest {
+    let mut req = CopyRequest::from_snapshot(
+        name,
+        &tpl.kind,
+        &tpl.target.project,
+        &tpl.target.name,
+        &source.snapshot,
+    );
+    if in_full {
+        crate::seeds::in_full(&mut req, source);
+    }
+    req.config.extend(opts.config.clone());
+    req.config
+        .insert(KEY_PROJECT.into(), tpl.target.project.clone());
+    req.config
+        .insert(KEY_TEMPLATE.into(), tpl.target.name.clone());
+    req.config
+        .insert(KEY_CREATED_AT.into(), source.created_at.clone());
+    if !tpl.uuid.is_empty() {
+        req.config
+            .insert(KEY_TEMPLATE_UUID.into(), tpl.uuid.clone());
+    }
+    req.devices.extend(devices.clone());
+    if opts.profiles.is_some() {
+        req.profiles = opts.profiles.clone();
+    }
+    req
+}
