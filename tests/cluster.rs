@@ -3,7 +3,8 @@
 //! what golden-ls says, and a member going offline.
 //!
 //! Every test has a project of its own. The offline test stops a member's
-//! daemon: it holds the members' lock alone, the others share it.
+//! daemon: it holds the members' lock alone (across processes: a file lock),
+//! the others share it.
 
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
@@ -13,16 +14,46 @@ use serde_json::Value;
 
 static MEMBERS: RwLock<()> = RwLock::new(());
 
+/// The members' lock, across test processes too (two `make test` runs share
+/// the cluster): a lock on a file beside the cluster's directory, as its
+/// scripts keep theirs. Threads of one process hold it through the RwLock
+/// first, then each on a file of its own.
+struct Members<G> {
+    _file: std::fs::File,
+    _thread: G,
+}
+
+fn lock_file() -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(format!("{}.members", cluster_dir()))
+        .expect("the members' lock file")
+}
+
 /// For a test that needs every member up: shared with the others.
-fn members_up() -> RwLockReadGuard<'static, ()> {
+fn members_up() -> Members<RwLockReadGuard<'static, ()>> {
     use_cluster();
-    MEMBERS.read().unwrap_or_else(|e| e.into_inner())
+    let thread = MEMBERS.read().unwrap_or_else(|e| e.into_inner());
+    let file = lock_file();
+    file.lock_shared().expect("shared members' lock");
+    Members {
+        _file: file,
+        _thread: thread,
+    }
 }
 
 /// For a test that stops a member: alone.
-fn members_alone() -> RwLockWriteGuard<'static, ()> {
+fn members_alone() -> Members<RwLockWriteGuard<'static, ()>> {
     use_cluster();
-    MEMBERS.write().unwrap_or_else(|e| e.into_inner())
+    let thread = MEMBERS.write().unwrap_or_else(|e| e.into_inner());
+    let file = lock_file();
+    file.lock().expect("exclusive members' lock");
+    Members {
+        _file: file,
+        _thread: thread,
+    }
 }
 
 fn cluster_sh(args: &[&str]) {
@@ -356,6 +387,26 @@ fn an_offline_member_is_named_and_the_rest_goes_on() {
             r.stderr
         );
     }
+    // golden-create goes on with the others; golden-publish names the member.
+    let r = p.tool("golden-create", &["t3", "t1", "-f", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(json_lines(&r.stdout).len(), 1, "t1 made again");
+    assert!(
+        r.stderr
+            .contains("t3 is on cluster member m3, which is offline"),
+        "{}",
+        r.stderr
+    );
+    let alias = format!("{}-img", p.name);
+    let r = p.tool("golden-publish", &["t3", "--alias", &alias]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("t3 is on cluster member m3, which is offline"),
+        "{}",
+        r.stderr
+    );
+
     // A spread deals over the members that are up, and says which is not.
     let (r, recs) = derive(&p, &["t1", "--count", "2", "--spread"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -373,8 +424,64 @@ fn an_offline_member_is_named_and_the_rest_goes_on() {
             .collect::<Vec<_>>()
     );
     assert!(
-        started.elapsed() < Duration::from_secs(3 * timeout + 10),
+        started.elapsed() < Duration::from_secs(5 * timeout + 10),
         "took {:?}",
         started.elapsed()
     );
+}
+
+#[test]
+fn custom_volumes_are_copied_on_their_member_and_never_sent_across() {
+    let _up = members_up();
+    let p = Project::new("volumes");
+    let vol = format!("{}-data", p.name);
+    // On m2's own storage, marked as this project's (removed with it).
+    incus_ok(&[
+        "storage",
+        "volume",
+        "create",
+        "local",
+        &vol,
+        "--target",
+        "m2",
+        &format!("user.golden-test.project={}", p.name),
+    ]);
+    p.incus(&["init", "busybox", "tpl", "--target", "m2"]);
+    p.incus(&["storage", "volume", "attach", "local", &vol, "tpl", "/data"]);
+    let r = p.tool("golden-create", &["tpl"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // Beside the template, each clone gets its copy of the volume, on m2.
+    let (r, recs) = derive(&p, &["tpl", "c1", "--volumes", "copy"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(recs[0]["location"], "m2");
+    let copy = format!("c1-{vol}");
+    let out = incus_ok(&[
+        "storage", "volume", "list", "local", "-f", "csv", "-c", "nL",
+    ]);
+    assert!(out.lines().any(|l| l == format!("{copy},m2")), "{out}");
+    assert_eq!(p.get("c1")["devices"][&vol]["source"], copy.as_str());
+
+    // On another member it could neither share nor copy it: refused, nothing made.
+    for how in ["copy", "share"] {
+        let r = p.tool(
+            "golden-derive",
+            &["tpl", "far", "--target", "m3", "--volumes", how],
+        );
+        assert_eq!(r.code, 2, "{how}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("on member m2's own storage"),
+            "{}",
+            r.stderr
+        );
+    }
+    assert!(!p.instances().contains(&"far".to_string()));
+    // Dropped, a spread is fine.
+    let (r, recs) = derive(
+        &p,
+        &["tpl", "d1", "d2", "d3", "--volumes", "drop", "--spread"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(recs.len(), 3);
+    let _ = incus(&["storage", "volume", "delete", "local", &copy]);
 }

@@ -307,7 +307,8 @@ impl Project {
     /// `t1-x-10`'s volumes.
     fn own_volumes(&self) -> Vec<(&'static str, String)> {
         let mut own = Vec::new();
-        for pool in ["gbtrfs", "gdir"] {
+        // `local`: the cluster's pool (each member's own; a volume is found by name).
+        for pool in ["gbtrfs", "gdir", "local"] {
             let out = incus(&[
                 "query",
                 &format!("/1.0/storage-pools/{pool}/volumes/custom?recursion=1&project=default"),

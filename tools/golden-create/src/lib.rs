@@ -102,7 +102,13 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     // Stopping an ephemeral instance deletes it, rootfs and pristine with it:
     // refuse before touching any, -n included.
     for t in &targets {
-        if t.incus().instance(&t.project, &t.name)?.ephemeral {
+        let inst = match t.incus().instance(&t.project, &t.name) {
+            Ok(i) => i,
+            // On an offline member: its record fails alone below, naming the member.
+            Err(_) if t.incus().offline_member_of(&t.project, &t.name).is_some() => continue,
+            Err(e) => return Err(e),
+        };
+        if inst.ephemeral {
             return Err(Error::usage(format!(
                 "{t} is ephemeral: stopping it would delete it; make it persistent first \
                  (`incus config set {} ephemeral=false --project {}`)",
@@ -122,7 +128,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         opts,
         printer,
         |t| t.name.clone(),
-        |t| create_one(t, &args),
+        |t| create_one(t, &args).map_err(|e| t.on_offline_member(e)),
     )
 }
 

@@ -182,7 +182,8 @@ fn copy_all(
         };
         // Leave no volume behind that no clone uses.
         for (pool, v) in made {
-            let _ = incus.delete_volume(&pool, &tpl.clone_volumes_project, &v);
+            let _ =
+                incus.delete_volume(&pool, &tpl.clone_volumes_project, &v, tpl.volumes_member());
         }
         attempts += 1;
         let now = tpl.pristine.under(&tpl.target, None)?;
@@ -213,9 +214,9 @@ fn copy_volumes(
         incus.copy_volume_snapshot(
             &v.pool,
             (&tpl.volumes_project, &tpl.clone_volumes_project),
-            &v.volume,
-            snapshot,
+            (&v.volume, snapshot),
             &v.new_volume,
+            tpl.volumes_member(),
         )?;
         made.push((v.pool.clone(), v.new_volume.clone()));
     }

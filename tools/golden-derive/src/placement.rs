@@ -56,13 +56,7 @@ pub fn offline(members: &[ClusterMember]) -> BTreeMap<String, String> {
     members
         .iter()
         .filter(|m| !m.is_online())
-        .map(|m| {
-            let why = match m.message.as_str() {
-                "" => m.status.to_lowercase(),
-                msg => format!("{}: {msg}", m.status.to_lowercase()),
-            };
-            (m.server_name.clone(), why)
-        })
+        .map(|m| (m.server_name.clone(), m.describe()))
         .collect()
 }
 

@@ -172,12 +172,13 @@ pub fn plan(
             opts.storage.is_some(),
         );
         if made.is_none() {
-            if !volume_copies.is_empty()
-                && crosses(tpl.location.as_deref(), location.as_deref(), &tpl.pool)
-            {
+            let keeps_volumes = opts.volumes.is_some_and(|v| v != crate::Volumes::Drop)
+                && !crate::expand::custom_volumes(&tpl.clone_devices).is_empty();
+            if keeps_volumes && crosses(tpl.location.as_deref(), location.as_deref(), &tpl.pool) {
                 return Err(Error::usage(format!(
-                    "--volumes copy: {name} would be on member {}, and the volumes of {} are \
-                     on member {}'s own storage: use --volumes drop or share, or no --target/--spread",
+                    "{name} would be on member {}, and the custom volumes of {} are on member \
+                     {}'s own storage, which a clone there can neither share nor copy: use \
+                     --volumes drop, or no --target/--spread",
                     location.as_deref().unwrap_or_default(),
                     tpl.target.name,
                     tpl.location.as_deref().unwrap_or_default()

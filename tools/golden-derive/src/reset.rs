@@ -91,7 +91,12 @@ pub fn remove_clone(
 ) -> Result<()> {
     incus.delete_instance(&tpl.clone_project, &job.name)?;
     for v in &job.volume_copies {
-        incus.delete_volume(&v.pool, &tpl.clone_volumes_project, &v.new_volume)?;
+        incus.delete_volume(
+            &v.pool,
+            &tpl.clone_volumes_project,
+            &v.new_volume,
+            tpl.volumes_member(),
+        )?;
     }
     Ok(())
 }

@@ -153,6 +153,12 @@ impl Template {
         })
     }
 
+    /// In a cluster, the member whose own storage holds its custom volumes
+    /// (an attached volume on a pool of each member's own is on its member).
+    pub fn volumes_member(&self) -> Option<&str> {
+        self.location.as_deref().filter(|_| !self.pool.is_shared())
+    }
+
     /// Was `name` derived from this template (so a rerun may skip it)? And is
     /// it stopped, and on which cluster member?
     pub fn made(&self, project: &str, name: &str) -> Result<Option<(bool, Option<String>)>> {

@@ -116,7 +116,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         let alias = expand_template(&args.alias, &fields)?;
         check_alias(&alias)?;
         let incus = t.incus();
-        let (_, created_at) = t.pristine()?;
+        let (_, created_at) = t.pristine().map_err(|e| t.on_offline_member(e))?;
         let image_project = incus.project(&t.project)?.images_project().to_string();
         if !aliases.insert((t.remote.clone(), image_project.clone(), alias.clone())) {
             return Err(Error::usage(format!(
@@ -144,7 +144,9 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         opts,
         printer,
         |job| job.target.name.clone(),
-        |job| publish_one(job, &args, expires.as_deref()),
+        |job| {
+            publish_one(job, &args, expires.as_deref()).map_err(|e| job.target.on_offline_member(e))
+        },
     )
 }
 

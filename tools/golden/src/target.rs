@@ -48,6 +48,25 @@ impl Target {
     }
 }
 
+impl Target {
+    /// A failure about this instance, with the cluster member it is on named
+    /// when that member is offline (the daemon's own words never name it:
+    /// "Server isn't ready yet", "Missing event connection with target cluster
+    /// member").
+    pub fn on_offline_member(&self, e: Error) -> Error {
+        if matches!(e, Error::Usage(_) | Error::Interrupted(_)) {
+            return e;
+        }
+        match self.incus().offline_member_of(&self.project, &self.name) {
+            Some((m, why)) => Error::Failed(format!(
+                "{} is on cluster member {m}, which is {why}: {e}",
+                self.name
+            )),
+            None => e,
+        }
+    }
+}
+
 impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if let Some(r) = &self.remote {

@@ -96,14 +96,16 @@ impl Incus {
 
     /// Copies custom volume `volume`'s snapshot `snapshot` (in project `from`'s
     /// volume store) to a new custom volume `new` of the same pool in project
-    /// `to`'s store, and waits.
+    /// `to`'s store, and waits. `member`: in a cluster, the member whose own
+    /// storage holds the volume (a pool of each member's own is not seen from
+    /// the others: the request is sent there).
     pub fn copy_volume_snapshot(
         &self,
         pool: &str,
         (from, to): (&str, &str),
-        volume: &str,
-        snapshot: &str,
+        (volume, snapshot): (&str, &str),
         new: &str,
+        member: Option<&str>,
     ) -> Result<()> {
         let body = json!({
             "name": new,
@@ -115,19 +117,38 @@ impl Incus {
                 "project": from,
             },
         });
-        self.run("POST", &volumes_path(pool, to, None), &body)
-            .map(drop)
-            .map_err(|e| e.context(format!("copying volume {volume} to {new}")))
+        self.run(
+            "POST",
+            &on_member(volumes_path(pool, to, None), member),
+            &body,
+        )
+        .map(drop)
+        .map_err(|e| e.context(format!("copying volume {volume} to {new}")))
     }
 
-    pub fn delete_volume(&self, pool: &str, project: &str, volume: &str) -> Result<()> {
+    /// Deletes a custom volume (`member`: the one holding it, in a cluster).
+    pub fn delete_volume(
+        &self,
+        pool: &str,
+        project: &str,
+        volume: &str,
+        member: Option<&str>,
+    ) -> Result<()> {
         self.run(
             "DELETE",
-            &volumes_path(pool, project, Some(volume)),
+            &on_member(volumes_path(pool, project, Some(volume)), member),
             &Value::Null,
         )
         .map(drop)
         .map_err(|e| e.context(format!("deleting volume {volume} of pool {pool}")))
+    }
+}
+
+/// `path` sent to one cluster member (`target=`), when there is one.
+fn on_member(path: String, member: Option<&str>) -> String {
+    match member {
+        Some(m) => format!("{path}&target={}", enc(m)),
+        None => path,
     }
 }
 
