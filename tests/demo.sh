@@ -31,11 +31,11 @@ show golden-derive -f table pro-dev pro-alice pro-bob
 echo
 echo "== 2. Every clone is its own machine (a real Debian 12 golden)"
 # systemd cannot be init on these hosts: sleep is, to provision the template.
-show incus init debian12 pro-web --project "$P" -q -c 'raw.lxc=lxc.init.cmd = /bin/sleep infinity'
-incus start pro-web --project "$P"
+show incus init debian12 pro-web --project "$P" -q -c 'raw.lxc=lxc.init.cmd = /bin/sleep infinity' 2>/dev/null
+incus start pro-web --project "$P" 2>/dev/null
 show incus exec pro-web --project "$P" -- sh -c 'echo pro-web >/etc/hostname; systemd-machine-id-setup; dbus-uuidgen --ensure'
 incus stop --force pro-web --project "$P"
-show golden-create -q pro-web
+show golden-create -f table pro-web
 show golden-derive -n -f table -o instance,identity pro-web pro-carol
 show golden-derive -f table -o instance,status,identity pro-web pro-carol pro-dave
 for i in pro-web pro-carol pro-dave; do
