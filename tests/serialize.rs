@@ -72,11 +72,11 @@ fn two_creates_that_share_no_local_lock_take_turns() {
     let p = Project::new("ser-turns");
     stubborn(&p);
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    // A waits 4 s for a stop that never comes, holding the instance.
-    let (a, _) = start_holding(create_elsewhere(
+    // A waits for a stop that never comes, holding the instance.
+    let (mut a, _) = start_holding(create_elsewhere(
         &p,
         &a_dir,
-        &["--timeout", "4", "stubborn"],
+        &["--timeout", "20", "stubborn"],
     ));
     let held = lock_key(&p);
     assert!(
@@ -85,22 +85,28 @@ fn two_creates_that_share_no_local_lock_take_turns() {
             .contains(&format!(":{}:", a.id())),
         "{held}"
     );
-    // B, told to kill, must wait for A first.
-    let b = run(&mut create_elsewhere(
-        &p,
-        &b_dir,
-        &["--force", "--timeout", "1", "stubborn"],
-    ));
-    let mut a = a;
-    assert_eq!(a.wait().unwrap().code(), Some(1), "A could not stop it");
-    assert_eq!(b.code, 0, "{}", b.stderr);
-    let first = b.stderr.lines().next().unwrap_or("");
+    // B, told to kill, must wait for A: it says so, naming A.
+    let mut b = create_elsewhere(&p, &b_dir, &["--force", "--timeout", "1", "stubborn"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(b.stderr.take().unwrap());
+    let mut first = String::new();
+    err.read_line(&mut first).unwrap();
     assert!(
         first.contains("waiting for another golden-create of stubborn (held by")
             && first.contains(&format!(":{}:", a_pid(&held))),
-        "{}",
-        b.stderr
+        "{first}"
     );
+    // A dies holding it: B goes on (a holder of this machine that is gone
+    // holds nothing), after what A left running on the daemon ends.
+    signal(a.id(), "KILL");
+    a.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let b = b.wait().unwrap();
+    assert_eq!(b.code(), Some(0), "{first}{rest}");
     assert_eq!(p.snapshots("stubborn"), ["pristine"]);
     assert!(lock_key(&p).is_null(), "released: {}", lock_key(&p));
 }

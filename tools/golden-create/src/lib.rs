@@ -289,7 +289,11 @@ fn take_locks<'a>(
         },
     );
     match lease {
-        Ok(l) => Ok((lock, Some(l))),
+        Ok(l) => {
+            // What a run elsewhere (or a killed one) left running ends first.
+            incus.wait_instance_operations(&t.project, &t.name, 120)?;
+            Ok((lock, Some(l)))
+        }
         // A client restricted to its projects may not write their config: it
         // still has the local lock.
         Err(Error::Incus(m))
