@@ -75,6 +75,14 @@ fn derive_rides_over_a_create_swapping_pristine() {
     let done = std::sync::atomic::AtomicBool::new(false);
     let creates = std::sync::atomic::AtomicUsize::new(0);
     let mut batches = 0;
+    // Set however the derives end (a failed assertion too), or the creator
+    // would loop on and the test would hang instead of failing.
+    struct Done<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Drop for Done<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
     std::thread::scope(|s| {
         let creator = s.spawn(|| {
             while !done.load(std::sync::atomic::Ordering::SeqCst) {
@@ -85,6 +93,7 @@ fn derive_rides_over_a_create_swapping_pristine() {
         });
         // Derive batches go on until at least two swaps happened among them
         // (synchronised on the creates done, not on how fast the machine is).
+        let _done = Done(&done);
         while batches < 4 || creates.load(std::sync::atomic::Ordering::SeqCst) < 2 {
             assert!(batches < 40, "the creates never got through");
             let names: Vec<String> = (0..5).map(|i| format!("b{batches}-{i}")).collect();
@@ -94,7 +103,7 @@ fn derive_rides_over_a_create_swapping_pristine() {
             assert_eq!(r.code, 0, "batch {batches}: {}", r.stderr);
             batches += 1;
         }
-        done.store(true, std::sync::atomic::Ordering::SeqCst);
+        drop(_done);
         creator.join().unwrap();
     });
     assert_eq!(p.instances().len(), 1 + 5 * batches);

@@ -91,9 +91,10 @@ pub fn prepare(templates: &[Template], jobs: &[Job], opts: &Options) -> Result<R
                 );
                 Some(Box::new(s))
             } else {
-                let kinds = key_kinds(&files)
-                    .map_err(|e| e.context(format!("reading {name}'s SSH host keys")))?;
-                wanted.push(kinds);
+                // Only a forecast, to make keys early: a template that cannot be
+                // read just now (a golden-create snapshotting it) forecasts
+                // nothing, and each clone's keys are made when it needs them.
+                wanted.push(key_kinds(&files).unwrap_or_default());
                 None
             };
             Renewal::Reset {
