@@ -91,6 +91,13 @@ fn a_taken_alias_is_refused_unless_replace_which_deletes_the_orphan() {
         r.stderr
     );
 
+    // A new pristine with other content: a new image (the same content
+    // published within one second would be the same image, and is reused).
+    let changed = |n: &str| {
+        p.incus(&["file", "push", "/etc/hostname", &format!("g/root/{n}")]);
+        assert_eq!(p.tool("golden-create", &["-q", "g"]).code, 0);
+    };
+    changed("marker-1");
     let r = p.tool(
         "golden-publish",
         &["-f", "json", "g", "--alias", &alias, "--replace"],
@@ -113,6 +120,7 @@ fn a_taken_alias_is_refused_unless_replace_which_deletes_the_orphan() {
         &format!("{alias}-keep"),
         &current,
     ]);
+    changed("marker-2");
     let r = p.tool("golden-publish", &["g", "--alias", &alias, "--replace"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(image("default", &current).is_some());
