@@ -73,19 +73,9 @@ pub fn require_root(devices: &Devices, template: &str, clone_project: &str) -> R
 
 /// Custom volumes attached as disks: (device, pool, volume).
 pub fn custom_volumes(devices: &Devices) -> Vec<(String, String, String)> {
-    devices
-        .iter()
-        .filter(|(_, d)| {
-            d.get("type").map(String::as_str) == Some("disk")
-                && d.get("path").map(String::as_str) != Some("/")
-        })
-        .filter_map(|(dev, d)| {
-            Some((
-                dev.clone(),
-                d.get("pool")?.clone(),
-                d.get("source")?.clone(),
-            ))
-        })
+    golden::incus::custom_volumes(devices)
+        .into_iter()
+        .map(|(dev, pool, vol)| (dev.into(), pool.into(), vol.into()))
         .collect()
 }
 

@@ -16,6 +16,26 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
+/// Custom storage volumes attached as disks among `devices`: (device, pool, volume).
+pub fn custom_volumes(
+    devices: &BTreeMap<String, BTreeMap<String, String>>,
+) -> Vec<(&str, &str, &str)> {
+    devices
+        .iter()
+        .filter(|(_, d)| {
+            d.get("type").map(String::as_str) == Some("disk")
+                && d.get("path").map(String::as_str) != Some("/")
+        })
+        .filter_map(|(dev, d)| {
+            Some((
+                dev.as_str(),
+                d.get("pool")?.as_str(),
+                d.get("source")?.as_str(),
+            ))
+        })
+        .collect()
+}
+
 /// `/1.0/instances/NAME?project=P` as listed by `recursion=0`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceUrl {
@@ -90,20 +110,7 @@ impl Instance {
 
     /// Custom storage volumes attached as disks: (device, pool, volume).
     pub fn custom_volumes(&self) -> Vec<(&str, &str, &str)> {
-        self.expanded_devices
-            .iter()
-            .filter(|(_, d)| {
-                d.get("type").map(String::as_str) == Some("disk")
-                    && d.get("path").map(String::as_str) != Some("/")
-            })
-            .filter_map(|(dev, d)| {
-                Some((
-                    dev.as_str(),
-                    d.get("pool")?.as_str(),
-                    d.get("source")?.as_str(),
-                ))
-            })
-            .collect()
+        custom_volumes(&self.expanded_devices)
     }
 
     /// The member of a cluster it lives on; empty outside a cluster.

@@ -19,8 +19,8 @@ mod projects;
 mod storage;
 
 pub use api::{
-    ClusterMember, Image, ImageAlias, Instance, InstanceSnapshot, InstanceUrl, Lease, Network,
-    Profile, Project, Snapshot, StoragePool, StorageVolume,
+    custom_volumes, ClusterMember, Image, ImageAlias, Instance, InstanceSnapshot, InstanceUrl,
+    Lease, Network, Profile, Project, Snapshot, StoragePool, StorageVolume,
 };
 pub use client::Incus;
 pub use files::{FileKind, InstanceFile, Perms};
