@@ -5,6 +5,9 @@
 use golden_tests::*;
 use std::process::Command;
 
+/// The tests here share the daemon's HTTPS address: one at a time.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A server configuration key set for a test, put back as it was when dropped,
 /// even by a failing test.
 struct ServerConfig {
@@ -120,6 +123,7 @@ impl Drop for Remote {
 
 #[test]
 fn every_tool_works_on_a_remote_over_https() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let p = Project::new("rm-https");
     p.instance("g", None);
     let https_before = incus_ok(&["config", "get", "core.https_address"]);
@@ -191,6 +195,7 @@ fn every_tool_works_on_a_remote_over_https() {
 /// what such a client may read (no list of all pools, no project config).
 #[test]
 fn a_project_restricted_certificate_is_enough() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let p = Project::new("rm-restricted");
     p.golden("gold", None);
     let remote = Remote::add_restricted(Some(&p.name));
