@@ -5,19 +5,18 @@
 //! only once it is started), or reset. For a reset, the template's SSH host
 //! key kinds are read first, and the [`KeyPool`] starts making every clone's
 //! keys while the daemon copies. Each clone then resets from the survey of
-//! the snapshot it was copied from ([`crate::identity`], [`crate::reset`]).
+//! the snapshot it was copied from ([`golden::identity`]).
 
 use std::sync::{Arc, Mutex};
 
 use golden::cli::notice;
 use golden::{Error, Result};
 
-use crate::identity::{self, Files, InInstance, Survey, SSH_DIR};
-use crate::keys::{KeyKind, KeyPool};
 use crate::options::Options;
 use crate::plan::Job;
-use crate::reset;
 use crate::template::Template;
+use golden::identity::{self, Files, InInstance, Survey, SSH_DIR};
+use golden::identity::{KeyKind, KeyPool};
 
 /// The column's word for clones whose identity could not be reached.
 pub const VM_NOT_RESET: &str = "not-reset:vm";
@@ -154,7 +153,7 @@ impl Renewals {
             Renewal::Keep => "-".into(),
             Renewal::Vm => VM_NOT_RESET.into(),
             Renewal::Reset { dry, .. } => {
-                reset::column(&dry.as_deref().map(Survey::categories).unwrap_or_default())
+                identity::column(&dry.as_deref().map(Survey::categories).unwrap_or_default())
             }
         }
     }
@@ -191,8 +190,8 @@ impl Renewals {
                 }
             }
         };
-        let done = reset::reset(&files, &survey, (holder, clone), &self.pool)?;
-        Ok(reset::column(&done))
+        let done = identity::reset(&files, &survey, (holder, clone), &self.pool)?;
+        Ok(identity::column(&done))
     }
 }
 

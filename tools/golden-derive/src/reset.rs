@@ -1,87 +1,8 @@
-//! A clone's identity reset, before it is ever started: the files a
-//! [`Survey`] found, each written anew through the daemon's files API with its
-//! owner and mode (private keys 0600, public ones 0644), or removed.
+//! What derive does when a clone's identity reset fails: the clone goes, or
+//! the user is told how to remove it (the reset itself is
+//! `golden::identity::reset`).
 
-use golden::incus::Perms;
 use golden::{Error, Result};
-
-use crate::identity::{
-    new_machine_id, replace_word, Files, Survey, DBUS_MACHINE_ID, ETC_HOSTNAME, ETC_HOSTS,
-    ETC_MACHINE_ID, RANDOM_SEED_FILE,
-};
-use crate::keys::{self, KeyPool};
-
-/// Resets `clone` (a copy of `template` holding what `s` surveyed); returns
-/// the categories reset, in the column's order.
-pub fn reset(
-    files: &dyn Files,
-    s: &Survey,
-    (template, clone): (&str, &str),
-    pool: &KeyPool,
-) -> Result<Vec<&'static str>> {
-    let same = |f: &golden::incus::InstanceFile| Perms {
-        uid: f.uid,
-        gid: f.gid,
-        mode: f.mode,
-    };
-    let id = format!("{}\n", new_machine_id());
-    if let Some(f) = &s.machine_id {
-        files.replace(ETC_MACHINE_ID, id.as_bytes(), same(f), Some(f))?;
-    }
-    if let Some(f) = &s.dbus_id {
-        files.replace(DBUS_MACHINE_ID, id.as_bytes(), same(f), Some(f))?;
-    }
-    if let Some(f) = &s.hostname {
-        files.replace(
-            ETC_HOSTNAME,
-            format!("{clone}\n").as_bytes(),
-            same(f),
-            Some(f),
-        )?;
-    }
-    if let Some(f) = &s.hosts {
-        if let Some(text) = replace_word(&f.text(), template, clone) {
-            files.replace(ETC_HOSTS, text.as_bytes(), same(f), Some(f))?;
-        }
-    }
-    for lease in &s.leases {
-        files.delete(lease)?;
-    }
-    if s.random_seed {
-        files.delete(RANDOM_SEED_FILE)?;
-    }
-    // Last: an RSA key may still be in the making.
-    for k in &s.keys {
-        let public_path = format!("{}.pub", k.path);
-        let Some(kind) = k.kind else {
-            // A kind we cannot make (DSA, say): no clone keeps the template's.
-            files.delete(&k.path)?;
-            files.delete(&public_path)?;
-            continue;
-        };
-        let key = pool.take(kind)?;
-        let (private, public) = keys::files(key, &format!("root@{clone}"))?;
-        let owner = |f: &golden::incus::InstanceFile, mode| Perms {
-            uid: f.uid,
-            gid: f.gid,
-            mode,
-        };
-        files.replace(
-            &k.path,
-            &private,
-            owner(&k.private, 0o600),
-            Some(&k.private),
-        )?;
-        let public_owner = k.public.as_ref().unwrap_or(&k.private);
-        files.replace(
-            &public_path,
-            &public,
-            owner(public_owner, 0o644),
-            k.public.as_ref(),
-        )?;
-    }
-    Ok(s.categories())
-}
 
 /// Removes a clone just made, and the volumes copied for it.
 pub fn remove_clone(
@@ -101,15 +22,6 @@ pub fn remove_clone(
     Ok(())
 }
 
-/// The column's text for what was reset.
-pub fn column(categories: &[&str]) -> String {
-    if categories.is_empty() {
-        "-".into()
-    } else {
-        categories.join(",")
-    }
-}
-
 /// A reset that failed, its clone removed (or not: then say how).
 pub fn failed(e: Error, removed: Result<()>, project: &str, clone: &str) -> Error {
     match removed {
@@ -121,5 +33,21 @@ pub fn failed(e: Error, removed: Result<()>, project: &str, clone: &str) -> Erro
              it holds the template's identity; remove it with `incus delete {clone} --project \
              {project}`"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_reset_says_whether_the_clone_was_removed() {
+        let e = failed(Error::failed("no agent"), Ok(()), "p", "c").to_string();
+        assert!(
+            e.starts_with("resetting its identity failed, so the clone was removed: no agent"),
+            "{e}"
+        );
+        let e = failed(Error::failed("x"), Err(Error::failed("y")), "p", "c");
+        assert!(e.to_string().contains("incus delete c --project p"), "{e}");
     }
 }

@@ -4,6 +4,7 @@
 pub mod batch;
 pub mod cli;
 pub mod error;
+pub mod identity;
 pub mod incus;
 pub mod lease;
 pub mod lock;

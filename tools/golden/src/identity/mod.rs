@@ -3,13 +3,17 @@
 //! (DHCP leases, the random seed), surveyed through the daemon's files API.
 //!
 //! A survey is read once per pristine snapshot copied (from the first clone
-//! made of it: what the clones really hold), and [`crate::reset`] applies it to
+//! made of it: what the clones really hold), and [`reset()`] applies it to
 //! each clone. A dry run surveys the template itself.
 
-use golden::incus::{FileKind, Incus, InstanceFile, Perms};
-use golden::Result;
+use crate::incus::{FileKind, Incus, InstanceFile, Perms};
+use crate::Result;
 
-use crate::keys::KeyKind;
+pub mod keys;
+mod reset;
+
+pub use keys::{KeyKind, KeyPool};
+pub use reset::{column, reset};
 
 /// The categories of the `identity` column, in its order.
 pub const MACHINE_ID: &str = "machine-id";
