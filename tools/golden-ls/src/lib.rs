@@ -2,9 +2,12 @@
 //! user needs to decide: when pristine was made, whether clones share blocks, how
 //! many clones exist and how many are stale.
 //!
+//! With `--clones`, one record per derived instance instead (`clones`).
+//!
 //! Here: the command line and the run. What the daemon is asked is in
-//! `listing`, the golden records in `goldens`.
+//! `listing`, the golden records in `goldens`, the clone records in `clones`.
 
+mod clones;
 #[cfg(test)]
 mod fixtures;
 mod goldens;
@@ -18,8 +21,9 @@ use golden::name::{check_instance_name, check_project_name, split_remote};
 use golden::output::{OutputArgs, Printer};
 use golden::{Error, Result, Status};
 
+pub use clones::{clones, CloneRow, CLONE_COLUMNS};
 pub use goldens::{goldens, GoldenRow, COLUMNS};
-pub use listing::{fetch, Listing};
+pub use listing::{fetch, fetch_for_clones, Listing};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,16 +38,26 @@ pub use listing::{fetch, Listing};
         clones are counted on every member, and a member that is offline is named in a \
         notice (its instances are listed without their config: clones there are not \
         counted) while the rest is listed.\n\n\
+        With --clones, one record per derived instance instead: of the goldens NAMEd \
+        (in any project), or of every template. Each names its template (project/name, \
+        found by its uuid when renamed), the created_at of the pristine it came from, \
+        and stale: true when the template's pristine has been made again since (a \
+        template gone or without pristine leaves nothing to refresh from: false). -p \
+        then keeps the clones of that project.\n\n\
         Output is a table on a terminal and TSV with a header in a pipe, so it feeds \
-        golden-create, golden-derive and golden-publish directly."
+        golden-create, golden-derive and golden-publish directly; --clones records \
+        name the clone in project and instance, as the other tools read them."
 )]
 pub struct Args {
     /// Only these goldens ([REMOTE:]NAME); `REMOTE:` alone lists that remote
     #[arg(value_name = "NAME")]
     pub names: Vec<String>,
-    /// Only this Incus project (default: all projects)
+    /// Only this Incus project (default: all projects); with --clones, the clones' project
     #[arg(short, long, value_name = "PROJECT")]
     pub project: Option<String>,
+    /// One record per derived instance (of the NAMEd goldens, or of all): its template, pristine and whether stale
+    #[arg(long)]
+    pub clones: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -55,7 +69,8 @@ pub fn command() -> clap::Command {
 pub fn run(matches: &ArgMatches) -> Result<Status> {
     let args = Args::from_arg_matches(matches).map_err(|e| Error::usage(e.to_string()))?;
     // Everything the user typed is checked before the daemon is asked anything.
-    let mut printer = Printer::stdout(&args.output, COLUMNS)?;
+    let columns = if args.clones { CLONE_COLUMNS } else { COLUMNS };
+    let mut printer = Printer::stdout(&args.output, columns)?;
     if let Some(p) = &args.project {
         check_project_name(p)?;
     }
@@ -64,7 +79,11 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     let scope = Scope::from_option(args.project.as_deref());
 
     // Incus lists nothing (or fails oddly) for an unknown project: ask only then.
-    let listing = fetch(&incus, &scope);
+    let listing = if args.clones {
+        fetch_for_clones(&incus, &scope)
+    } else {
+        fetch(&incus, &scope)
+    };
     if let Some(p) = &args.project {
         let none_there = listing
             .as_ref()
@@ -75,42 +94,60 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     }
     let listing = listing?;
     for m in listing.members.iter().filter(|m| !m.is_online()) {
-        say_offline(m, &listing.instances);
+        say_offline(m, &listing.instances, args.clones);
     }
+    // With --clones, -p is the clones' project: the goldens NAMEd are looked
+    // for in every project, as a clone's template may be in another.
+    let golden_project = args.project.as_deref().filter(|_| !args.clones);
     let rows: Vec<GoldenRow> = goldens(&listing)
         .into_iter()
-        .filter(|r| args.project.as_ref().is_none_or(|p| &r.project == p))
+        .filter(|r| golden_project.is_none_or(|p| r.project == p))
         .collect();
+    let status = report_non_goldens(&wanted, &rows, &listing, golden_project);
 
-    let mut status = Status::Done;
-    for name in &wanted {
-        if !rows.iter().any(|r| &r.instance == name) {
-            let exists = listing.instances.iter().any(|i| &i.name == name);
-            let why = if exists {
-                format!("{name}: not a golden (no pristine snapshot); make it one with `golden-create {name}`")
-            } else {
-                format!(
-                    "{name}: no such instance{}",
-                    in_project(args.project.as_deref())
-                )
-            };
-            golden::cli::report(&Error::failed(why));
-            status = Status::Partial;
+    if args.clones {
+        for row in clones(&listing, &wanted, args.project.as_deref()) {
+            printer.print(&row)?;
         }
-    }
-    for row in rows
-        .iter()
-        .filter(|r| wanted.is_empty() || wanted.contains(&r.instance))
-    {
-        printer.print(row)?;
+    } else {
+        for row in rows
+            .iter()
+            .filter(|r| wanted.is_empty() || wanted.contains(&r.instance))
+        {
+            printer.print(row)?;
+        }
     }
     printer.finish()?;
     Ok(status)
 }
 
+/// Each NAME that is no golden is one failure (exit 1), named on stderr; the
+/// goldens that were found are listed all the same.
+fn report_non_goldens(
+    wanted: &BTreeSet<String>,
+    goldens: &[GoldenRow],
+    listing: &Listing,
+    project: Option<&str>,
+) -> Status {
+    let mut status = Status::Done;
+    for name in wanted {
+        if !goldens.iter().any(|r| &r.instance == name) {
+            let exists = listing.instances.iter().any(|i| &i.name == name);
+            let why = if exists {
+                format!("{name}: not a golden (no pristine snapshot); make it one with `golden-create {name}`")
+            } else {
+                format!("{name}: no such instance{}", in_project(project))
+            };
+            golden::cli::report(&Error::failed(why));
+            status = Status::Partial;
+        }
+    }
+    status
+}
+
 /// A cluster member that is not online: its instances come from the cluster's
 /// database alone (status Error, no config), so what they say is not known.
-fn say_offline(m: &ClusterMember, instances: &[Instance]) {
+fn say_offline(m: &ClusterMember, instances: &[Instance], clones: bool) {
     let on_it = instances
         .iter()
         .filter(|i| i.member() == Some(m.server_name.as_str()))
@@ -119,11 +156,17 @@ fn say_offline(m: &ClusterMember, instances: &[Instance]) {
         "" => String::new(),
         msg => format!(" ({msg})"),
     };
+    // Without their config, its instances cannot be told to be clones.
+    let missed = if clones {
+        "clones on it are not listed"
+    } else {
+        "clones on it are not counted in derived and stale"
+    };
     golden::cli::notice(
         false,
         format!(
             "cluster member {} is {}{why}: its {on_it} instances are listed without their \
-             config or pool, and clones on it are not counted in derived and stale",
+             config or pool, and {missed}",
             m.server_name,
             m.status.to_lowercase()
         ),

@@ -31,6 +31,19 @@ pub struct Listing {
 /// instances of every project are listed (one call all the same), unless this
 /// client may not list them, and then those of the project alone.
 pub fn fetch(incus: &Incus, scope: &Scope) -> Result<Listing> {
+    fetch_with(incus, scope, false)
+}
+
+/// As [`fetch`], for `--clones`: the clones of one project may come from
+/// templates in others, so the pristines are read in every project too (one
+/// call a pool all the same), unless this client may not list them, and then
+/// in the project alone (its clones of templates elsewhere are then not stale).
+pub fn fetch_for_clones(incus: &Incus, scope: &Scope) -> Result<Listing> {
+    fetch_with(incus, scope, true)
+}
+
+/// `all_pristines`: list the pools' volumes in every project, whatever `scope`.
+fn fetch_with(incus: &Incus, scope: &Scope, all_pristines: bool) -> Result<Listing> {
     std::thread::scope(|s| {
         let instances = s.spawn(|| match scope {
             Scope::All => incus.instances(scope),
@@ -73,7 +86,12 @@ pub fn fetch(incus: &Incus, scope: &Scope) -> Result<Listing> {
                 let name = p.name.clone();
                 (
                     p.name.clone(),
-                    s.spawn(move || incus.instance_volumes(&name, scope)),
+                    s.spawn(move || match scope {
+                        Scope::Project(_) if all_pristines => incus
+                            .instance_volumes(&name, &Scope::All)
+                            .or_else(|_| incus.instance_volumes(&name, scope)),
+                        _ => incus.instance_volumes(&name, scope),
+                    }),
                 )
             })
             .collect();
