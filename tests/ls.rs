@@ -257,3 +257,214 @@ fn a_closed_stdout_ends_quietly() {
     assert!(r.stdout.contains("status=0"), "{} {}", r.stdout, r.stderr);
     assert!(!r.stderr.contains("golden-ls"), "{}", r.stderr);
 }
+
+// ---- --clones: one record per derived instance -------------------------------
+
+/// Derives `names` from `template` with golden-derive (in `target`, if given).
+fn derive(p: &Project, template: &str, names: &[&str], target: Option<&Project>) {
+    let mut args = vec!["-q"];
+    if let Some(t) = target {
+        args.extend(["--target-project", t.name.as_str()]);
+    }
+    args.push(template);
+    args.extend(names);
+    let r = p.tool("golden-derive", &args);
+    assert_eq!(r.code, 0, "derive {names:?}: {}", r.stderr);
+}
+
+fn clone_rows(args: &[&str]) -> Vec<Value> {
+    let r = ls(&[&["--clones", "-f", "json"], args].concat());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    json_lines(&r.stdout)
+}
+
+#[test]
+fn clones_are_listed_with_their_template_pristine_and_staleness() {
+    let p = Project::new("ls-clones");
+    let elsewhere = Project::new("ls-clones-x");
+    p.golden("tpl", None);
+    p.golden("other", None);
+    p.instance("plain", None);
+    let first = p.snapshot_created_at("tpl", "pristine");
+    derive(&p, "tpl", &["c1", "c2"], None);
+    derive(&p, "other", &["o1"], None);
+    // A new pristine: c1 and c2 now come from an older one.
+    let r = p.tool("golden-create", &["-q", "tpl"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let second = p.snapshot_created_at("tpl", "pristine");
+    assert_ne!(first, second);
+    derive(&p, "tpl", &["c3"], None);
+    derive(&p, "tpl", &["x1"], Some(&elsewhere));
+
+    let rows = clone_rows(&["-p", &p.name]);
+    let names: Vec<&str> = rows
+        .iter()
+        .map(|v| v["instance"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["c1", "c2", "c3", "o1"],
+        "goldens and plain are no clones"
+    );
+    let keys: Vec<&str> = rows[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "project",
+            "instance",
+            "template",
+            "created_at",
+            "stale",
+            "status",
+            "location",
+            "volumes"
+        ]
+    );
+    let tpl = format!("{}/tpl", p.name);
+    let by = |n: &str| rows.iter().find(|v| v["instance"] == n).unwrap();
+    for (n, created, stale) in [
+        ("c1", &first, true),
+        ("c2", &first, true),
+        ("c3", &second, false),
+    ] {
+        let v = by(n);
+        assert_eq!(v["project"], p.name.as_str(), "{n}");
+        assert_eq!(v["template"], tpl.as_str(), "{n}");
+        assert_eq!(v["created_at"], created.as_str(), "{n}");
+        assert_eq!(v["stale"], stale, "{n}");
+        assert_eq!(v["status"], "Stopped", "{n}");
+        assert_eq!(v["location"], Value::Null, "{n}");
+        assert_eq!(v["volumes"], 0, "{n}");
+    }
+    assert_eq!(by("o1")["template"], format!("{}/other", p.name).as_str());
+    assert_eq!(by("o1")["stale"], false);
+
+    // -p is the clones' own project: a clone derived into another one is
+    // listed there, its template (and its staleness) found in the first.
+    let x = clone_rows(&["-p", &elsewhere.name]);
+    assert_eq!(x.len(), 1);
+    assert_eq!(
+        (&x[0]["instance"], &x[0]["template"], &x[0]["stale"]),
+        (
+            &Value::from("x1"),
+            &Value::from(tpl.as_str()),
+            &Value::from(false)
+        )
+    );
+
+    // A NAME keeps the clones of that golden, wherever they are.
+    let r = ls(&["--clones", "-H", "-o", "instance", "-p", &p.name, "tpl"]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "c1\nc2\nc3\n"),
+        "{}",
+        r.stderr
+    );
+
+    // In a pipe: TSV with the clone columns as header.
+    let r = ls(&["--clones", "-p", &p.name, "other"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut lines = r.stdout.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "project\tinstance\ttemplate\tcreated_at\tstale\tstatus\tlocation\tvolumes"
+    );
+    let row: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    assert_eq!(
+        row[..3],
+        [p.name.as_str(), "o1", &format!("{}/other", p.name)]
+    );
+    assert_eq!(row[4], "false");
+    assert_eq!(lines.next(), None);
+
+    // The records feed the next tool: the stale ones, read by project and
+    // instance (golden-create -n says what it would do, and does nothing).
+    let script = format!(
+        "set -o pipefail; '{}' --clones -f json -p '{}' | jq -c 'select(.stale)' \
+         | '{}' -n -f json -o project,instance",
+        bin("golden-ls").display(),
+        p.name,
+        bin("golden-create").display()
+    );
+    let r = run(command("bash").arg("-c").arg(script));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let fed: Vec<(String, String)> = json_lines(&r.stdout)
+        .iter()
+        .map(|v| (v["project"].to_string(), v["instance"].to_string()))
+        .collect();
+    let want = |n: &str| (format!("{:?}", p.name), format!("{n:?}"));
+    assert_eq!(fed, [want("c1"), want("c2")]);
+    assert_eq!(
+        p.snapshots("c1"),
+        Vec::<String>::new(),
+        "-n changed nothing"
+    );
+}
+
+#[test]
+fn clones_of_a_name_that_is_no_golden_fail_with_exit_1_the_rest_listed() {
+    let p = Project::new("ls-clones-names");
+    p.golden("tpl", None);
+    p.instance("plain", None);
+    derive(&p, "tpl", &["c1"], None);
+    let r = ls(&[
+        "--clones", "-H", "-o", "instance", "-p", &p.name, "tpl", "plain", "ghost",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.stdout, "c1\n");
+    assert!(r.stderr.contains("plain: not a golden"), "{}", r.stderr);
+    assert!(r.stderr.contains("golden-create plain"), "{}", r.stderr);
+    assert!(r.stderr.contains("ghost: no such instance"), "{}", r.stderr);
+    assert_eq!(r.stderr.trim().lines().count(), 2, "{}", r.stderr);
+
+    // Bad values are refused before anything is listed; a goldens' column is
+    // not a clones' one.
+    for (args, want) in [
+        (&["-o", "instance,type"][..], "unknown column \"type\""),
+        (&["-f", "yaml"][..], "yaml"),
+        (&["-p", "no-such-project-here"][..], "project not found"),
+    ] {
+        let r = ls(&[&["--clones"], args].concat());
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(want), "{args:?}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn clone_listing_calls_do_not_grow_with_clones() {
+    let small = Project::new("ls-ccalls-s");
+    small.golden("g", None);
+    derive(&small, "g", &["c0"], None);
+    let big = Project::new("ls-ccalls-b");
+    big.golden("g", None);
+    big.golden("h", Some("gdir"));
+    derive(&big, "g", &["c0", "c1", "c2", "c3"], None);
+    derive(&big, "h", &["d0", "d1"], None);
+    let calls = |args: &[&str]| {
+        let r = run(golden("golden-ls").env("GOLDEN_TRACE", "1").args(args));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stderr
+            .lines()
+            .filter(|l| l.starts_with("golden: incus query"))
+            .count()
+    };
+    let s = calls(&["--clones", "-p", &small.name]);
+    let b = calls(&["--clones", "-p", &big.name]);
+    assert_eq!(s, b, "calls for 1 clone vs 6");
+    assert_eq!(
+        calls(&["--clones"]),
+        s,
+        "all projects take as many calls as one"
+    );
+    assert_eq!(
+        calls(&["-p", &big.name]),
+        s,
+        "as many as the goldens' listing"
+    );
+}

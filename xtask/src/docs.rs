@@ -81,6 +81,8 @@ fn extra(tool: &str) -> Extra {
                 ("One project:", "golden-ls --project admin"),
                 ("Bare names, for xargs:", "golden-ls -H -o instance --project lab"),
                 ("Goldens whose clones came from an older pristine:", "golden-ls -f json | jq -c 'select(.stale > 0)'"),
+                ("The clones of pro-dev, one record each, with their template and whether stale:", "golden-ls --clones pro-dev"),
+                ("The stale clones of every golden, as records for the next tool:", "golden-ls --clones -f json | jq -c 'select(.stale)'"),
                 ("A remote, as with incus:", "golden-ls lab-server:"),
                 ("In a cluster, the goldens of one member:", "golden-ls -f json | jq -c 'select(.location==\"m2\")'"),
             ],
@@ -288,7 +290,7 @@ pub fn overview_page() -> Vec<u8> {
     tagged(
         &mut r,
         "golden-ls [NAME...]",
-        "list goldens, with clone counts and staleness",
+        "list goldens, with clone counts and staleness (--clones: one record per clone)",
     );
     section(&mut r, "WORKFLOWS");
     let flows: &[(&str, &[&str])] = &[
@@ -314,6 +316,7 @@ pub fn overview_page() -> Vec<u8> {
                 "incus exec pro-dev --project pro -- sh -c 'apt update && apt upgrade -y'",
                 "golden-create pro-dev",
                 "golden-ls -f json | jq -c 'select(.stale > 0)'",
+                "golden-ls --clones pro-dev",
                 "golden-derive pro-dev pro-dev-updated",
             ],
         ),

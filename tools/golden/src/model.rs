@@ -39,6 +39,20 @@ pub const GOLDEN_LS_COLUMNS: &[&str] = &[
     "location",
 ];
 
+/// The columns of `golden-ls --clones`, in order: one record per derived
+/// instance. `project` and `instance` name the clone itself, so the records
+/// feed the other tools as golden-ls's own do.
+pub const CLONE_COLUMNS: &[&str] = &[
+    "project",
+    "instance",
+    "template",
+    "created_at",
+    "stale",
+    "status",
+    "location",
+    "volumes",
+];
+
 /// One of the swap's temporary snapshots? By its name, and by the swap's
 /// mark when the listing gives expiries (`None`: it does not — the pool
 /// listing golden-ls reads — and the name alone decides).
