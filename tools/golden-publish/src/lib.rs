@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
 use golden::batch;
 use golden::cli::{input, notice};
-use golden::incus::{Incus, PublishRequest};
+use golden::incus::{already_made, Incus, PublishRequest};
 use golden::output::{OutputArgs, Printer};
 use golden::readers::{NoNewSnapshot, Shared};
 use golden::record::expand_template;
@@ -313,14 +313,6 @@ fn request(
         ("golden.created_at".to_string(), created_at.to_string()),
     ]);
     req
-}
-
-/// The fingerprint in Incus's "The image already exists: FINGERPRINT".
-fn already_made(e: &Error) -> Option<String> {
-    let m = e.to_string();
-    let (_, rest) = m.split_once("The image already exists: ")?;
-    let fp: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();
-    (fp.len() == 64).then_some(fp)
 }
 
 /// Runs the image operation, drawing its own progress ("Image pack: N%") on a terminal.

@@ -9,9 +9,11 @@
 use crate::incus::{FileKind, Incus, InstanceFile, Perms};
 use crate::Result;
 
+mod carry;
 pub mod keys;
 mod reset;
 
+pub use carry::carry;
 pub use keys::{KeyKind, KeyPool};
 pub use reset::{column, reset};
 

@@ -242,3 +242,100 @@ fn words_ids_and_new_ids() {
     assert_eq!(&a[12..13], "4", "a v4 UUID's bits, as systemd makes them");
     assert_ne!(a, new_machine_id());
 }
+
+/// A clone as a derive left it: its own id, keys (RSA and ed25519) and name.
+fn clone_root() -> Fake {
+    let key = |kind, mode| {
+        let (private, public) = keys::files(keys::generate(kind).unwrap(), "root@c").unwrap();
+        (
+            file(&String::from_utf8(private).unwrap(), mode),
+            file(&String::from_utf8(public).unwrap(), 0o644),
+        )
+    };
+    let (ed, ed_pub) = key(KeyKind::Ed25519, 0o600);
+    let (ec, ec_pub) = key(KeyKind::Ecdsa(256), 0o640);
+    Fake::with(&[
+        (
+            ETC_MACHINE_ID,
+            file("fedcba9876543210fedcba9876543210\n", 0o444),
+        ),
+        (
+            DBUS_MACHINE_ID,
+            file("fedcba9876543210fedcba9876543210\n", 0o644),
+        ),
+        ("/etc/ssh/ssh_host_ed25519_key", ed),
+        ("/etc/ssh/ssh_host_ed25519_key.pub", ed_pub),
+        ("/etc/ssh/ssh_host_ecdsa_key", ec),
+        ("/etc/ssh/ssh_host_ecdsa_key.pub", ec_pub),
+        (ETC_HOSTNAME, file("student-03\n", 0o644)),
+        ("/root/work", file("the student's", 0o600)),
+    ])
+}
+
+#[test]
+fn a_refresh_carries_the_clones_identity_into_the_new_root() {
+    let old = clone_root();
+    let new = debian_like();
+    let done = super::carry(&old, &new, ("tpl", "c")).unwrap();
+    assert_eq!(
+        done,
+        [
+            MACHINE_ID,
+            SSH_HOST_KEYS,
+            HOSTNAME,
+            DHCP_LEASES,
+            RANDOM_SEED
+        ]
+    );
+    for path in [
+        ETC_MACHINE_ID,
+        DBUS_MACHINE_ID,
+        "/etc/ssh/ssh_host_ed25519_key",
+        "/etc/ssh/ssh_host_ed25519_key.pub",
+        "/etc/ssh/ssh_host_ecdsa_key",
+        "/etc/ssh/ssh_host_ecdsa_key.pub",
+        ETC_HOSTNAME,
+    ] {
+        let (o, n) = (old.get(path).unwrap(), new.get(path).unwrap());
+        assert_eq!((o.content, o.mode), (n.content, n.mode), "{path}");
+    }
+    // Hostname: the clone's own, even when it names no clone nor template.
+    assert_eq!(new.get(ETC_HOSTNAME).unwrap().text(), "student-03\n");
+    // The template's name in /etc/hosts becomes the clone's; the rest stays.
+    assert_eq!(
+        new.get(ETC_HOSTS).unwrap().text(),
+        "127.0.1.1 c.lab c\n10.0.0.2 tpl-2\n"
+    );
+    // The template's leases and seed go; what is not identity is not carried.
+    assert!(new.get("/var/lib/dhcp/dhclient.eth0.leases").is_none());
+    assert!(new.get(RANDOM_SEED_FILE).is_none());
+    assert!(new.get("/root/work").is_none());
+    assert!(new.get("/etc/ssh/sshd_config").is_some());
+}
+
+#[test]
+fn a_clone_without_keys_or_id_does_not_keep_the_templates() {
+    let old = Fake::with(&[(ETC_MACHINE_ID, file("uninitialized\n", 0o444))]);
+    let new = debian_like();
+    super::carry(&old, &new, ("tpl", "c")).unwrap();
+    assert_eq!(new.get(ETC_MACHINE_ID).unwrap().text(), "uninitialized\n");
+    assert!(new.get(DBUS_MACHINE_ID).is_none());
+    assert!(new.get("/etc/ssh/ssh_host_ed25519_key").is_none());
+    assert!(new.get("/etc/ssh/ssh_host_ed25519_key.pub").is_none());
+    assert_eq!(new.get(ETC_HOSTNAME).unwrap().text(), "c\n");
+}
+
+#[test]
+fn a_carry_that_cannot_read_the_old_root_fails_with_the_daemon_words() {
+    let old = Fake {
+        refuse: Some("VM agent isn't currently running".into()),
+        ..Fake::default()
+    };
+    let new = debian_like();
+    let m = super::carry(&old, &new, ("tpl", "c"))
+        .unwrap_err()
+        .to_string();
+    assert!(m.contains("VM agent isn't currently running"), "{m}");
+    // Nothing was written into the new root.
+    assert_eq!(new.get(ETC_HOSTNAME).unwrap().text(), "tpl\n");
+}

@@ -17,6 +17,13 @@ pub struct PublishRequest {
     pub properties: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
+    /// `none` for an image only this daemon unpacks (golden-refresh's): made
+    /// in seconds, not minutes; `None`: the daemon's default (gzip).
+    #[serde(
+        rename = "compression_algorithm",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub compression: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -39,6 +46,7 @@ impl PublishRequest {
             public: false,
             properties: BTreeMap::new(),
             expires_at: None,
+            compression: None,
         }
     }
 }
@@ -104,6 +112,12 @@ impl Incus {
             .map_err(|e| e.context(format!("reading image {fingerprint}")))
     }
 
+    /// Every image of a project, with its properties.
+    pub fn images(&self, project: &str) -> Result<Vec<Image>> {
+        self.list(&format!("/1.0/images?recursion=1&project={}", enc(project)))
+            .map_err(|e| e.context(format!("listing images of project {project}")))
+    }
+
     pub fn delete_image(&self, project: &str, fingerprint: &str) -> Result<()> {
         self.run("DELETE", &image_path(project, fingerprint), &Value::Null)
             .map(drop)
@@ -114,6 +128,16 @@ impl Incus {
                 ))
             })
     }
+}
+
+/// The image a publish found already made, from the same content: Incus
+/// answers "The image already exists: FINGERPRINT" (one made from the same
+/// snapshot within the same second: its metadata dates it to the second).
+pub fn already_made(e: &crate::Error) -> Option<String> {
+    let m = e.to_string();
+    let (_, rest) = m.split_once("The image already exists: ")?;
+    let fp: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();
+    (fp.len() == 64).then_some(fp)
 }
 
 fn alias_path(project: &str, alias: &str) -> String {

@@ -228,6 +228,23 @@ impl Incus {
             .map_err(|e| e.context(format!("updating {name} in project {project}")))
     }
 
+    /// Replaces an instance's root disk by an image's, keeping its config,
+    /// devices, profiles and MAC addresses (`instances_rebuild`); the instance
+    /// must be stopped and, on Incus 6.0, have no snapshot.
+    pub fn rebuild_instance(&self, project: &str, name: &str, fingerprint: &str) -> Result<()> {
+        let body = serde_json::json!({
+            "source": { "type": "image", "fingerprint": fingerprint }
+        });
+        let path = format!(
+            "/1.0/instances/{}/rebuild?project={}",
+            enc(name),
+            enc(project)
+        );
+        self.run("POST", &path, &body)
+            .map(drop)
+            .map_err(|e| e.context(format!("rebuilding {name} in project {project}")))
+    }
+
     pub fn delete_instance(&self, project: &str, name: &str) -> Result<()> {
         self.run("DELETE", &instance_path(project, name), &Value::Null)
             .map(drop)

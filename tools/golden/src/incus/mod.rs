@@ -24,7 +24,7 @@ pub use api::{
 };
 pub use client::Incus;
 pub use files::{FileKind, InstanceFile, Perms};
-pub use images::PublishRequest;
+pub use images::{already_made, PublishRequest};
 pub use instances::CopyRequest;
 pub use storage::{PoolBook, SnapshotsOf};
 
