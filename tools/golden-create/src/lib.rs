@@ -38,7 +38,7 @@ pub struct Args {
     #[arg(short, long, value_name = "PROJECT")]
     pub project: Option<String>,
     /// Seconds to wait for a clean stop before giving up (at least 1)
-    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = parse_timeout)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = golden::power::parse_timeout)]
     pub timeout: u64,
     /// Kill the instance instead of a clean stop
     #[arg(long)]
@@ -168,7 +168,13 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
     }
 
     if running {
-        stop(&incus, t, args)?;
+        golden::power::stop(
+            &incus,
+            (&t.project, &t.name),
+            args.timeout,
+            args.force,
+            args.run.quiet,
+        )?;
     }
     let mut all: Vec<SnapshotsOf> = volumes
         .iter()
@@ -312,57 +318,9 @@ fn take_locks<'a>(
     }
 }
 
-/// Incus reads a zero stop timeout as "kill at once": a pristine would be taken
-/// from an uncleanly killed instance without --force. Never.
-fn parse_timeout(s: &str) -> std::result::Result<u64, String> {
-    match s.parse::<u64>() {
-        Ok(0) => Err(
-            "0 would kill the instance (Incus reads it as --force): give 1 or more, or --force"
-                .into(),
-        ),
-        Ok(n) => Ok(n),
-        Err(_) => Err(format!("{s:?} is not a number of seconds")),
-    }
-}
-
-fn stop(incus: &Incus, t: &Target, args: &Args) -> Result<()> {
-    // A clean stop may take the whole --timeout: say so at once, and count
-    // down on a terminal, rather than show nothing for a minute.
-    let how = if args.force { "killing" } else { "stopping" };
-    notice(
-        args.run.quiet,
-        format!(
-            "{how} {} (waiting up to {} s for it to stop)",
-            t.name, args.timeout
-        ),
-    );
-    let spinner = golden::progress::countdown(
-        &format!("{how} {}", t.name),
-        std::time::Duration::from_secs(args.timeout),
-        args.run.quiet,
-    );
-    let stopped = incus.set_state(&t.project, &t.name, "stop", Some(args.timeout), args.force);
-    spinner.finish_and_clear();
-    match stopped {
-        Ok(()) => Ok(()),
-        Err(e) if !args.force => Err(Error::failed(format!(
-            "{e} (it did not stop within {} s; retry with a longer --timeout, or --force to kill it)",
-            args.timeout
-        ))),
-        Err(e) => Err(e),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_zero_timeout_is_refused_never_a_kill() {
-        assert!(parse_timeout("0").unwrap_err().contains("kill"));
-        assert_eq!(parse_timeout("1"), Ok(1));
-        assert!(parse_timeout("soon").is_err());
-    }
 
     #[test]
     fn columns_are_the_record_fields_in_order() {

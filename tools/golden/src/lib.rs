@@ -11,6 +11,7 @@ pub mod lock;
 pub mod model;
 pub mod name;
 pub mod output;
+pub mod power;
 pub mod progress;
 pub mod readers;
 pub mod record;

@@ -22,6 +22,16 @@ pub const KEY_CREATED_AT: &str = "user.golden.created_at";
 /// The template's `volatile.uuid`, which a rename keeps: clones are still its own.
 pub const KEY_TEMPLATE_UUID: &str = "user.golden.template_uuid";
 
+/// Set on a clone while golden-refresh rebuilds it: "true" if it ran before
+/// (a rerun after a kill starts it again).
+pub const KEY_REFRESH_RESTART: &str = "user.golden.refresh.restart";
+/// Set on a clone once its pre-refresh copy is whole: the refresh is under
+/// way (its root may already be the new one), the copy holds the old state.
+pub const KEY_REFRESH_FROM: &str = "user.golden.refresh.from";
+/// On the copy golden-refresh keeps of a clone's state before a refresh: the
+/// clone's name. Such a copy is no clone of its own (not counted, not listed).
+pub const KEY_PRE_REFRESH_OF: &str = "user.golden.pre-refresh-of";
+
 /// The columns of golden-ls, in order (its records' fields).
 pub const GOLDEN_LS_COLUMNS: &[&str] = &[
     "project",
@@ -111,6 +121,12 @@ pub struct Provenance<'a> {
 
 impl<'a> Provenance<'a> {
     pub fn of(config: &'a BTreeMap<String, String>) -> Option<Self> {
+        if config
+            .get(KEY_PRE_REFRESH_OF)
+            .is_some_and(|v| !v.is_empty())
+        {
+            return None;
+        }
         Some(Provenance {
             project: config.get(KEY_PROJECT)?,
             template: config.get(KEY_TEMPLATE)?,
@@ -198,5 +214,8 @@ mod tests {
         );
         c.insert(KEY_TEMPLATE_UUID.into(), "u-1".into());
         assert_eq!(Provenance::of(&c).unwrap().template_uuid, Some("u-1"));
+        // A clone's pre-refresh copy is none of its template's clones.
+        c.insert(KEY_PRE_REFRESH_OF.into(), "c1".into());
+        assert_eq!(Provenance::of(&c), None);
     }
 }

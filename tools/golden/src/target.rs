@@ -92,6 +92,16 @@ pub fn wanted(input: Input, project: Option<&str>, field: &str) -> Result<Vec<Wa
     if records.is_empty() {
         return Err(Error::usage("no instance names on stdin"));
     }
+    wanted_from(records, project, field)
+}
+
+/// [`wanted`] from records already read (`field` checked by the caller's
+/// reading: an argument's record names its instance in `instance`).
+pub fn wanted_from(
+    records: Vec<Record>,
+    project: Option<&str>,
+    field: &str,
+) -> Result<Vec<Wanted>> {
     records
         .into_iter()
         .map(|r| {

@@ -82,6 +82,15 @@ impl Incus {
             .map_err(|e| e.context(format!("reading instance {name} in project {project}")))
     }
 
+    /// The instance, or `None` if there is none of that name.
+    pub fn instance_if_any(&self, project: &str, name: &str) -> Result<Option<Instance>> {
+        match self.get(&instance_path(project, name)) {
+            Ok(i) => Ok(Some(i)),
+            Err(e) if super::client::not_found(&e) => Ok(None),
+            Err(e) => Err(e.context(format!("reading instance {name} in project {project}"))),
+        }
+    }
+
     /// An instance as the daemon sends it, every writable field kept, and its
     /// ETag: what [`Incus::put_instance`] sends back changed.
     pub fn instance_tagged(&self, project: &str, name: &str) -> Result<(Value, Option<String>)> {

@@ -1,0 +1,102 @@
+//! The clone's state before a refresh, kept as a stopped copy of it named
+//! `CLONE-pre-refresh` (a CoW copy where the pool allows, on the clone's
+//! member), with its snapshots.
+//!
+//! Why a copy and not a snapshot: the daemon's rebuild refuses an instance
+//! that has snapshots ("Cannot remove an instance volume that has
+//! snapshots", Incus 6.0). The copy is marked as the clone's
+//! ([`KEY_PRE_REFRESH_OF`]): no clone of its own, never taken for a user's
+//! instance of the same name. It gets MAC addresses of its own and no static
+//! address (the clone could not start beside another NIC of the same): the
+//! clone's are written on it ([`KEY_HWADDR`], [`KEY_DEVICE`]), and
+//! `golden-refresh --restore` puts them back (see [`crate::restore`]).
+
+use std::collections::BTreeMap;
+
+use golden::incus::{CopyRequest, Incus, Instance};
+use golden::model::{KEY_PRE_REFRESH_OF, KEY_REFRESH_FROM, KEY_REFRESH_RESTART};
+use golden::name::check_instance_name;
+use golden::target::Target;
+use golden::{Error, Result};
+
+/// Where a clone's MAC address is kept on its pre-refresh copy (`.NIC`).
+pub const KEY_HWADDR: &str = "user.golden.hwaddr.";
+/// Where a NIC's static addresses are kept on it (`.NIC.ipv4.address`).
+pub const KEY_DEVICE: &str = "user.golden.device.";
+/// A NIC's keys that name addresses no other NIC may hold.
+const STATIC: &[&str] = &["ipv4.address", "ipv6.address"];
+
+/// The name of `clone`'s pre-refresh copy.
+pub fn name(clone: &str) -> Result<String> {
+    let kept = format!("{clone}-pre-refresh");
+    check_instance_name(&kept).map_err(|_| {
+        Error::failed(format!(
+            "{clone}: the name of its pre-refresh copy, {kept}, is not a valid instance name \
+             (63 characters at most); rename the clone to refresh it"
+        ))
+    })?;
+    Ok(kept)
+}
+
+/// The clone's pre-refresh copy, if there is one; an instance of that name
+/// that is not its copy is refused (it is the user's).
+pub fn find(incus: &Incus, c: &Target, kept: &str) -> Result<Option<Instance>> {
+    let Some(k) = incus.instance_if_any(&c.project, kept)? else {
+        return Ok(None);
+    };
+    if k.config.get(KEY_PRE_REFRESH_OF) != Some(&c.name) {
+        return Err(Error::failed(format!(
+            "{kept} exists and is not the pre-refresh copy of {}: rename or remove it, then rerun",
+            c.name
+        )));
+    }
+    Ok(Some(k))
+}
+
+/// Makes (or remakes) the copy of `inst`, the clone `c` as it is now (stopped).
+pub fn make(incus: &Incus, c: &Target, inst: &Instance, kept: &str) -> Result<()> {
+    // The copy of an earlier refresh, or one a killed run left half made.
+    if find(incus, c, kept)?.is_some() {
+        incus.wait_instance_operations(&c.project, kept, 120)?;
+        incus.delete_instance(&c.project, kept)?;
+    }
+    let mut config = BTreeMap::from([
+        (KEY_PRE_REFRESH_OF.to_string(), c.name.clone()),
+        // The clone's marks are not the copy's (empty: unset).
+        (KEY_REFRESH_FROM.to_string(), String::new()),
+        (KEY_REFRESH_RESTART.to_string(), String::new()),
+    ]);
+    for (key, mac) in &inst.config {
+        let nic = key
+            .strip_prefix("volatile.")
+            .and_then(|k| k.strip_suffix(".hwaddr"));
+        if let Some(nic) = nic {
+            config.insert(format!("{KEY_HWADDR}{nic}"), mac.clone());
+        }
+    }
+    // Nor its static addresses: the clone could not start beside them.
+    let mut devices = BTreeMap::new();
+    for (dev, conf) in &inst.devices {
+        if conf.get("type").map(String::as_str) != Some("nic") {
+            continue;
+        }
+        let mut inert = conf.clone();
+        for key in STATIC {
+            if let Some(addr) = inert.remove(*key) {
+                config.insert(format!("{KEY_DEVICE}{dev}.{key}"), addr);
+            }
+        }
+        if inert.len() < conf.len() {
+            devices.insert(
+                dev.clone(),
+                serde_json::to_value(inert).expect("a device is JSON"),
+            );
+        }
+    }
+    let mut req = CopyRequest::from_snapshot(kept, &inst.kind, &c.project, &c.name, "");
+    req.config = config;
+    req.devices = devices;
+    incus
+        .copy_instance_from(&c.project, inst.member(), &c.name, &req)
+        .map_err(|e| e.context(format!("keeping {} as {kept}", c.name)))
+}

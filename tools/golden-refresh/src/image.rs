@@ -1,0 +1,170 @@
+//! The image a rebuild starts from: one per template pristine and clone
+//! project, made from the pristine snapshot without compression (it is only
+//! ever unpacked by this daemon: made in seconds, and on btrfs or ZFS the
+//! first rebuild unpacks it once, the others are CoW copies of that). It has
+//! no alias; properties say whose pristine it is, and it is removed at the
+//! end of a run once no clone of that template in that project needs it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use golden::cli::notice;
+use golden::incus::{already_made, Incus, PublishRequest, Scope};
+use golden::model::{Provenance, KEY_REFRESH_FROM};
+use golden::readers::{NoNewSnapshot, Shared};
+use golden::target::Target;
+use golden::Result;
+
+use crate::plan::Job;
+
+const TEMPLATE_UUID: &str = "golden.refresh.template_uuid";
+const CREATED_AT: &str = "golden.refresh.created_at";
+const TEMPLATE: &str = "golden.refresh.template";
+
+/// (remote, clone project, template uuid)
+type Place = (Option<String>, String, String);
+
+/// The images of a run, made once each.
+#[derive(Default)]
+pub struct Images {
+    /// (place, pristine created_at) -> fingerprint. Held while one is made:
+    /// the clones of one pristine wait for the one image.
+    made: Mutex<BTreeMap<(Place, String), String>>,
+    /// Where images were used, with the template: cleaned at the end.
+    used: Mutex<BTreeMap<Place, Target>>,
+}
+
+impl Images {
+    /// The image of `job`'s template's current pristine, in the clone's
+    /// project: found, or made. Returns its fingerprint and the pristine's
+    /// `created_at` (read again under the template's readers' lock).
+    pub fn for_job(&self, job: &Job, quiet: bool) -> Result<(String, String)> {
+        let t = &job.template;
+        let place: Place = (
+            t.remote.clone(),
+            job.clone.project.clone(),
+            job.template_uuid.clone(),
+        );
+        let mut made = self.made.lock().expect("images");
+        self.used
+            .lock()
+            .expect("images")
+            .insert(place.clone(), t.clone());
+        // Held while the image is read: a golden-create waits to rename it.
+        let _held = Shared::acquire(t.remote.as_deref(), &t.project, &t.name)?;
+        let (snapshot, created_at) = t.pristine()?;
+        if let Some(fp) = made.get(&(place.clone(), created_at.clone())) {
+            return Ok((fp.clone(), created_at));
+        }
+        let incus = t.incus();
+        let found = incus
+            .images(&job.clone.project)?
+            .into_iter()
+            .find(|i| {
+                i.properties.get(TEMPLATE_UUID) == Some(&job.template_uuid)
+                    && i.properties.get(CREATED_AT) == Some(&created_at)
+            })
+            .map(|i| i.fingerprint);
+        let fp = match found {
+            Some(fp) => fp,
+            None => {
+                let _no_new = NoNewSnapshot::acquire(t.remote.as_deref(), &t.project, &t.name)?;
+                notice(
+                    quiet,
+                    format!(
+                        "making an image of {}'s pristine ({created_at}) to rebuild from",
+                        t.name
+                    ),
+                );
+                publish(&incus, job, &snapshot, &created_at)?
+            }
+        };
+        made.insert((place, created_at.clone()), fp.clone());
+        Ok((fp, created_at))
+    }
+
+    /// Removes the images no clone needs any more: those of an older
+    /// pristine, and the current one once no clone of the template in that
+    /// project is stale or half refreshed. Failures are notices.
+    pub fn clean(&self, quiet: bool) {
+        let used = std::mem::take(&mut *self.used.lock().expect("images"));
+        for ((_, project, uuid), template) in used {
+            if let Err(e) = clean_one(&template, &project, &uuid) {
+                notice(
+                    quiet,
+                    format!("the images made to rebuild from were not all removed: {e}"),
+                );
+            }
+        }
+    }
+}
+
+fn publish(incus: &Incus, job: &Job, snapshot: &str, created_at: &str) -> Result<String> {
+    let t = &job.template;
+    let mut req = PublishRequest::from_snapshot(&t.project, &t.name, snapshot);
+    req.compression = Some("none".into());
+    req.properties = BTreeMap::from([
+        (
+            "description".to_string(),
+            format!(
+                "golden-refresh: {}/{} pristine of {created_at}",
+                t.project, t.name
+            ),
+        ),
+        (TEMPLATE.to_string(), format!("{}/{}", t.project, t.name)),
+        (TEMPLATE_UUID.to_string(), job.template_uuid.clone()),
+        (CREATED_AT.to_string(), created_at.to_string()),
+    ]);
+    let id = incus
+        .start_publish(&job.clone.project, &req)
+        .map_err(|e| e.context(format!("making an image of {}'s pristine", t.name)))?;
+    let meta = loop {
+        match incus.wait_operation(&id, 600) {
+            Ok(Some(meta)) => break meta,
+            Ok(None) => continue,
+            Err(e) => match already_made(&e) {
+                Some(fp) => return Ok(fp),
+                None => return Err(e.context(format!("making an image of {}'s pristine", t.name))),
+            },
+        }
+    };
+    meta.get("fingerprint")
+        .and_then(|f| f.as_str())
+        .filter(|f| !f.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| golden::Error::Incus("the image operation returned no fingerprint".into()))
+}
+
+fn clean_one(template: &Target, project: &str, uuid: &str) -> Result<()> {
+    let incus = template.incus();
+    let current = template.pristine().ok().map(|(_, c)| c);
+    let still_needed = incus
+        .instances(&Scope::Project(project.to_string()))?
+        .iter()
+        .any(|i| {
+            let Some(p) = Provenance::of(&i.config) else {
+                return false;
+            };
+            let underway = i
+                .config
+                .get(KEY_REFRESH_FROM)
+                .is_some_and(|v| !v.is_empty());
+            p.template_uuid == Some(uuid) && (underway || current.as_deref() != Some(p.created_at))
+        });
+    let mine: BTreeSet<(String, String)> = incus
+        .images(project)?
+        .into_iter()
+        .filter(|i| i.properties.get(TEMPLATE_UUID).map(String::as_str) == Some(uuid))
+        .map(|i| {
+            let created = i.properties.get(CREATED_AT).cloned().unwrap_or_default();
+            (i.fingerprint, created)
+        })
+        .collect();
+    for (fp, created) in mine {
+        if still_needed && current.as_deref() == Some(created.as_str()) {
+            continue;
+        }
+        incus.delete_image(project, &fp)?;
+    }
+    Ok(())
+}

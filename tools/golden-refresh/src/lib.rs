@@ -1,0 +1,176 @@
+//! `golden-refresh`: rebuild stale clones in place from their template's
+//! current pristine, keeping what makes each one itself.
+//!
+//! The daemon's own rebuild (`POST /1.0/instances/NAME/rebuild`, from an
+//! image of the pristine) replaces the root disk and keeps the instance
+//! record: name, project, member, profiles, config, devices, MAC addresses,
+//! attached volumes. The identity (machine-id, SSH host keys, hostname) is
+//! carried from the old root. The old state is kept first as a stopped copy,
+//! `NAME-pre-refresh` (a rebuild refuses an instance with snapshots: the
+//! clone's snapshots go with that copy). Each step leaves a mark on the clone,
+//! so a run killed anywhere is finished by a rerun (see [`refresh`]).
+
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
+use golden::batch;
+use golden::cli::{input, Input};
+use golden::output::{OutputArgs, Printer};
+use golden::target::{locate, wanted, wanted_from};
+use golden::{Error, Result, Status};
+use serde::Serialize;
+
+mod backup;
+mod image;
+mod plan;
+mod refresh;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "golden-refresh",
+    version,
+    about = "Rebuild stale clones in place from their template's current pristine",
+    long_about = "Rebuild each CLONE's root filesystem from its template's current pristine \
+        snapshot, keeping everything else: its name, project, cluster member, profiles, \
+        config keys, devices (static addresses, attached custom volumes and their data), \
+        MAC addresses, power state, and its identity (machine-id, SSH host keys, hostname, \
+        carried from the old root so known_hosts stays valid; --new-identity makes new \
+        ones). A running clone is stopped cleanly first and started again.\n\n\
+        The state before the refresh is kept as a stopped copy named CLONE-pre-refresh \
+        (replaced at the next refresh; --no-keep removes it once done). The clone's own \
+        snapshots move to that copy: the daemon's rebuild needs a clone without any. \
+        A clone already made from the current pristine is reported up-to-date and left \
+        alone (--again refreshes it anyway). A run killed at any point leaves every clone \
+        usable, old or new, and a rerun finishes the job.\n\n\
+        Without CLONE (or with -), records are read from stdin, as golden-ls --clones \
+        prints them: `golden-ls --clones -f json | jq -c 'select(.stale)' | golden-refresh`. \
+        Empty input refreshes nothing and succeeds."
+)]
+pub struct Args {
+    /// Clones to refresh ([REMOTE:]NAME); none or `-`: read stdin
+    #[arg(value_name = "CLONE")]
+    pub names: Vec<String>,
+    /// The Incus project (default: found across all projects)
+    #[arg(short, long, value_name = "PROJECT")]
+    pub project: Option<String>,
+    /// Seconds to wait for a running clone to stop cleanly (at least 1)
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = golden::power::parse_timeout)]
+    pub timeout: u64,
+    /// Kill a running clone instead of a clean stop
+    #[arg(long)]
+    pub force: bool,
+    /// Refresh clones that are up to date too
+    #[arg(long)]
+    pub again: bool,
+    /// Give each clone a new identity instead of carrying its own
+    #[arg(long)]
+    pub new_identity: bool,
+    /// Remove the pre-refresh copy once the clone is refreshed
+    #[arg(long)]
+    pub no_keep: bool,
+    /// Clones refreshed at once
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: u16,
+    #[command(flatten)]
+    pub run: golden::cli::RunArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// One clone refreshed (or, with -n, to be).
+#[derive(Debug, Clone, Serialize)]
+pub struct Refreshed {
+    pub project: String,
+    pub instance: String,
+    /// `project/name` of its template.
+    pub template: String,
+    /// The pristine it was made from before.
+    pub from: String,
+    /// The pristine it is made from now.
+    pub to: String,
+    /// `refreshed`, `up-to-date`, or with -n `would-refresh`.
+    pub status: String,
+    /// `carried`, `new`, or `-` (nothing done).
+    pub identity: String,
+    /// The stopped copy of its state before the refresh (empty: none kept).
+    pub kept: String,
+    /// Its snapshots, moved to the kept copy.
+    pub snapshots: usize,
+    /// Started again (it ran before)?
+    pub restarted: bool,
+}
+
+pub const COLUMNS: &[&str] = &[
+    "project",
+    "instance",
+    "template",
+    "from",
+    "to",
+    "status",
+    "identity",
+    "kept",
+    "snapshots",
+    "restarted",
+];
+
+pub fn command() -> clap::Command {
+    Args::command()
+}
+
+pub fn run(matches: &ArgMatches) -> Result<Status> {
+    let args = Args::from_arg_matches(matches).map_err(|e| Error::usage(e.to_string()))?;
+    let printer = Printer::stdout(&args.output, COLUMNS)?;
+    let wanted = match input(&args.names, "clone")? {
+        Input::Stdin(records) => {
+            let records = records.collect::<Result<Vec<_>>>()?;
+            // `... | jq 'select(.stale)' | golden-refresh` with none stale.
+            if records.is_empty() {
+                printer.finish()?;
+                return Ok(Status::Done);
+            }
+            wanted_from(records, args.project.as_deref(), "instance")?
+        }
+        args_input => wanted(args_input, args.project.as_deref(), "instance")?,
+    };
+    let targets = locate(wanted)?;
+    let jobs = plan::plan(targets)?;
+    let images = image::Images::default();
+    let opts = batch::Options {
+        jobs: args.jobs,
+        fail_fast: args.run.fail_fast,
+        quiet: args.run.quiet,
+        progress: Some("refreshing"),
+    };
+    let status = batch::run(
+        &jobs,
+        opts,
+        printer,
+        |j| j.clone.name.clone(),
+        |j| refresh::one(j, &args, &images).map_err(|e| j.clone.on_offline_member(e)),
+    );
+    if !args.run.dry_run {
+        images.clean(args.run.quiet);
+    }
+    status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_are_the_record_fields_in_order() {
+        let rec = Refreshed {
+            project: "p".into(),
+            instance: "c".into(),
+            template: "p/t".into(),
+            from: String::new(),
+            to: String::new(),
+            status: "refreshed".into(),
+            identity: "carried".into(),
+            kept: String::new(),
+            snapshots: 0,
+            restarted: false,
+        };
+        assert_eq!(golden::output::fields_of(&rec), COLUMNS);
+    }
+}

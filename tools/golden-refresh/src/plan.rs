@@ -1,0 +1,110 @@
+//! What each clone named is refreshed from, checked before anything changes:
+//! a name that is no clone, a pre-refresh copy, a virtual machine or a clone
+//! whose template is gone is refused with exit 2, and nothing is done.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use golden::incus::{Instance, Scope};
+use golden::model::{Provenance, KEY_PRE_REFRESH_OF};
+use golden::target::Target;
+use golden::{Error, Result};
+
+/// One clone to refresh.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub clone: Target,
+    /// Its template, as found now (a renamed template is found by its uuid).
+    pub template: Target,
+    /// The template's `volatile.uuid`, recorded again on the clone.
+    pub template_uuid: String,
+}
+
+pub fn plan(targets: Vec<Target>) -> Result<Vec<Job>> {
+    let mut seen = BTreeSet::new();
+    for t in &targets {
+        if !seen.insert((&t.remote, &t.project, &t.name)) {
+            return Err(Error::usage(format!("{t} is named twice")));
+        }
+    }
+    // One listing per remote: the clones, and their templates by uuid.
+    let mut listings: BTreeMap<Option<String>, Vec<Instance>> = BTreeMap::new();
+    for t in &targets {
+        if !listings.contains_key(&t.remote) {
+            let incus = t.incus();
+            let all = incus
+                .instances(&Scope::All)
+                .or_else(|_| incus.instances(&Scope::Project(t.project.clone())))?;
+            listings.insert(t.remote.clone(), all);
+        }
+    }
+    targets
+        .into_iter()
+        .map(|t| {
+            let listed = &listings[&t.remote];
+            let inst = match listed
+                .iter()
+                .find(|i| i.project == t.project && i.name == t.name)
+            {
+                Some(i) => i.clone(),
+                None => t.incus().instance(&t.project, &t.name)?,
+            };
+            job(t, &inst, listed)
+        })
+        .collect()
+}
+
+fn job(clone: Target, inst: &Instance, listed: &[Instance]) -> Result<Job> {
+    if let Some(of) = inst
+        .config
+        .get(KEY_PRE_REFRESH_OF)
+        .filter(|v| !v.is_empty())
+    {
+        return Err(Error::usage(format!(
+            "{clone} is the copy golden-refresh kept of {of} before its refresh, not a clone \
+             to refresh (golden-refresh(1) says how to go back to it)"
+        )));
+    }
+    let Some(p) = Provenance::of(&inst.config) else {
+        return Err(Error::usage(format!(
+            "{clone} is not a derived instance (no user.golden.* provenance): there is no \
+             pristine to refresh it from"
+        )));
+    };
+    if inst.kind == "virtual-machine" {
+        return Err(Error::usage(format!(
+            "{clone} is a virtual machine: its identity cannot be carried (the files API \
+             needs its agent, which runs only once it is started); not refreshed"
+        )));
+    }
+    let by_uuid = p.template_uuid.and_then(|u| {
+        listed
+            .iter()
+            .find(|i| i.config.get("volatile.uuid").map(String::as_str) == Some(u))
+    });
+    let by_name = || {
+        listed
+            .iter()
+            .find(|i| i.project == p.project && i.name == p.template)
+    };
+    // Outside the listing (a client that may list one project only): asked for.
+    let tpl = match by_uuid.or_else(by_name) {
+        Some(t) => Some(t.clone()),
+        None => clone.incus().instance_if_any(p.project, p.template)?,
+    };
+    let Some(tpl) = tpl else {
+        return Err(Error::usage(format!(
+            "{clone}: its template {}/{} no longer exists: there is no pristine to refresh it from",
+            p.project, p.template
+        )));
+    };
+    Ok(Job {
+        template: Target {
+            remote: clone.remote.clone(),
+            project: tpl.project.clone(),
+            name: tpl.name.clone(),
+            record: clone.record.clone(),
+        },
+        template_uuid: tpl.config.get("volatile.uuid").cloned().unwrap_or_default(),
+        clone,
+    })
+}
