@@ -22,6 +22,7 @@ mod backup;
 mod image;
 mod plan;
 mod refresh;
+mod restore;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -66,6 +67,10 @@ pub struct Args {
     /// Remove the pre-refresh copy once the clone is refreshed
     #[arg(long)]
     pub no_keep: bool,
+    /// Put each CLONE back as it was before its last refresh, from
+    /// CLONE-pre-refresh (the refreshed state is removed)
+    #[arg(long, conflicts_with_all = ["again", "new_identity", "no_keep"])]
+    pub restore: bool,
     /// Clones refreshed at once
     #[arg(short = 'j', long, value_name = "N", default_value_t = 4,
           value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -87,7 +92,7 @@ pub struct Refreshed {
     pub from: String,
     /// The pristine it is made from now.
     pub to: String,
-    /// `refreshed`, `up-to-date`, or with -n `would-refresh`.
+    /// `refreshed`, `up-to-date`, `restored`; with -n `would-refresh`, `would-restore`.
     pub status: String,
     /// `carried`, `new`, or `-` (nothing done).
     pub identity: String,
@@ -131,15 +136,35 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         }
         args_input => wanted(args_input, args.project.as_deref(), "instance")?,
     };
-    let targets = locate(wanted)?;
-    let jobs = plan::plan(targets)?;
-    let images = image::Images::default();
     let opts = batch::Options {
         jobs: args.jobs,
         fail_fast: args.run.fail_fast,
         quiet: args.run.quiet,
-        progress: Some("refreshing"),
+        progress: Some(if args.restore {
+            "restoring"
+        } else {
+            "refreshing"
+        }),
     };
+    if args.restore {
+        // Found by their copies: a clone removed by an interrupted restore
+        // is restored all the same.
+        let mut wanted = wanted;
+        for w in &mut wanted {
+            w.instance.name = backup::name(&w.instance.name)?;
+        }
+        let kept = locate(wanted)?;
+        return batch::run(
+            &kept,
+            opts,
+            printer,
+            |k| k.name.clone(),
+            |k| restore::one(k, &args),
+        );
+    }
+    let targets = locate(wanted)?;
+    let jobs = plan::plan(targets)?;
+    let images = image::Images::default();
     let status = batch::run(
         &jobs,
         opts,

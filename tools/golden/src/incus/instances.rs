@@ -254,6 +254,17 @@ impl Incus {
             .map_err(|e| e.context(format!("rebuilding {name} in project {project}")))
     }
 
+    /// Renames a stopped instance (its snapshots and volumes go with it).
+    pub fn rename_instance(&self, project: &str, from: &str, to: &str) -> Result<()> {
+        self.run(
+            "POST",
+            &instance_path(project, from),
+            &serde_json::json!({ "name": to }),
+        )
+        .map(drop)
+        .map_err(|e| e.context(format!("renaming {from} to {to} in project {project}")))
+    }
+
     pub fn delete_instance(&self, project: &str, name: &str) -> Result<()> {
         self.run("DELETE", &instance_path(project, name), &Value::Null)
             .map(drop)

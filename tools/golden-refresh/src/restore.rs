@@ -1,0 +1,150 @@
+//! `golden-refresh --restore CLONE`: the clone back as it was before its
+//! last refresh, from the copy kept then: the refreshed clone is removed,
+//! the copy takes its name, and gets back what it held for it (MAC
+//! addresses, static addresses); it runs again if the clone ran.
+//!
+//! Each step can be done again: killed after the refreshed clone is removed,
+//! the copy is still there under its own name, and a rerun goes on.
+
+use golden::cli::notice;
+use golden::lock::InstanceLock;
+use golden::model::{Provenance, KEY_PRE_REFRESH_OF};
+use golden::target::Target;
+use golden::{Error, Result};
+use serde_json::Value;
+
+use crate::backup::{KEY_DEVICE, KEY_HWADDR};
+use crate::{Args, Refreshed};
+
+/// Restores the clone whose pre-refresh copy is `kept`.
+pub fn one(kept: &Target, args: &Args) -> Result<Refreshed> {
+    let incus = kept.incus();
+    let k = incus.instance(&kept.project, &kept.name)?;
+    let Some(clone) = k.config.get(KEY_PRE_REFRESH_OF).filter(|c| !c.is_empty()) else {
+        return Err(Error::failed(format!(
+            "{} is not a copy golden-refresh kept",
+            kept.name
+        )));
+    };
+    let quiet = args.run.quiet;
+    let _lock = match args.run.dry_run {
+        true => None,
+        false => Some(InstanceLock::acquire(
+            kept.remote.as_deref(),
+            &kept.project,
+            clone,
+            |_| notice(quiet, format!("waiting for another run on {clone}")),
+        )?),
+    };
+    let now = incus.instance_if_any(&kept.project, clone)?;
+    let running = now.as_ref().is_some_and(|i| i.status != "Stopped");
+    let prov = |config| Provenance::of(config).map(|p| (p.project, p.template, p.created_at));
+    // The copy's provenance, read as the clone's it is.
+    let mut as_clone = k.config.clone();
+    as_clone.remove(KEY_PRE_REFRESH_OF);
+    let (tp, tn, to) = prov(&as_clone).unwrap_or_default();
+    let mut rec = Refreshed {
+        project: kept.project.clone(),
+        instance: clone.clone(),
+        template: format!("{tp}/{tn}"),
+        from: now
+            .as_ref()
+            .and_then(|i| prov(&i.config))
+            .map(|p| p.2.to_string())
+            .unwrap_or_default(),
+        to: to.to_string(),
+        status: "would-restore".into(),
+        identity: "-".into(),
+        kept: String::new(),
+        snapshots: incus.snapshots(&kept.project, &kept.name)?.len(),
+        restarted: running,
+    };
+    if args.run.dry_run {
+        return Ok(rec);
+    }
+    if now.is_some() {
+        if running {
+            golden::power::stop(
+                &incus,
+                (&kept.project, clone),
+                args.timeout,
+                args.force,
+                quiet,
+            )?;
+        }
+        incus.wait_instance_operations(&kept.project, clone, 120)?;
+        incus.delete_instance(&kept.project, clone)?;
+    }
+    incus.rename_instance(&kept.project, &kept.name, clone)?;
+    let (mut body, etag) = incus.instance_tagged(&kept.project, clone)?;
+    given_back(&mut body);
+    incus.put_instance(&kept.project, clone, &body, etag.as_deref())?;
+    if running {
+        incus
+            .set_state(&kept.project, clone, "start", None, false)
+            .map_err(|e| e.context("restored, but starting it again failed"))?;
+    }
+    rec.status = "restored".into();
+    Ok(rec)
+}
+
+/// What the copy held for the clone, put back: its MAC addresses and static
+/// addresses; the copy's own marks removed.
+fn given_back(body: &mut Value) {
+    let config = body["config"]
+        .as_object_mut()
+        .expect("an instance has config");
+    let saved: Vec<(String, Value)> = config
+        .iter()
+        .filter(|(k, _)| k.starts_with(KEY_HWADDR) || k.starts_with(KEY_DEVICE))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    config.remove(KEY_PRE_REFRESH_OF);
+    let mut devices_back = Vec::new();
+    for (key, value) in saved {
+        config.remove(&key);
+        if let Some(nic) = key.strip_prefix(KEY_HWADDR) {
+            config.insert(format!("volatile.{nic}.hwaddr"), value);
+        } else if let Some(rest) = key.strip_prefix(KEY_DEVICE) {
+            if let Some((dev, k)) = rest.split_once('.') {
+                devices_back.push((dev.to_string(), k.to_string(), value));
+            }
+        }
+    }
+    for (dev, k, value) in devices_back {
+        if let Some(d) = body["devices"].get_mut(&dev).and_then(Value::as_object_mut) {
+            d.insert(k, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_copy_gets_back_the_clones_mac_and_static_address() {
+        let mut body = json!({
+            "config": {
+                "user.golden.pre-refresh-of": "c1",
+                "user.golden.hwaddr.eth0": "10:66:6a:00:00:01",
+                "user.golden.device.eth0.ipv4.address": "10.0.0.7",
+                "volatile.eth0.hwaddr": "10:66:6a:99:99:99",
+                "user.mine": "kept"
+            },
+            "devices": { "eth0": { "type": "nic", "network": "br0" } }
+        });
+        given_back(&mut body);
+        assert_eq!(
+            body,
+            json!({
+                "config": {
+                    "volatile.eth0.hwaddr": "10:66:6a:00:00:01",
+                    "user.mine": "kept"
+                },
+                "devices": { "eth0": { "type": "nic", "network": "br0", "ipv4.address": "10.0.0.7" } }
+            })
+        );
+    }
+}
