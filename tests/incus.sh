@@ -184,7 +184,7 @@ start() {
     ip netns exec "$NETNS" ip link set lo up
     # setsid: the daemon outlives this script and ignores the terminal's signals.
     INCUS_DIR=$DIR setsid ip netns exec "$NETNS" "$INCUSD" --group root \
-        >"$STATE/incusd.log" 2>&1 </dev/null &
+        >"$STATE/incusd.log" 2>&1 </dev/null 5>&- &
     echo $! >"$STATE/incusd.pid"
     if ! client admin waitready --timeout 60 >/dev/null 2>&1; then
         tail -n 20 "$STATE/incusd.log" >&2 || true
@@ -228,7 +228,10 @@ stop() {
 
 case "${1:-}" in
     install) install ;;
-    start) start ;;
+    # Two set-ups at once (make demo beside make test, or by hand) take turns:
+    # the second reuses what the first made. A lock of its own: tests/run.sh
+    # holds $DIR.lock while it calls this.
+    start) exec 5>"$DIR.start.lock"; flock -x 5; start ;;
     stop) stop; say "private Incus stopped and removed" ;;
     status) answers ;;
     env) echo "INCUS_DIR=$DIR INCUS_CONF=$CONF" ;;
