@@ -10,74 +10,6 @@ use golden_tests::*;
 
 const KEYS: &[&str] = &["ecdsa", "ed25519", "rsa"];
 
-/// A Debian golden provisioned as a real one would be: its own hostname, a
-/// machine-id (as a first boot makes it), the D-Bus id, a DHCP lease, a random
-/// seed. systemd cannot be init here: `sleep` is, while it is provisioned.
-fn debian_golden(p: &Project, name: &str) {
-    p.incus(&[
-        "init",
-        "debian12",
-        name,
-        "-c",
-        "raw.lxc=lxc.init.cmd = /bin/sleep infinity",
-    ]);
-    p.incus(&["start", name]);
-    let script = format!(
-        "echo {name} >/etc/hostname && \
-         printf '127.0.0.1\\tlocalhost\\n127.0.1.1\\t{name}.lab {name}\\n' >/etc/hosts && \
-         systemd-machine-id-setup >/dev/null 2>&1 && dbus-uuidgen --ensure && \
-         mkdir -p /var/lib/dhcp && echo lease >/var/lib/dhcp/dhclient.eth0.leases && \
-         head -c 512 /dev/urandom >/var/lib/systemd/random-seed"
-    );
-    p.incus(&["exec", name, "--", "sh", "-c", &script]);
-    p.incus(&["stop", "--force", name]);
-    let r = p.tool("golden-create", &["-q", name]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-}
-
-/// A file of an instance, or None.
-fn file(p: &Project, instance: &str, path: &str) -> Option<String> {
-    let out = incus(&[
-        "file",
-        "pull",
-        &format!("{instance}{path}"),
-        "-",
-        "--project",
-        &p.name,
-    ]);
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// `ssh-keygen -l -f` of a key file pulled from an instance: its fingerprint line.
-fn fingerprint(p: &Project, instance: &str, path: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let local = dir.path().join("key");
-    incus_ok(&[
-        "file",
-        "pull",
-        &format!("{instance}{path}"),
-        local.to_str().unwrap(),
-        "--project",
-        &p.name,
-    ]);
-    // ssh-keygen refuses a private key others can read.
-    std::fs::set_permissions(&local, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    let out = Command::new("ssh-keygen")
-        .args(["-l", "-f"])
-        .arg(&local)
-        .output()
-        .expect("ssh-keygen (openssh-client; tests/incus.sh install adds it)");
-    assert!(
-        out.status.success(),
-        "ssh-keygen -l -f {instance}{path}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    line.split_whitespace().nth(1).unwrap().to_string()
-}
-
 /// Mode and owner of a path in an instance's root filesystem, as stored.
 fn stat(p: &Project, instance: &str, path: &str) -> String {
     let full = format!(
@@ -111,12 +43,12 @@ struct Identity {
 
 fn identity(p: &Project, i: &str) -> Identity {
     Identity {
-        machine_id: file(p, i, "/etc/machine-id").unwrap(),
-        dbus_id: file(p, i, "/var/lib/dbus/machine-id"),
-        hostname: file(p, i, "/etc/hostname").unwrap().trim().to_string(),
+        machine_id: p.file(i, "/etc/machine-id").unwrap(),
+        dbus_id: p.file(i, "/var/lib/dbus/machine-id"),
+        hostname: p.file(i, "/etc/hostname").unwrap().trim().to_string(),
         keys: KEYS
             .iter()
-            .map(|k| fingerprint(p, i, &format!("/etc/ssh/ssh_host_{k}_key.pub")))
+            .map(|k| p.fingerprint(i, &format!("/etc/ssh/ssh_host_{k}_key.pub")))
             .collect(),
     }
 }
@@ -124,7 +56,7 @@ fn identity(p: &Project, i: &str) -> Identity {
 #[test]
 fn three_clones_of_a_debian_golden_are_three_machines() {
     let p = Project::new("identity");
-    debian_golden(&p, "deb");
+    p.debian_golden("deb");
     let before = identity(&p, "deb");
     assert_eq!(before.machine_id.trim().len(), 32, "{}", before.machine_id);
 
@@ -160,24 +92,24 @@ fn three_clones_of_a_debian_golden_are_three_machines() {
         assert_eq!(c.machine_id.trim().len(), 32);
         assert_eq!(c.dbus_id.as_deref(), Some(c.machine_id.as_str()));
         assert_eq!(c.hostname, name);
-        let hosts = file(&p, name, "/etc/hosts").unwrap();
+        let hosts = p.file(name, "/etc/hosts").unwrap();
         assert!(hosts.contains(&format!("{name}.lab {name}\n")), "{hosts}");
         assert!(!hosts.contains("deb"), "{hosts}");
         for k in KEYS {
             let key = format!("/etc/ssh/ssh_host_{k}_key");
             // The private key is read by ssh-keygen and gives the public one's fingerprint.
-            let of_private = fingerprint(&p, name, &key);
+            let of_private = p.fingerprint(name, &key);
             assert!(c.keys.contains(&of_private), "{name} {k}");
             assert_eq!(stat(&p, name, &key), "600 regular file", "{name} {key}");
             assert_eq!(stat(&p, name, &format!("{key}.pub")), "644 regular file");
-            let public = file(&p, name, &format!("{key}.pub")).unwrap();
+            let public = p.file(name, &format!("{key}.pub")).unwrap();
             assert!(
                 public.trim_end().ends_with(&format!("root@{name}")),
                 "{public}"
             );
         }
-        assert_eq!(file(&p, name, "/var/lib/dhcp/dhclient.eth0.leases"), None);
-        assert_eq!(file(&p, name, "/var/lib/systemd/random-seed"), None);
+        assert_eq!(p.file(name, "/var/lib/dhcp/dhclient.eth0.leases"), None);
+        assert_eq!(p.file(name, "/var/lib/systemd/random-seed"), None);
     }
     for (i, k) in KEYS.iter().enumerate() {
         let prints: BTreeSet<&str> = clones
@@ -187,7 +119,7 @@ fn three_clones_of_a_debian_golden_are_three_machines() {
             .collect();
         assert_eq!(prints.len(), 4, "four {k} fingerprints");
     }
-    let rsa = file(&p, "a", "/etc/ssh/ssh_host_rsa_key.pub").unwrap();
+    let rsa = p.file("a", "/etc/ssh/ssh_host_rsa_key.pub").unwrap();
     assert!(rsa.starts_with("ssh-rsa "), "{rsa}");
 
     // The template and its pristine are untouched.
@@ -195,7 +127,7 @@ fn three_clones_of_a_debian_golden_are_three_machines() {
     assert_eq!(after.machine_id, before.machine_id);
     assert_eq!(after.keys, before.keys);
     assert_eq!(after.hostname, "deb");
-    assert!(file(&p, "deb", "/var/lib/systemd/random-seed").is_some());
+    assert!(p.file("deb", "/var/lib/systemd/random-seed").is_some());
     let d = p.tool(
         "golden-derive",
         &["-f", "json", "--keep-identity", "deb", "d"],
@@ -211,7 +143,7 @@ fn three_clones_of_a_debian_golden_are_three_machines() {
 #[test]
 fn keep_identity_keeps_the_template_identity() {
     let p = Project::new("keepid");
-    debian_golden(&p, "deb");
+    p.debian_golden("deb");
     let before = identity(&p, "deb");
     let r = p.tool(
         "golden-derive",
@@ -224,7 +156,7 @@ fn keep_identity_keeps_the_template_identity() {
         assert_eq!(c.machine_id, before.machine_id);
         assert_eq!(c.keys, before.keys);
         assert_eq!(c.hostname, "deb");
-        assert!(file(&p, k, "/var/lib/systemd/random-seed").is_some());
+        assert!(p.file(k, "/var/lib/systemd/random-seed").is_some());
     }
 }
 
@@ -269,13 +201,13 @@ fn edge_cases_no_ssh_unset_ids_symlinks_and_other_hostnames_are_left() {
     let r = p.tool("golden-derive", &["-f", "json", "bb", "bb1"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(json_lines(&r.stdout)[0]["identity"], "-");
-    assert_eq!(file(&p, "bb1", "/etc/machine-id").as_deref(), Some(""));
+    assert_eq!(p.file("bb1", "/etc/machine-id").as_deref(), Some(""));
     assert_eq!(
         stat(&p, "bb1", "/var/lib/dbus/machine-id"),
         "777 symbolic link"
     );
     assert_eq!(
-        file(&p, "bb1", "/etc/hostname").as_deref(),
+        p.file("bb1", "/etc/hostname").as_deref(),
         Some("golden-test\n")
     );
 
@@ -295,16 +227,13 @@ fn edge_cases_no_ssh_unset_ids_symlinks_and_other_hostnames_are_left() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(json_lines(&r.stdout)[0]["identity"], "machine-id,hostname");
     assert_eq!(
-        file(&p, "bb2-1", "/etc/machine-id").as_deref(),
+        p.file("bb2-1", "/etc/machine-id").as_deref(),
         Some("uninitialized\n")
     );
-    let dbus = file(&p, "bb2-1", "/var/lib/dbus/machine-id").unwrap();
+    let dbus = p.file("bb2-1", "/var/lib/dbus/machine-id").unwrap();
     assert_ne!(dbus, id);
     assert_eq!(dbus.trim().len(), 32);
-    assert_eq!(
-        file(&p, "bb2-1", "/etc/hostname").as_deref(),
-        Some("bb2-1\n")
-    );
+    assert_eq!(p.file("bb2-1", "/etc/hostname").as_deref(), Some("bb2-1\n"));
 }
 
 #[test]

@@ -610,3 +610,85 @@ mod tests {
         assert!(!volume_exists(&ten_vol) && !volume_exists(&used));
     }
 }
+
+/// A real Debian 12 golden (the `debian12` image `tests/incus.sh start` builds
+/// with mmdebstrap: systemd, openssh-server, dbus), and its files.
+impl Project {
+    /// A Debian golden provisioned as a real one would be: its own hostname, a
+    /// machine-id (as a first boot makes it), the D-Bus id, a DHCP lease, a
+    /// random seed. systemd cannot be init here: `sleep` is, while it is
+    /// provisioned.
+    pub fn debian_golden(&self, name: &str) {
+        self.debian_golden_with(name, &[], "true");
+    }
+
+    /// [`Project::debian_golden`], with more `incus init` arguments and a
+    /// shell line run last in it.
+    pub fn debian_golden_with(&self, name: &str, init: &[&str], script: &str) {
+        let mut args = vec![
+            "init",
+            "debian12",
+            name,
+            "-c",
+            "raw.lxc=lxc.init.cmd = /bin/sleep infinity",
+        ];
+        args.extend(init);
+        self.incus(&args);
+        self.incus(&["start", name]);
+        let script = format!(
+            "echo {name} >/etc/hostname && \
+             printf '127.0.0.1\\tlocalhost\\n127.0.1.1\\t{name}.lab {name}\\n' >/etc/hosts && \
+             systemd-machine-id-setup >/dev/null 2>&1 && dbus-uuidgen --ensure && \
+             mkdir -p /var/lib/dhcp && echo lease >/var/lib/dhcp/dhclient.eth0.leases && \
+             head -c 512 /dev/urandom >/var/lib/systemd/random-seed && {script}"
+        );
+        self.incus(&["exec", name, "--", "sh", "-c", &script]);
+        self.incus(&["stop", "--force", name]);
+        let r = self.tool("golden-create", &["-q", name]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+
+    /// A file of an instance (through the daemon: running or not), or None.
+    pub fn file(&self, instance: &str, path: &str) -> Option<String> {
+        let out = incus(&[
+            "file",
+            "pull",
+            &format!("{instance}{path}"),
+            "-",
+            "--project",
+            &self.name,
+        ]);
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// `ssh-keygen -l -f` of a key file pulled from an instance: its fingerprint.
+    pub fn fingerprint(&self, instance: &str, path: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let local = dir.path().join("key");
+        incus_ok(&[
+            "file",
+            "pull",
+            &format!("{instance}{path}"),
+            local.to_str().unwrap(),
+            "--project",
+            &self.name,
+        ]);
+        // ssh-keygen refuses a private key others can read.
+        std::fs::set_permissions(&local, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        let out = Command::new("ssh-keygen")
+            .args(["-l", "-f"])
+            .arg(&local)
+            .output()
+            .expect("ssh-keygen (openssh-client; tests/incus.sh install adds it)");
+        assert!(
+            out.status.success(),
+            "ssh-keygen -l -f {instance}{path}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        line.split_whitespace().nth(1).unwrap().to_string()
+    }
+}

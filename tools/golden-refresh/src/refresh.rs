@@ -17,7 +17,7 @@ use golden::incus::{Incus, Instance, SnapshotsOf};
 use golden::lock::InstanceLock;
 use golden::model::{
     Provenance, KEY_CREATED_AT, KEY_PROJECT, KEY_REFRESH_FROM, KEY_REFRESH_RESTART, KEY_TEMPLATE,
-    KEY_TEMPLATE_UUID,
+    KEY_TEMPLATE_UUID, NEVER,
 };
 use golden::{Error, Result};
 use serde_json::json;
@@ -25,6 +25,9 @@ use serde_json::json;
 use crate::image::Images;
 use crate::plan::Job;
 use crate::{backup, Args, Refreshed};
+
+/// The snapshot taken and removed at once after a rebuild (see [`rebuild`]).
+const SYNC: &str = "golden-refresh-sync";
 
 pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
     let c = &job.clone;
@@ -175,6 +178,13 @@ fn rebuild(
         snaps.delete(&s.name)?;
     }
     incus.rebuild_instance(&c.project, &c.name, fp)?;
+    // The daemon (6.0) serves an instance's files through a helper that it
+    // keeps running between requests, chrooted into the root it found: one
+    // started before the rebuild (a derive's reset, a user's `incus file`)
+    // would go on serving the old, deleted root, and the identity written
+    // there would be lost. Taking a snapshot stops that helper.
+    snaps.create(SYNC, NEVER)?;
+    snaps.delete(SYNC)?;
     let new = InInstance {
         incus,
         project: &c.project,

@@ -1,0 +1,458 @@
+//! golden-refresh end to end, on the private Incus: the seed's update cycle
+//! on a lab of 20 Debian students, runs killed at several points, the
+//! pre-refresh copy and its restore, and what each bad input gets.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+
+use golden_tests::*;
+
+/// What must survive a refresh of one student.
+#[derive(Debug, PartialEq)]
+struct Student {
+    mac: String,
+    key: String,
+    machine_id: String,
+    data: String,
+    running: bool,
+}
+
+fn student(p: &Project, name: &str) -> Student {
+    let inst = p.get(name);
+    let running = inst["status"] == "Running";
+    Student {
+        mac: inst["config"]["volatile.eth0.hwaddr"]
+            .as_str()
+            .unwrap()
+            .into(),
+        key: p.fingerprint(name, "/etc/ssh/ssh_host_ed25519_key"),
+        machine_id: p.file(name, "/etc/machine-id").unwrap(),
+        // The volume is mounted only while the student runs.
+        data: if running {
+            p.incus(&["exec", name, "--", "cat", "/data/work"])
+        } else {
+            String::new()
+        },
+        running,
+    }
+}
+
+fn ls_json(p: &Project, args: &[&str]) -> Vec<serde_json::Value> {
+    let mut all = vec!["-f", "json"];
+    all.extend(args);
+    let r = p.tool("golden-ls", &all);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    json_lines(&r.stdout)
+}
+
+#[test]
+fn the_update_cycle_of_a_20_student_lab() {
+    let p = Project::new("rf-lab");
+    // Names are the machines' DNS names on the shared bridge: the project's own.
+    let reference = format!("{}-ref", p.name);
+    p.debian_golden_with(
+        &reference,
+        &["--network", "goldenbr0"],
+        // Ed25519 and ECDSA host keys (RSA keys take a second each to make).
+        "rm -f /etc/ssh/ssh_host_rsa_key*",
+    );
+    let students: Vec<String> = (1..=20).map(|i| format!("{}-s{i:02}", p.name)).collect();
+    let mut derive = vec!["-q", reference.as_str()];
+    derive.extend(students.iter().map(String::as_str));
+    let r = p.tool("golden-derive", &derive);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for (i, s) in students.iter().enumerate() {
+        let vol = p.volume("gbtrfs", &format!("data{i}"));
+        let source = format!("source={vol}");
+        p.incus(&[
+            "config",
+            "device",
+            "add",
+            s,
+            "data",
+            "disk",
+            "pool=gbtrfs",
+            &source,
+            "path=/data",
+        ]);
+    }
+    let mut start = vec!["start"];
+    start.extend(students.iter().map(String::as_str));
+    p.incus(&start);
+    for s in &students {
+        p.incus(&[
+            "exec",
+            s,
+            "--",
+            "sh",
+            "-c",
+            &format!("echo work of {s} >/data/work"),
+        ]);
+    }
+    // Half the class has gone home.
+    let mut stop = vec!["stop", "--force"];
+    stop.extend(students.iter().step_by(2).map(String::as_str));
+    p.incus(&stop);
+    let before: BTreeMap<&String, Student> = students.iter().map(|s| (s, student(&p, s))).collect();
+
+    // The update: the reference gets a file, and a new pristine.
+    p.incus(&["start", &reference]);
+    p.incus(&[
+        "exec",
+        &reference,
+        "--",
+        "sh",
+        "-c",
+        "echo v2 >/etc/golden-update",
+    ]);
+    p.incus(&["stop", "--force", &reference]);
+    let r = p.tool("golden-create", &["-q", &reference]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(ls_json(&p, &[&reference])[0]["stale"], 20);
+
+    // One pipe, as the README shows it.
+    let pipe = format!(
+        "{} --clones -f json -p {p} {reference} | jq -c 'select(.stale)' | {} -f json --force",
+        bin("golden-ls").display(),
+        bin("golden-refresh").display(),
+        p = p.name,
+    );
+    let r = run(command("sh").args(["-c", &pipe]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let records = json_lines(&r.stdout);
+    assert_eq!(records.len(), 20, "{}", r.stdout);
+    for rec in &records {
+        assert_eq!(rec["status"], "refreshed", "{rec}");
+        assert_eq!(rec["identity"], "carried", "{rec}");
+    }
+    assert_eq!(ls_json(&p, &[&reference])[0]["stale"], 0);
+    assert!(ls_json(&p, &["--clones", &reference])
+        .iter()
+        .all(|c| c["stale"] == false));
+
+    for s in &students {
+        assert_eq!(&student(&p, s), &before[s], "{s}");
+        assert_eq!(
+            p.file(s, "/etc/golden-update").as_deref(),
+            Some("v2\n"),
+            "{s}"
+        );
+    }
+
+    // Back as it was before, from the README's instructions.
+    let one = &students[4];
+    let r = p.tool("golden-refresh", &["--restore", "--force", one]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(p.file(one, "/etc/golden-update"), None);
+    assert_eq!(&student(&p, one), &before[one]);
+    assert_eq!(ls_json(&p, &["--clones", &reference]).len(), 20);
+}
+
+/// A busybox golden and clones with an identity of their own (a machine-id,
+/// as derive left it), then a new pristine: every clone stale.
+fn stale_clones(p: &Project, n: usize) -> Vec<String> {
+    p.instance("tpl", None);
+    p.incus(&["start", "tpl"]);
+    p.incus(&[
+        "exec",
+        "tpl",
+        "--",
+        "sh",
+        "-c",
+        "echo 0123456789abcdef0123456789abcdef >/etc/machine-id",
+    ]);
+    p.incus(&["stop", "--force", "tpl"]);
+    assert_eq!(p.tool("golden-create", &["-q", "tpl"]).code, 0);
+    let clones: Vec<String> = (1..=n).map(|i| format!("c{i}")).collect();
+    let mut args = vec!["-q", "tpl"];
+    args.extend(clones.iter().map(String::as_str));
+    let r = p.tool("golden-derive", &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    p.incus(&["start", "tpl"]);
+    p.incus(&[
+        "exec",
+        "tpl",
+        "--",
+        "sh",
+        "-c",
+        "echo v2 >/etc/golden-update",
+    ]);
+    p.incus(&["stop", "--force", "tpl"]);
+    assert_eq!(p.tool("golden-create", &["-q", "tpl"]).code, 0);
+    clones
+}
+
+fn machine_ids(p: &Project, clones: &[String]) -> Vec<String> {
+    clones
+        .iter()
+        .map(|c| p.file(c, "/etc/machine-id").unwrap())
+        .collect()
+}
+
+#[test]
+fn killed_at_several_points_no_clone_is_lost_and_a_rerun_finishes() {
+    let p = Project::new("rf-kill");
+    let clones = stale_clones(&p, 3);
+    let ids = machine_ids(&p, &clones);
+    assert!(ids
+        .iter()
+        .all(|i| i.trim() != "0123456789abcdef0123456789abcdef"));
+    let mut args = vec!["-f", "json", "-j", "1"];
+    args.extend(clones.iter().map(String::as_str));
+
+    // 1. After the first record: the first clone is done, the second under way.
+    let mut child = golden("golden-refresh")
+        .args(&args)
+        .args(["--project", &p.name])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    signal(child.id(), "KILL");
+    let _ = child.wait();
+    assert_eq!(json_lines(&first)[0]["status"], "refreshed");
+    check_usable(&p, &clones);
+
+    // 2. Mid-refresh: once the second clone is marked as under way (its
+    //    copy kept, its root about to be rebuilt), whatever that run did.
+    let mut child = golden("golden-refresh")
+        .args(&args)
+        .args(["--project", &p.name])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(|| p.get("c2")["config"]["user.golden.refresh.from"].is_string());
+    signal(child.id(), "KILL");
+    let _ = child.wait();
+    p.wait_operations();
+    check_usable(&p, &clones);
+
+    // The rerun finishes: every clone new, with its own identity.
+    let r = p.tool("golden-refresh", &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(ls_json(&p, &["--clones"])
+        .iter()
+        .all(|c| c["stale"] == false));
+    assert_eq!(machine_ids(&p, &clones), ids);
+    for c in &clones {
+        assert_eq!(
+            p.file(c, "/etc/golden-update").as_deref(),
+            Some("v2\n"),
+            "{c}"
+        );
+        assert!(p.instances().contains(&format!("{c}-pre-refresh")), "{c}");
+    }
+}
+
+/// Polls `cond` every 20 ms while a tool works; false if it never held
+/// within 60 s (the tool may have gone past that state: the test goes on).
+fn wait_for(cond: impl Fn() -> bool) -> bool {
+    for _ in 0..3000 {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
+/// Every clone is there, and holds a root of its own: old or new.
+fn check_usable(p: &Project, clones: &[String]) {
+    let names = p.instances();
+    for c in clones {
+        assert!(names.contains(c), "{c} lost: {names:?}");
+        let update = p.file(c, "/etc/golden-update");
+        assert!(
+            update.is_none() || update.as_deref() == Some("v2\n"),
+            "{c}: {update:?}"
+        );
+    }
+}
+
+#[test]
+fn up_to_date_clones_are_left_alone_and_a_dry_run_changes_nothing() {
+    let p = Project::new("rf-plan");
+    let clones = stale_clones(&p, 2);
+    // Made from the current pristine: up to date.
+    assert_eq!(p.tool("golden-derive", &["-q", "tpl", "fresh"]).code, 0);
+    let before = p.instances();
+    let r = p.tool(
+        "golden-refresh",
+        &["-n", "-f", "json", "-j", "1", "c1", "c2", "fresh"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let recs = json_lines(&r.stdout);
+    let status: Vec<&str> = recs.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(status, ["would-refresh", "would-refresh", "up-to-date"]);
+    assert_eq!(recs[0]["kept"], "c1-pre-refresh");
+    assert_eq!(p.instances(), before);
+    assert_eq!(p.file(&clones[0], "/etc/golden-update"), None);
+
+    // The daemon has done nothing for a while: what users meet.
+    p.wait_quiet();
+    let r = p.tool("golden-refresh", &["-f", "json", "fresh"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json_lines(&r.stdout)[0]["status"], "up-to-date");
+    assert!(!p.instances().contains(&"fresh-pre-refresh".to_string()));
+    let r = p.tool("golden-refresh", &["-f", "json", "--again", "fresh"]);
+    assert_eq!(
+        json_lines(&r.stdout)[0]["status"],
+        "refreshed",
+        "{}",
+        r.stderr
+    );
+
+    // Nothing stale in a pipe: nothing to do, and no error.
+    let r = run_with_stdin(golden("golden-refresh").args(["-p", &p.name]), "");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn snapshots_move_to_the_kept_copy_and_no_keep_or_new_identity_do_what_they_say() {
+    let p = Project::new("rf-keep");
+    stale_clones(&p, 3);
+    p.snapshot("c1", "mine");
+    // --no-keep would remove the copy that holds the snapshot: refused, nothing done.
+    let r = p.tool("golden-refresh", &["--no-keep", "c1"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("c1 has 1 snapshot(s)") && r.stderr.contains("--no-keep"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(p.snapshots("c1"), ["mine"]);
+    assert!(!p.instances().contains(&"c1-pre-refresh".to_string()));
+
+    let r = p.tool("golden-refresh", &["-f", "json", "c1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json_lines(&r.stdout)[0]["snapshots"], 1);
+    assert!(p.snapshots("c1").is_empty());
+    assert_eq!(p.snapshots("c1-pre-refresh"), ["mine"]);
+    // The copy is no clone of its own.
+    let names: Vec<String> = ls_json(&p, &["--clones"])
+        .iter()
+        .map(|c| c["instance"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["c1", "c2", "c3"]);
+
+    let id = p.file("c2", "/etc/machine-id").unwrap();
+    let r = p.tool(
+        "golden-refresh",
+        &["-f", "json", "--no-keep", "--new-identity", "c2"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rec = &json_lines(&r.stdout)[0];
+    assert_eq!(
+        (rec["identity"].as_str(), rec["kept"].as_str()),
+        (Some("new"), Some(""))
+    );
+    assert!(!p.instances().contains(&"c2-pre-refresh".to_string()));
+    let new_id = p.file("c2", "/etc/machine-id").unwrap();
+    assert_ne!(new_id, id);
+    assert_ne!(new_id.trim(), "0123456789abcdef0123456789abcdef");
+}
+
+#[test]
+fn a_clone_with_a_static_address_is_refreshed_and_restored_with_it() {
+    let p = Project::new("rf-addr");
+    stale_clones(&p, 1);
+    let c = format!("{}-st", p.name);
+    p.incus(&["rename", "c1", &c]);
+    p.incus(&[
+        "config",
+        "device",
+        "add",
+        &c,
+        "eth0",
+        "nic",
+        "network=goldenbr0",
+        "ipv4.address=10.219.7.250",
+    ]);
+    p.incus(&["start", &c]);
+    let mac = p.get(&c)["config"]["volatile.eth0.hwaddr"].clone();
+    let r = p.tool("golden-refresh", &["--force", &c]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let now = p.get(&c);
+    assert_eq!(now["status"], "Running");
+    assert_eq!(now["config"]["volatile.eth0.hwaddr"], mac);
+    assert_eq!(now["devices"]["eth0"]["ipv4.address"], "10.219.7.250");
+    // The kept copy holds them for the clone, not as its own.
+    let kept = p.get(&format!("{c}-pre-refresh"));
+    assert_eq!(kept["config"]["user.golden.hwaddr.eth0"], mac);
+    assert_ne!(kept["config"]["volatile.eth0.hwaddr"], mac);
+    assert!(
+        kept["devices"]["eth0"].get("ipv4.address").is_none(),
+        "{kept}"
+    );
+
+    let r = p.tool("golden-refresh", &["--restore", "--force", &c]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let back = p.get(&c);
+    assert_eq!(back["status"], "Running");
+    assert_eq!(back["config"]["volatile.eth0.hwaddr"], mac);
+    assert_eq!(back["devices"]["eth0"]["ipv4.address"], "10.219.7.250");
+    assert!(back["config"].get("user.golden.pre-refresh-of").is_none());
+    assert_eq!(p.file(&c, "/etc/golden-update"), None);
+    assert!(!p.instances().contains(&format!("{c}-pre-refresh")));
+    p.incus(&["stop", "--force", &c]);
+}
+
+#[test]
+fn bad_inputs_are_refused_naming_the_thing_and_nothing_changes() {
+    let p = Project::new("rf-bad");
+    stale_clones(&p, 1);
+    p.instance("plain", None);
+    p.incus(&["init", "busybox", "c9-pre-refresh"]);
+    let before = p.instances();
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["plain"], 2, "plain (project"),
+        (&["tpl"], 2, "not a derived instance"),
+        (&["nosuch"], 2, "no instance nosuch"),
+        (&["c1", "c1"], 2, "named twice"),
+        (&["--timeout", "0", "c1"], 2, "0 would kill"),
+        (&["-j", "0", "c1"], 2, "-j"),
+        (&["--restore", "--again", "c1"], 2, "--again"),
+        (&["--restore", "c1"], 2, "no instance c1-pre-refresh"),
+    ];
+    for (args, code, words) in cases {
+        let r = p.tool("golden-refresh", args);
+        assert_eq!(r.code, *code, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(words), "{args:?}: {}", r.stderr);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "{args:?}: {}", r.stderr);
+        assert_eq!(p.instances(), before, "{args:?}");
+    }
+    let r = run(golden("golden-refresh").args(["--project", "bad name", "c1"]));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("bad name"), "{}", r.stderr);
+    // The copy of a refresh is refused as a clone; a user's instance of the
+    // copy's name is never taken for one.
+    let r = p.tool("golden-refresh", &["c1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = p.tool("golden-refresh", &["c1-pre-refresh"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("is the copy golden-refresh kept of c1"),
+        "{}",
+        r.stderr
+    );
+    p.incus(&["rename", "c9-pre-refresh", "keep-me"]);
+    p.incus(&["copy", "c1", "c9"]);
+    p.incus(&["rename", "keep-me", "c9-pre-refresh"]);
+    let r = p.tool("golden-refresh", &["--again", "c9"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr
+            .contains("c9-pre-refresh exists and is not the pre-refresh copy of c9"),
+        "{}",
+        r.stderr
+    );
+    assert!(p.get("c9-pre-refresh")["config"]
+        .get("user.golden.pre-refresh-of")
+        .is_none());
+}
