@@ -347,7 +347,11 @@ impl Project {
             for i in images {
                 // Only what golden-publish made from here: an unknown project's
                 // listing may fall back to `default`, whose images others use.
-                if i["properties"]["golden.project"] == self.name.as_str() {
+                // And the images golden-refresh rebuilds from.
+                let refreshed = i["properties"]["golden.refresh.template"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with(&format!("{}/", self.name)));
+                if i["properties"]["golden.project"] == self.name.as_str() || refreshed {
                     let fp = i["fingerprint"].as_str().unwrap_or_default();
                     let _ = incus(&["image", "delete", fp, "--project", store]);
                 }
@@ -568,49 +572,6 @@ pub fn signal(pid: u32, sig: &str) {
     assert!(st.success(), "kill -{sig} {pid}");
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn url_project_reads_the_project_of_instance_urls_only() {
-        assert_eq!(
-            url_project("/1.0/instances/c?project=t1-x-1").as_deref(),
-            Some("t1-x-1")
-        );
-        assert_eq!(
-            url_project("/1.0/instances/c/snapshots/pristine?project=p").as_deref(),
-            Some("p")
-        );
-        assert_eq!(url_project("/1.0/instances/c").as_deref(), Some("default"));
-        assert_eq!(url_project("/1.0/profiles/default?project=p"), None);
-    }
-
-    #[test]
-    fn a_project_purges_exactly_its_own_volumes() {
-        let volume_exists = |vol: &str| {
-            incus(&["storage", "volume", "show", "gbtrfs", vol])
-                .status
-                .success()
-        };
-        let base = format!("t{}-purge", std::process::id());
-        let one = Project::named(format!("{base}-1"));
-        let ten = Project::named(format!("{base}-10"));
-        let one_vol = one.volume("gbtrfs", "data");
-        let ten_vol = ten.volume("gbtrfs", "data");
-        // Not marked, but used by one of ten's instances.
-        let used = format!("{base}-10-used");
-        incus_ok(&["storage", "volume", "create", "gbtrfs", &used]);
-        ten.instance("i", None);
-        ten.incus(&["storage", "volume", "attach", "gbtrfs", &used, "i", "/data"]);
-        drop(one);
-        assert!(!volume_exists(&one_vol));
-        assert!(volume_exists(&ten_vol) && volume_exists(&used));
-        drop(ten);
-        assert!(!volume_exists(&ten_vol) && !volume_exists(&used));
-    }
-}
-
 /// A real Debian 12 golden (the `debian12` image `tests/incus.sh start` builds
 /// with mmdebstrap: systemd, openssh-server, dbus), and its files.
 impl Project {
@@ -690,5 +651,48 @@ impl Project {
         );
         let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
         line.split_whitespace().nth(1).unwrap().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_project_reads_the_project_of_instance_urls_only() {
+        assert_eq!(
+            url_project("/1.0/instances/c?project=t1-x-1").as_deref(),
+            Some("t1-x-1")
+        );
+        assert_eq!(
+            url_project("/1.0/instances/c/snapshots/pristine?project=p").as_deref(),
+            Some("p")
+        );
+        assert_eq!(url_project("/1.0/instances/c").as_deref(), Some("default"));
+        assert_eq!(url_project("/1.0/profiles/default?project=p"), None);
+    }
+
+    #[test]
+    fn a_project_purges_exactly_its_own_volumes() {
+        let volume_exists = |vol: &str| {
+            incus(&["storage", "volume", "show", "gbtrfs", vol])
+                .status
+                .success()
+        };
+        let base = format!("t{}-purge", std::process::id());
+        let one = Project::named(format!("{base}-1"));
+        let ten = Project::named(format!("{base}-10"));
+        let one_vol = one.volume("gbtrfs", "data");
+        let ten_vol = ten.volume("gbtrfs", "data");
+        // Not marked, but used by one of ten's instances.
+        let used = format!("{base}-10-used");
+        incus_ok(&["storage", "volume", "create", "gbtrfs", &used]);
+        ten.instance("i", None);
+        ten.incus(&["storage", "volume", "attach", "gbtrfs", &used, "i", "/data"]);
+        drop(one);
+        assert!(!volume_exists(&one_vol));
+        assert!(volume_exists(&ten_vol) && volume_exists(&used));
+        drop(ten);
+        assert!(!volume_exists(&ten_vol) && !volume_exists(&used));
     }
 }
