@@ -8,7 +8,7 @@ CARGO   ?= cargo
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BIN     := target/release
-TOOLS   := golden-create golden-derive golden-publish golden-ls
+TOOLS   := golden-create golden-derive golden-publish golden-ls golden-refresh
 
 BINDIR  := $(DESTDIR)$(PREFIX)/bin
 MAN1DIR := $(DESTDIR)$(PREFIX)/share/man/man1
@@ -18,13 +18,14 @@ ZSHDIR  := $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 FISHDIR := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 
 .PHONY: help build test check demo bench fuzz man completions install uninstall clean \
-        incus-start incus-stop golden-create golden-derive golden-publish golden-list golden-ls
+        incus-start incus-stop golden-create golden-derive golden-publish golden-list golden-ls \
+        golden-refresh
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_ -]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-build: ## build the four tools (release)
-	$(CARGO) build --release --bins -p golden-create -p golden-derive -p golden-publish -p golden-ls
+build: ## build the five tools (release)
+	$(CARGO) build --release --bins -p golden-create -p golden-derive -p golden-publish -p golden-ls -p golden-refresh
 
 test: ## install what is missing, start the private Incus, run every test
 	tests/run.sh
@@ -101,6 +102,11 @@ golden-publish: ## publish NAME/pristine as image ALIAS: NAME=x ALIAS=a [PROJECT
 	$(call need,ALIAS,ALIAS,make golden-publish NAME=x ALIAS=a [PROJECT=p])
 	@$(CARGO) build -q --release --bins -p golden-publish
 	@$(BIN)/golden-publish $(P_OPT) --alias "$$G_ALIAS" -- "$$G_NAME"
+
+golden-refresh: ## rebuild clone NAME from its template's new pristine: NAME=clone [PROJECT=p]
+	$(call need,NAME,INSTANCE,make golden-refresh NAME=clone [PROJECT=p])
+	@$(CARGO) build -q --release --bins -p golden-refresh
+	@$(BIN)/golden-refresh $(P_OPT) -- "$${G_NAME:-$$G_NEW}"
 
 golden-list golden-ls: ## list goldens: [PROJECT=p]
 	@$(CARGO) build -q --release --bins -p golden-ls

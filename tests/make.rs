@@ -17,7 +17,7 @@ fn make(args: &[&str]) -> Run {
 }
 
 #[test]
-fn seed_targets_create_derive_publish_and_list() {
+fn seed_targets_create_derive_publish_list_and_refresh() {
     let p = Project::new("mk-seed");
     p.instance("pro-dev", None);
     let proj = format!("PROJECT={}", p.name);
@@ -56,6 +56,15 @@ fn seed_targets_create_derive_publish_and_list() {
             r.stdout
         );
     }
+    // The update cycle's end: a new pristine, and one clone refreshed from it.
+    assert_eq!(make(&["golden-create", "NAME=pro-dev", &proj]).code, 0);
+    let r = make(&["golden-refresh", "NAME=pro-alice", &proj]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("\trefreshed\t"), "{}", r.stdout);
+    assert_eq!(
+        p.get("pro-alice")["config"]["user.golden.created_at"],
+        p.snapshot_created_at("pro-dev", "pristine").as_str()
+    );
 }
 
 #[test]
@@ -121,6 +130,7 @@ fn a_missing_variable_is_a_one_line_usage_message() {
             "golden-publish",
             "usage: make golden-publish NAME=x ALIAS=a",
         ),
+        ("golden-refresh", "usage: make golden-refresh NAME=clone"),
     ] {
         let r = make(&[target]);
         assert_eq!(r.code, 2, "{target}");
@@ -143,6 +153,7 @@ fn install_and_uninstall_into_a_destdir() {
         "golden-derive",
         "golden-publish",
         "golden-ls",
+        "golden-refresh",
     ] {
         for f in [
             format!("bin/{t}"),

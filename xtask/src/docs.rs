@@ -8,13 +8,14 @@ use clap::Command;
 use clap_complete::Shell;
 use roff::{bold, italic, roman, Roff};
 
-/// The four tools and their clap commands.
+/// The five tools and their clap commands.
 pub fn tools() -> Vec<Command> {
     vec![
         golden_create::command(),
         golden_derive::command(),
         golden_publish::command(),
         golden_ls::command(),
+        golden_refresh::command(),
     ]
 }
 
@@ -75,6 +76,17 @@ fn extra(tool: &str) -> Extra {
             ],
             exit: EXIT_COMMON,
         },
+        "golden-refresh" => Extra {
+            examples: &[
+                ("After an update of the template, refresh every stale clone of it:", "golden-ls --clones -f json lab-reference | jq -c 'select(.stale)' | golden-refresh"),
+                ("See what would be done:", "golden-ls --clones -f json lab-reference | jq -c 'select(.stale)' | golden-refresh -n"),
+                ("One student, killed if it does not stop within 10 seconds:", "golden-refresh --timeout 10 --force lab-student-3 --project lab"),
+                ("Finish a run that was interrupted: run it again:", "golden-ls --clones -f json lab-reference | jq -c 'select(.stale)' | golden-refresh"),
+                ("A student back as it was before the refresh:", "golden-refresh --restore lab-student-3 --project lab"),
+                ("Refresh without keeping the old state, with new machine-ids and host keys:", "golden-refresh --no-keep --new-identity lab-student-3"),
+            ],
+            exit: EXIT_COMMON,
+        },
         _ => Extra {
             examples: &[
                 ("All goldens of all projects:", "golden-ls"),
@@ -132,6 +144,26 @@ fn identity_section(roff: &mut Roff) {
     )]);
 }
 
+/// golden-refresh's KEPT STATE section: what is kept, where, how to go back.
+fn refresh_section(roff: &mut Roff) {
+    section(roff, "HOW A CLONE IS REFRESHED");
+    roff.text([roman(
+        "Each clone is stopped (cleanly within --timeout, or killed with --force), copied as it is \
+         to CLONE-pre-refresh (a CoW copy on btrfs, ZFS, thin LVM and Ceph pools, on the clone's \
+         cluster member, with the clone's snapshots), and rebuilt by the daemon from an image of \
+         its template's current pristine (made once per pristine and project, uncompressed, \
+         without alias, removed when no clone needs it). The rebuild keeps the instance itself: \
+         name, project, member, profiles, config keys, devices, MAC addresses, volatile.uuid. Its \
+         identity is then carried from the kept copy: /etc/machine-id and /var/lib/dbus/machine-id, \
+         /etc/ssh/ssh_host_* (so known_hosts stays valid), /etc/hostname; /etc/hosts names the \
+         clone; the template's DHCP leases and random seed are removed. Its provenance \
+         (user.golden.created_at) is updated, and a clone that ran is started again.",
+    )]);
+    tagged(roff, "CLONE-pre-refresh", "The state before the last refresh, kept stopped, replaced at the next refresh, never counted as a clone (user.golden.pre-refresh-of names the clone). It has MAC addresses of its own and no static address (the clone could not start beside them): the clone's are kept in its user.golden.hwaddr.NIC and user.golden.device.NIC.* keys. --no-keep removes it once the clone is refreshed (refused for a clone with snapshots, which move there).");
+    tagged(roff, "--restore", "Puts the clone back from CLONE-pre-refresh: the refreshed clone is removed, the copy is renamed to the clone's name and gets its MAC and static addresses back, and runs again if the clone ran. By hand: incus delete --force CLONE; incus rename CLONE-pre-refresh CLONE; then set volatile.eth0.hwaddr and the NIC's ipv4.address from the user.golden.* keys above, and unset them and user.golden.pre-refresh-of.");
+    tagged(roff, "Interrupted", "A run killed at any point leaves every clone usable, old or new: user.golden.refresh.restart and user.golden.refresh.from mark a refresh under way, and a rerun finishes it.");
+}
+
 /// The man page of one tool: clap's sections, then ours.
 pub fn man_page(cmd: &Command) -> Vec<u8> {
     let name = cmd.get_name().to_string();
@@ -168,6 +200,9 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
     }
     if name == "golden-derive" {
         identity_section(&mut roff);
+    }
+    if name == "golden-refresh" {
+        refresh_section(&mut roff);
     }
     section(&mut roff, "EXAMPLES");
     for (what, cmdline) in ex.examples {
@@ -217,7 +252,7 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
     tagged(
         &mut roff,
         "GOLDEN_LOCK_TIMEOUT",
-        "Seconds golden-create waits for another golden-create of the same instance to end \
+        "Seconds golden-create (golden-refresh) waits for another run on the same instance to end \
          (default 600). Its lock files are in $XDG_RUNTIME_DIR/golden-locks, or else in \
          $TMPDIR/golden-locks-UID (made 0700; a directory not private to you is refused).",
     );
@@ -239,16 +274,12 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
          clones are made by the same copy operation. The test suite runs containers only.",
     )]);
     section(&mut roff, "SEE ALSO");
-    let others: Vec<String> = [
-        "golden-create",
-        "golden-derive",
-        "golden-publish",
-        "golden-ls",
-    ]
-    .iter()
-    .filter(|t| **t != name)
-    .map(|t| format!("{t}(1)"))
-    .collect();
+    let others: Vec<String> = tools()
+        .iter()
+        .map(|t| t.get_name().to_string())
+        .filter(|t| *t != name)
+        .map(|t| format!("{t}(1)"))
+        .collect();
     roff.text([roman(format!("{}, golden(7), incus(1)", others.join(", ")))]);
     out.extend_from_slice(roff.to_roff().as_bytes());
     man.render_version_section(&mut out).unwrap();
@@ -269,7 +300,7 @@ pub fn overview_page() -> Vec<u8> {
         "A golden is an Incus instance (container or virtual machine) with a snapshot named ",
     ), italic("pristine"), roman(
         ". New instances are derived from that snapshot by the daemon's own copy, which shares blocks \
-         with the template on btrfs, ZFS, thin LVM and Ceph pools (a full copy on dir). Four tools, one \
+         with the template on btrfs, ZFS, thin LVM and Ceph pools (a full copy on dir). Five tools, one \
          job each, compose through pipes:",
     )]);
     tagged(
@@ -291,6 +322,11 @@ pub fn overview_page() -> Vec<u8> {
         &mut r,
         "golden-ls [NAME...]",
         "list goldens, with clone counts and staleness (--clones: one record per clone)",
+    );
+    tagged(
+        &mut r,
+        "golden-refresh [CLONE...]",
+        "rebuild stale clones in place from the new pristine, keeping what makes each one itself",
     );
     section(&mut r, "WORKFLOWS");
     let flows: &[(&str, &[&str])] = &[
@@ -317,7 +353,7 @@ pub fn overview_page() -> Vec<u8> {
                 "golden-create pro-dev",
                 "golden-ls -f json | jq -c 'select(.stale > 0)'",
                 "golden-ls --clones pro-dev",
-                "golden-derive pro-dev pro-dev-updated",
+                "golden-ls --clones -f json pro-dev | jq -c 'select(.stale)' | golden-refresh",
             ],
         ),
     ];
@@ -340,7 +376,8 @@ pub fn overview_page() -> Vec<u8> {
     );
     section(&mut r, "SEE ALSO");
     r.text([roman(
-        "golden-create(1), golden-derive(1), golden-publish(1), golden-ls(1), incus(1)",
+        "golden-create(1), golden-derive(1), golden-publish(1), golden-ls(1), golden-refresh(1), \
+         incus(1)",
     )]);
     r.to_roff().into_bytes()
 }
