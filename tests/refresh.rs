@@ -456,3 +456,27 @@ fn bad_inputs_are_refused_naming_the_thing_and_nothing_changes() {
         .get("user.golden.pre-refresh-of")
         .is_none());
 }
+
+#[test]
+fn a_clone_left_stopped_by_a_run_killed_before_its_restart_is_started_by_a_rerun() {
+    let p = Project::new("rf-restart");
+    stale_clones(&p, 1);
+    let r = p.tool("golden-refresh", &["c1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // What a run killed after recording the refresh, before the start, leaves.
+    p.incus(&["config", "set", "c1", "user.golden.refresh.restart=true"]);
+    let r = p.tool("golden-refresh", &["-f", "json", "c1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rec = &json_lines(&r.stdout)[0];
+    assert_eq!(
+        (rec["status"].as_str(), rec["restarted"].as_bool()),
+        (Some("refreshed"), Some(true))
+    );
+    let now = p.get("c1");
+    assert_eq!(now["status"], "Running");
+    assert!(
+        now["config"].get("user.golden.refresh.restart").is_none(),
+        "{now}"
+    );
+    p.incus(&["stop", "--force", "c1"]);
+}

@@ -8,8 +8,10 @@
 //! 2. *Rebuild*: its snapshots (now on the copy) are removed, the daemon
 //!    rebuilds its root from the image of the pristine, the identity is
 //!    carried from the copy, and one update records the new provenance and
-//!    clears both marks. A rerun that finds `from` set redoes this phase from
-//!    the start: each step may be done again.
+//!    clears `from`. A rerun that finds `from` set redoes this phase from the
+//!    start: each step may be done again.
+//! 3. *Restart*: a clone that ran is started, and only then is `restart`
+//!    cleared: a rerun that finds it on an up-to-date clone starts it.
 
 use golden::cli::notice;
 use golden::identity::{self, InInstance, KeyPool};
@@ -19,6 +21,7 @@ use golden::model::{
     Provenance, KEY_CREATED_AT, KEY_PROJECT, KEY_REFRESH_FROM, KEY_REFRESH_RESTART, KEY_TEMPLATE,
     KEY_TEMPLATE_UUID, NEVER,
 };
+use golden::target::Target;
 use golden::{Error, Result};
 use serde_json::json;
 
@@ -64,7 +67,14 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
         snapshots: 0,
         restarted: false,
     };
+    let restart_mark = mark(KEY_REFRESH_RESTART).as_deref() == Some("true");
     if underway.is_none() && rec.from == rec.to && !args.again {
+        // A run killed between recording the refresh and starting the
+        // clone again: what is left is the start.
+        if restart_mark && !args.run.dry_run {
+            restart_again(&incus, c, running, &mut rec)?;
+            rec.status = "refreshed".into();
+        }
         return Ok(rec);
     }
     let kept = backup::name(&c.name)?;
@@ -76,7 +86,7 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
             c.name
         )));
     }
-    let restart = running || mark(KEY_REFRESH_RESTART).as_deref() == Some("true");
+    let restart = running || restart_mark;
     if args.run.dry_run {
         rec.status = "would-refresh".into();
         rec.identity = identity_word(args).into();
@@ -114,10 +124,7 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
 
     rebuild(&incus, job, &kept, &fp, args, &mut rec)?;
     if restart {
-        incus
-            .set_state(&c.project, &c.name, "start", None, false)
-            .map_err(|e| e.context("refreshed, but starting it again failed"))?;
-        rec.restarted = true;
+        restart_again(&incus, c, false, &mut rec)?;
     }
     if args.no_keep {
         if backup::find(&incus, c, &kept)?.is_some() {
@@ -209,9 +216,22 @@ fn rebuild(
         KEY_CREATED_AT: rec.to,
         KEY_TEMPLATE_UUID: job.template_uuid,
         KEY_REFRESH_FROM: "",
-        KEY_REFRESH_RESTART: "",
     }});
     incus.update_instance(&c.project, &c.name, &done)
+}
+
+/// Starts the clone (unless `running`), then clears the mark that says it
+/// must be: cleared last, a kill in between leaves the start to a rerun.
+fn restart_again(incus: &Incus, c: &Target, running: bool, rec: &mut Refreshed) -> Result<()> {
+    if !running {
+        incus
+            .set_state(&c.project, &c.name, "start", None, false)
+            .map_err(|e| e.context("refreshed, but starting it again failed"))?;
+    }
+    let done = json!({ "config": { KEY_REFRESH_RESTART: "" } });
+    incus.update_instance(&c.project, &c.name, &done)?;
+    rec.restarted = true;
+    Ok(())
 }
 
 fn identity_word(args: &Args) -> &'static str {
