@@ -97,18 +97,7 @@ fn the_update_cycle_of_a_20_student_lab() {
     let before: BTreeMap<&String, Student> = students.iter().map(|s| (s, student(&p, s))).collect();
 
     // The update: the reference gets a file, and a new pristine.
-    p.incus(&["start", &reference]);
-    p.incus(&[
-        "exec",
-        &reference,
-        "--",
-        "sh",
-        "-c",
-        "echo v2 >/etc/golden-update",
-    ]);
-    p.incus(&["stop", "--force", &reference]);
-    let r = p.tool("golden-create", &["-q", &reference]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    provision(&p, &reference, "echo v2 >/etc/golden-update");
     assert_eq!(ls_json(&p, &[&reference])[0]["stale"], 20);
 
     // One pipe, as the README shows it.
@@ -153,34 +142,27 @@ fn the_update_cycle_of_a_20_student_lab() {
 /// as derive left it), then a new pristine: every clone stale.
 fn stale_clones(p: &Project, n: usize) -> Vec<String> {
     p.instance("tpl", None);
-    p.incus(&["start", "tpl"]);
-    p.incus(&[
-        "exec",
+    provision(
+        p,
         "tpl",
-        "--",
-        "sh",
-        "-c",
         "echo 0123456789abcdef0123456789abcdef >/etc/machine-id",
-    ]);
-    p.incus(&["stop", "--force", "tpl"]);
-    assert_eq!(p.tool("golden-create", &["-q", "tpl"]).code, 0);
+    );
     let clones: Vec<String> = (1..=n).map(|i| format!("c{i}")).collect();
     let mut args = vec!["-q", "tpl"];
     args.extend(clones.iter().map(String::as_str));
     let r = p.tool("golden-derive", &args);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    p.incus(&["start", "tpl"]);
-    p.incus(&[
-        "exec",
-        "tpl",
-        "--",
-        "sh",
-        "-c",
-        "echo v2 >/etc/golden-update",
-    ]);
-    p.incus(&["stop", "--force", "tpl"]);
-    assert_eq!(p.tool("golden-create", &["-q", "tpl"]).code, 0);
+    provision(p, "tpl", "echo v2 >/etc/golden-update");
     clones
+}
+
+/// Runs `script` in the golden `name`, and makes its pristine anew.
+fn provision(p: &Project, name: &str, script: &str) {
+    p.incus(&["start", name]);
+    p.incus(&["exec", name, "--", "sh", "-c", script]);
+    p.incus(&["stop", "--force", name]);
+    let r = p.tool("golden-create", &["-q", name]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
 }
 
 fn machine_ids(p: &Project, clones: &[String]) -> Vec<String> {

@@ -37,12 +37,8 @@ pub struct Args {
     /// The Incus project (default: found across all projects)
     #[arg(short, long, value_name = "PROJECT")]
     pub project: Option<String>,
-    /// Seconds to wait for a clean stop before giving up (at least 1)
-    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = golden::power::parse_timeout)]
-    pub timeout: u64,
-    /// Kill the instance instead of a clean stop
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub stop: golden::power::StopArgs,
     /// Start the instance again afterwards if it was running
     #[arg(long)]
     pub restart: bool,
@@ -168,13 +164,8 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
     }
 
     if running {
-        golden::power::stop(
-            &incus,
-            (&t.project, &t.name),
-            args.timeout,
-            args.force,
-            args.run.quiet,
-        )?;
+        args.stop
+            .stop(&incus, (&t.project, &t.name), args.run.quiet)?;
     }
     let mut all: Vec<SnapshotsOf> = volumes
         .iter()
@@ -282,7 +273,7 @@ fn take_locks<'a>(
         incus,
         &t.project,
         &t.name,
-        std::time::Duration::from_secs(args.timeout + 300),
+        std::time::Duration::from_secs(args.stop.timeout + 300),
         golden::lock::wait(),
         |owner| {
             notice(

@@ -80,7 +80,7 @@ pub fn clones(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{instance, listing, prov};
+    use crate::fixtures::{instance, listing, prov, renamed};
     use std::collections::BTreeMap;
 
     fn all(l: &Listing) -> Vec<CloneRow> {
@@ -144,24 +144,7 @@ mod tests {
 
     #[test]
     fn a_renamed_template_is_found_by_uuid_under_its_new_name() {
-        let mut l = listing();
-        // pro-dev was renamed pro-base; its clones still name pro-dev, and its uuid.
-        let dev = l
-            .instances
-            .iter_mut()
-            .find(|i| i.name == "pro-dev")
-            .unwrap();
-        dev.name = "pro-base".into();
-        dev.config.insert("volatile.uuid".into(), "U1".into());
-        for v in l.volumes.get_mut("fast").unwrap() {
-            v.name = v.name.replace("pro-dev", "pro-base");
-        }
-        for c in l.instances.iter_mut().filter(|i| i.name != "pro-base") {
-            if c.config.contains_key("user.golden.template") {
-                c.config
-                    .insert("user.golden.template_uuid".into(), "U1".into());
-            }
-        }
+        let l = renamed();
         let rows = all(&l);
         let stale: Vec<_> = rows
             .iter()

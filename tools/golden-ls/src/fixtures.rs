@@ -65,3 +65,26 @@ pub fn listing() -> Listing {
         ]),
     }
 }
+
+/// [`listing`] after pro-dev was renamed pro-base: its clones still name
+/// pro-dev, and its uuid, which the rename kept.
+pub fn renamed() -> Listing {
+    let mut l = listing();
+    let dev = l
+        .instances
+        .iter_mut()
+        .find(|i| i.name == "pro-dev")
+        .unwrap();
+    dev.name = "pro-base".into();
+    dev.config.insert("volatile.uuid".into(), "U1".into());
+    for v in l.volumes.get_mut("fast").unwrap() {
+        v.name = v.name.replace("pro-dev", "pro-base");
+    }
+    for c in l.instances.iter_mut().filter(|i| i.name != "pro-base") {
+        if c.config.contains_key("user.golden.template") {
+            c.config
+                .insert("user.golden.template_uuid".into(), "U1".into());
+        }
+    }
+    l
+}

@@ -93,7 +93,7 @@ pub fn goldens(listing: &Listing) -> Vec<GoldenRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{instance, listing, vol};
+    use crate::fixtures::{instance, listing, renamed, vol};
     use serde_json::json;
     #[test]
     fn columns_are_the_record_fields_in_order() {
@@ -124,24 +124,7 @@ mod tests {
 
     #[test]
     fn a_renamed_template_keeps_its_clones_by_uuid() {
-        let mut l = listing();
-        // pro-dev was renamed pro-base; its clones still name pro-dev, and its uuid.
-        let dev = l
-            .instances
-            .iter_mut()
-            .find(|i| i.name == "pro-dev")
-            .unwrap();
-        dev.name = "pro-base".into();
-        dev.config.insert("volatile.uuid".into(), "U1".into());
-        for v in l.volumes.get_mut("fast").unwrap() {
-            v.name = v.name.replace("pro-dev", "pro-base");
-        }
-        for c in l.instances.iter_mut().filter(|i| i.name != "pro-base") {
-            if c.config.contains_key("user.golden.template") {
-                c.config
-                    .insert("user.golden.template_uuid".into(), "U1".into());
-            }
-        }
+        let l = renamed();
         let rows = goldens(&l);
         let base = rows.iter().find(|r| r.instance == "pro-base").unwrap();
         assert_eq!((base.derived, base.stale), (2, 1));

@@ -52,12 +52,8 @@ pub struct Args {
     /// The Incus project (default: found across all projects)
     #[arg(short, long, value_name = "PROJECT")]
     pub project: Option<String>,
-    /// Seconds to wait for a running clone to stop cleanly (at least 1)
-    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = golden::power::parse_timeout)]
-    pub timeout: u64,
-    /// Kill a running clone instead of a clean stop
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub stop: golden::power::StopArgs,
     /// Refresh clones that are up to date too
     #[arg(long)]
     pub again: bool,

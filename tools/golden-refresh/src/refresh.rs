@@ -112,13 +112,7 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
         )));
     } else if running {
         // Started by hand since the interrupted run.
-        golden::power::stop(
-            &incus,
-            (&c.project, &c.name),
-            args.timeout,
-            args.force,
-            quiet,
-        )?;
+        args.stop.stop(&incus, (&c.project, &c.name), quiet)?;
     }
     rec.snapshots = incus.snapshots(&c.project, &kept).map_or(0, |s| s.len());
 
@@ -150,13 +144,8 @@ fn keep(
     if running {
         let restart = json!({ "config": { KEY_REFRESH_RESTART: "true" } });
         incus.update_instance(&c.project, &c.name, &restart)?;
-        golden::power::stop(
-            incus,
-            (&c.project, &c.name),
-            args.timeout,
-            args.force,
-            args.run.quiet,
-        )?;
+        args.stop
+            .stop(incus, (&c.project, &c.name), args.run.quiet)?;
     }
     let inst = if running {
         incus.instance(&c.project, &c.name)?

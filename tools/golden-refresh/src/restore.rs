@@ -64,13 +64,7 @@ pub fn one(kept: &Target, args: &Args) -> Result<Refreshed> {
     }
     if now.is_some() {
         if running {
-            golden::power::stop(
-                &incus,
-                (&kept.project, clone),
-                args.timeout,
-                args.force,
-                quiet,
-            )?;
+            args.stop.stop(&incus, (&kept.project, clone), quiet)?;
         }
         incus.wait_instance_operations(&kept.project, clone, 120)?;
         incus.delete_instance(&kept.project, clone)?;

@@ -8,6 +8,25 @@ use crate::cli::notice;
 use crate::error::{Error, Result};
 use crate::incus::Incus;
 
+/// How a running instance is stopped: golden-create's and golden-refresh's
+/// `--timeout` and `--force`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StopArgs {
+    /// Seconds to wait for a clean stop before giving up (at least 1)
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = parse_timeout)]
+    pub timeout: u64,
+    /// Kill the instance instead of a clean stop
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl StopArgs {
+    /// Stops `name` as these options say.
+    pub fn stop(&self, incus: &Incus, at: (&str, &str), quiet: bool) -> Result<()> {
+        stop(incus, at, self.timeout, self.force, quiet)
+    }
+}
+
 /// The `--timeout` value parser: seconds, at least one.
 pub fn parse_timeout(s: &str) -> std::result::Result<u64, String> {
     match s.parse::<u64>() {
@@ -21,7 +40,7 @@ pub fn parse_timeout(s: &str) -> std::result::Result<u64, String> {
 }
 
 /// Stops `name`, cleanly within `timeout` seconds or killed (`force`).
-pub fn stop(
+fn stop(
     incus: &Incus,
     (project, name): (&str, &str),
     timeout: u64,
