@@ -80,6 +80,7 @@ fn three_clones_of_a_debian_golden_are_three_machines() {
     let recs = json_lines(&r.stdout);
     assert_eq!(recs.len(), 3);
     assert!(recs.iter().all(|r| r["identity"] == all), "{}", r.stdout);
+    assert_eq!(p.get("a")["config"]["user.golden.identity"], all);
 
     let clones: Vec<Identity> = ["a", "b", "c"].iter().map(|c| identity(&p, c)).collect();
     let ids: BTreeSet<&str> = clones
@@ -158,6 +159,36 @@ fn keep_identity_keeps_the_template_identity() {
         assert_eq!(c.hostname, "deb");
         assert!(p.file(k, "/var/lib/systemd/random-seed").is_some());
     }
+    assert_eq!(p.get("k1")["config"]["user.golden.identity"], "-");
+
+    // A run killed between the copy and the reset leaves the clone marked
+    // pending: --skip-existing finishes it, and the clone says so.
+    p.incus(&["config", "set", "k2", "user.golden.identity=pending"]);
+    let r = p.tool(
+        "golden-derive",
+        &["-f", "json", "--skip-existing", "deb", "k1", "k2"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let recs = json_lines(&r.stdout);
+    let by = |n: &str| recs.iter().find(|r| r["instance"] == n).unwrap().clone();
+    assert_eq!(by("k1")["status"], "skipped");
+    assert_eq!(by("k1")["identity"], "-");
+    let all = "machine-id,ssh-host-keys,hostname,dhcp-leases,random-seed";
+    assert_eq!(by("k2")["status"], "skipped");
+    assert_eq!(by("k2")["identity"], all);
+    assert_eq!(p.get("k2")["config"]["user.golden.identity"], all);
+    let k2 = identity(&p, "k2");
+    assert_ne!(k2.machine_id, before.machine_id);
+    assert_ne!(k2.keys, before.keys);
+    assert_eq!(k2.hostname, "k2");
+
+    // Started meanwhile, with the template's identity: refused, saying how to redo it.
+    p.incus(&["config", "set", "k1", "user.golden.identity=pending"]);
+    p.incus(&["start", "k1"]);
+    let r = p.tool("golden-derive", &["--skip-existing", "deb", "k1"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("incus delete --force k1"), "{}", r.stderr);
+    p.incus(&["stop", "--force", "k1"]);
 }
 
 /// A busybox golden with `files` written (path, content) and `links` made.

@@ -462,3 +462,21 @@ fn a_clone_left_stopped_by_a_run_killed_before_its_restart_is_started_by_a_rerun
     );
     p.incus(&["stop", "--force", "c1"]);
 }
+
+#[test]
+fn a_clone_a_killed_derive_left_with_the_templates_identity_gets_its_own() {
+    let p = Project::new("rf-pending");
+    stale_clones(&p, 1);
+    let template_id = "0123456789abcdef0123456789abcdef\n";
+    // What a derive killed between copy and reset leaves: the mark (and, in
+    // truth, the template's id: a carry would keep whatever c1 holds).
+    let before = p.file("c1", "/etc/machine-id").unwrap();
+    p.incus(&["config", "set", "c1", "user.golden.identity=pending"]);
+    let r = p.tool("golden-refresh", &["-f", "json", "c1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json_lines(&r.stdout)[0]["identity"], "new");
+    let id = p.file("c1", "/etc/machine-id").unwrap();
+    assert_ne!(id, template_id);
+    assert_ne!(id, before);
+    assert_eq!(p.get("c1")["config"]["user.golden.identity"], "machine-id");
+}

@@ -134,7 +134,11 @@ fn identity_section(roff: &mut Roff) {
     tagged(roff, "random-seed", "/var/lib/systemd/random-seed is removed: clones would start their entropy pool from the same seed.");
     roff.control("PP", []).text([roman(
         "A clone whose reset fails is removed, and its record fails with the reason (the others \
-         go on; exit 1). --keep-identity keeps everything as copied. A remote reached through \
+         go on; exit 1). --keep-identity keeps everything as copied. Each clone records what \
+         was reset in user.golden.identity, `pending` from its copy until its reset is done: \
+         --skip-existing finishes the reset of a clone a killed run left pending, if it was \
+         never started (golden-refresh gives such a clone an identity of its own too). A \
+         remote reached through \
          `incus query` cannot carry files: golden-derive refuses before any copy, unless \
          --keep-identity. Virtual machines: the files API needs the VM agent, which runs only \
          once a VM is started; their identity is not reset (a notice, and not-reset:vm in the \

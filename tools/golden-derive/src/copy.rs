@@ -45,14 +45,18 @@ pub fn derive_one(
             location: job.location.clone(),
         };
     let incus = tpl.target.incus();
-    if let Some(stopped) = job.existing {
+    if let Some(made) = &job.existing {
         let last = tpl.pristine.last();
-        // A rerun finishes the job: a clone an earlier --start left stopped is started.
-        if opts.start && stopped && !opts.run.dry_run {
-            incus.set_state(&tpl.clone_project, &job.name, "start", None, false)?;
-            return Ok(record("started", "", &last.snapshot, cow, "-".into()));
+        let mut identity = "-".to_string();
+        if made.pending && !opts.run.dry_run {
+            identity = reset::finish_pending(job, tpl, renewals, made.stopped)?;
         }
-        return Ok(record("skipped", "", &last.snapshot, cow, "-".into()));
+        // A rerun finishes the job: a clone an earlier --start left stopped is started.
+        if opts.start && made.stopped && !opts.run.dry_run {
+            incus.set_state(&tpl.clone_project, &job.name, "start", None, false)?;
+            return Ok(record("started", "", &last.snapshot, cow, identity));
+        }
+        return Ok(record("skipped", "", &last.snapshot, cow, identity));
     }
     if opts.run.dry_run {
         let last = tpl.pristine.last();

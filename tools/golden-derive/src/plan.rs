@@ -16,7 +16,7 @@ use crate::input::{NewName, Request};
 use crate::options::{numbered_name, Options};
 use crate::placement::{crosses, Placement};
 use crate::request::copy_request;
-use crate::template::Template;
+use crate::template::{Made, Template};
 
 /// One clone to make.
 pub struct Job {
@@ -26,8 +26,8 @@ pub struct Job {
     pub devices: BTreeMap<String, Value>,
     /// For --volumes copy.
     pub volume_copies: Vec<VolumeCopy>,
-    /// It exists and came from this template (--skip-existing): is it stopped?
-    pub existing: Option<bool>,
+    /// It exists and came from this template (--skip-existing).
+    pub existing: Option<Made>,
     /// The cluster member it goes to (or is on); `None` outside a cluster.
     pub location: Option<String>,
 }
@@ -126,9 +126,9 @@ pub fn plan(
         let mut location = None;
         if exists.contains(&name) {
             if opts.skip_existing {
-                if let Some((stopped, member)) = tpl.made(project, &name)? {
-                    made = Some(stopped);
-                    location = member;
+                if let Some(m) = tpl.made(project, &name)? {
+                    location = m.member.clone();
+                    made = Some(m);
                 }
             }
             if made.is_none() {

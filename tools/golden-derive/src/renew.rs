@@ -10,6 +10,7 @@
 use std::sync::{Arc, Mutex};
 
 use golden::cli::notice;
+use golden::model::{IDENTITY_PENDING, KEY_IDENTITY};
 use golden::{Error, Result};
 
 use crate::options::Options;
@@ -45,10 +46,7 @@ pub fn prepare(templates: &[Template], jobs: &[Job], opts: &Options) -> Result<R
     let mut of = Vec::with_capacity(templates.len());
     let mut wanted: Vec<Vec<KeyKind>> = Vec::new();
     for (i, tpl) in templates.iter().enumerate() {
-        let copies = jobs
-            .iter()
-            .filter(|j| j.template == i && j.existing.is_none())
-            .count();
+        let copies = jobs.iter().filter(|j| j.template == i && resets(j)).count();
         let name = &tpl.target.name;
         let renewal = if opts.keep_identity || copies == 0 {
             Renewal::Keep
@@ -110,10 +108,7 @@ pub fn prepare(templates: &[Template], jobs: &[Job], opts: &Options) -> Result<R
         if let Renewal::Reset { dry: None, .. } = r {
             let kinds = &wanted[w];
             w += 1;
-            for _ in jobs
-                .iter()
-                .filter(|j| j.template == i && j.existing.is_none())
-            {
+            for _ in jobs.iter().filter(|j| j.template == i && resets(j)) {
                 order.extend(kinds.iter().copied());
             }
         }
@@ -123,6 +118,24 @@ pub fn prepare(templates: &[Template], jobs: &[Job], opts: &Options) -> Result<R
         of,
         pool: KeyPool::start(order, threads),
     })
+}
+
+/// Does this job reset a clone's identity (unless kept)? A new clone, or one
+/// an earlier run copied and was stopped before resetting.
+fn resets(j: &Job) -> bool {
+    j.existing.as_ref().is_none_or(|m| m.pending)
+}
+
+/// The `user.golden.identity` a clone is created with: `pending` until its
+/// reset is done (see [`golden::model::KEY_IDENTITY`]).
+pub fn initial(tpl: &Template, opts: &Options) -> &'static str {
+    if opts.keep_identity {
+        "-"
+    } else if tpl.kind == "virtual-machine" {
+        VM_NOT_RESET
+    } else {
+        IDENTITY_PENDING
+    }
 }
 
 /// The kinds of the SSH host keys the template holds now (a forecast of what
@@ -191,7 +204,10 @@ impl Renewals {
             }
         };
         let done = identity::reset(&files, &survey, (holder, clone), &self.pool)?;
-        Ok(identity::column(&done))
+        let column = identity::column(&done);
+        let mark = serde_json::json!({ "config": { KEY_IDENTITY: column } });
+        incus.update_instance(&tpl.clone_project, clone, &mark)?;
+        Ok(column)
     }
 }
 

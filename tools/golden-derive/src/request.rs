@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use golden::incus::CopyRequest;
-use golden::model::{KEY_CREATED_AT, KEY_PROJECT, KEY_TEMPLATE, KEY_TEMPLATE_UUID};
+use golden::model::{KEY_CREATED_AT, KEY_IDENTITY, KEY_PROJECT, KEY_TEMPLATE, KEY_TEMPLATE_UUID};
 use serde_json::Value;
 
 use crate::options::Options;
@@ -44,6 +44,8 @@ pub fn copy_request(
         req.config
             .insert(KEY_TEMPLATE_UUID.into(), tpl.uuid.clone());
     }
+    req.config
+        .insert(KEY_IDENTITY.into(), crate::renew::initial(tpl, opts).into());
     req.devices.extend(devices.clone());
     if opts.profiles.is_some() {
         req.profiles = opts.profiles.clone();

@@ -4,6 +4,34 @@
 
 use golden::{Error, Result};
 
+/// The reset of a clone an earlier run copied and was stopped (killed) before
+/// resetting: done now if it was never started, else refused.
+pub fn finish_pending(
+    job: &crate::plan::Job,
+    tpl: &crate::template::Template,
+    renewals: &crate::renew::Renewals,
+    stopped: bool,
+) -> Result<String> {
+    let (name, project) = (&job.name, &tpl.clone_project);
+    if !stopped {
+        return Err(Error::failed(format!(
+            "its identity was never reset (a run was stopped between its copy and its reset) \
+             and it runs now with the template's: delete it (`incus delete --force {name} \
+             --project {project}`) and derive it again"
+        )));
+    }
+    // Its own survey (keyed by the clone): it may hold a seed's files.
+    let source = format!("pending:{name}");
+    renewals
+        .apply(tpl, job.template, name, (&source, &tpl.target.name))
+        .map_err(|e| {
+            Error::failed(format!(
+                "resetting the identity an earlier run left pending failed, and it still holds \
+                 the template's: {e}"
+            ))
+        })
+}
+
 /// Removes a clone just made, and the volumes copied for it.
 pub fn remove_clone(
     incus: &golden::incus::Incus,

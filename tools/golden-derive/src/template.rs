@@ -6,7 +6,7 @@
 //! template's devices of now.
 
 use golden::incus::{PoolBook, StoragePool};
-use golden::model::{pool_shares_blocks, Provenance};
+use golden::model::{pool_shares_blocks, Provenance, IDENTITY_PENDING, KEY_IDENTITY};
 use golden::readers::Shared;
 use golden::target::Target;
 use golden::{Error, Result};
@@ -161,7 +161,7 @@ impl Template {
 
     /// Was `name` derived from this template (so a rerun may skip it)? And is
     /// it stopped, and on which cluster member?
-    pub fn made(&self, project: &str, name: &str) -> Result<Option<(bool, Option<String>)>> {
+    pub fn made(&self, project: &str, name: &str) -> Result<Option<Made>> {
         let inst = self.target.incus().instance(project, name)?;
         let ours = Provenance::of(&inst.config).is_some_and(|p| {
             match p
@@ -172,8 +172,21 @@ impl Template {
                 None => p.project == self.target.project && p.template == self.target.name,
             }
         });
-        Ok(ours.then(|| (inst.status == "Stopped", inst.member().map(str::to_string))))
+        Ok(ours.then(|| Made {
+            stopped: inst.status == "Stopped",
+            pending: inst.config.get(KEY_IDENTITY).map(String::as_str) == Some(IDENTITY_PENDING),
+            member: inst.member().map(str::to_string),
+        }))
     }
+}
+
+/// A clone that exists and came from its template (--skip-existing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Made {
+    pub stopped: bool,
+    /// Copied by a run killed before its identity reset.
+    pub pending: bool,
+    pub member: Option<String>,
 }
 
 /// A static address every clone would copy: refused unless told what to do.

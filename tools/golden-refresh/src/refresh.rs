@@ -18,8 +18,8 @@ use golden::identity::{self, InInstance, KeyPool};
 use golden::incus::{Incus, Instance, SnapshotsOf};
 use golden::lock::InstanceLock;
 use golden::model::{
-    Provenance, KEY_CREATED_AT, KEY_PROJECT, KEY_REFRESH_FROM, KEY_REFRESH_RESTART, KEY_TEMPLATE,
-    KEY_TEMPLATE_UUID, NEVER,
+    Provenance, IDENTITY_PENDING, KEY_CREATED_AT, KEY_IDENTITY, KEY_PROJECT, KEY_REFRESH_FROM,
+    KEY_REFRESH_RESTART, KEY_TEMPLATE, KEY_TEMPLATE_UUID, NEVER,
 };
 use golden::target::Target;
 use golden::{Error, Result};
@@ -87,9 +87,11 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
         )));
     }
     let restart = running || restart_mark;
+    // A clone a killed derive left with the template's identity gets its own.
+    let renew = args.new_identity || mark(KEY_IDENTITY).as_deref() == Some(IDENTITY_PENDING);
     if args.run.dry_run {
         rec.status = "would-refresh".into();
-        rec.identity = identity_word(args).into();
+        rec.identity = identity_word(renew).into();
         rec.kept = if args.no_keep { String::new() } else { kept };
         rec.snapshots = snapshots;
         rec.restarted = restart;
@@ -104,7 +106,7 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
     let rebuilt = inst.config.get("volatile.base_image") == Some(&fp);
     if underway.is_none() || (!have_copy && !rebuilt) {
         keep(&incus, job, &inst, &kept, running, args)?;
-    } else if !have_copy && !args.new_identity {
+    } else if !have_copy && !renew {
         return Err(Error::failed(format!(
             "{} was rebuilt by an interrupted refresh and its pre-refresh copy {kept} is gone: \
              its own identity cannot be carried any more; rerun with --new-identity",
@@ -116,7 +118,7 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
     }
     rec.snapshots = incus.snapshots(&c.project, &kept).map_or(0, |s| s.len());
 
-    rebuild(&incus, job, &kept, &fp, args, &mut rec)?;
+    rebuild(&incus, job, (&kept, &fp), renew, &mut rec)?;
     if restart {
         restart_again(&incus, c, false, &mut rec)?;
     }
@@ -163,9 +165,8 @@ fn keep(
 fn rebuild(
     incus: &Incus,
     job: &Job,
-    kept: &str,
-    fp: &str,
-    args: &Args,
+    (kept, fp): (&str, &str),
+    renew: bool,
     rec: &mut Refreshed,
 ) -> Result<()> {
     let c = &job.clone;
@@ -187,9 +188,17 @@ fn rebuild(
         name: &c.name,
     };
     let names = (job.template.name.as_str(), c.name.as_str());
-    if args.new_identity {
+    let mut done = json!({ "config": {
+        KEY_PROJECT: job.template.project,
+        KEY_TEMPLATE: job.template.name,
+        KEY_CREATED_AT: rec.to,
+        KEY_TEMPLATE_UUID: job.template_uuid,
+        KEY_REFRESH_FROM: "",
+    }});
+    if renew {
         let survey = identity::survey(&new, names.0)?;
-        identity::reset(&new, &survey, names, &KeyPool::default())?;
+        let reset = identity::reset(&new, &survey, names, &KeyPool::default())?;
+        done["config"][KEY_IDENTITY] = identity::column(&reset).into();
     } else {
         let old = InInstance {
             incus,
@@ -198,14 +207,7 @@ fn rebuild(
         };
         identity::carry(&old, &new, names)?;
     }
-    rec.identity = identity_word(args).into();
-    let done = json!({ "config": {
-        KEY_PROJECT: job.template.project,
-        KEY_TEMPLATE: job.template.name,
-        KEY_CREATED_AT: rec.to,
-        KEY_TEMPLATE_UUID: job.template_uuid,
-        KEY_REFRESH_FROM: "",
-    }});
+    rec.identity = identity_word(renew).into();
     incus.update_instance(&c.project, &c.name, &done)
 }
 
@@ -223,8 +225,8 @@ fn restart_again(incus: &Incus, c: &Target, running: bool, rec: &mut Refreshed) 
     Ok(())
 }
 
-fn identity_word(args: &Args) -> &'static str {
-    if args.new_identity {
+fn identity_word(renew: bool) -> &'static str {
+    if renew {
         "new"
     } else {
         "carried"

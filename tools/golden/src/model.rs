@@ -21,6 +21,11 @@ pub const KEY_TEMPLATE: &str = "user.golden.template";
 pub const KEY_CREATED_AT: &str = "user.golden.created_at";
 /// The template's `volatile.uuid`, which a rename keeps: clones are still its own.
 pub const KEY_TEMPLATE_UUID: &str = "user.golden.template_uuid";
+/// What golden-derive reset in the clone (its `identity` column), `pending`
+/// from the copy until the reset is done: a clone an earlier run left between
+/// the two (killed) is told from one reset, and `--skip-existing` finishes it.
+pub const KEY_IDENTITY: &str = "user.golden.identity";
+pub const IDENTITY_PENDING: &str = "pending";
 
 /// Set on a clone while golden-refresh rebuilds it: "true" if it ran before
 /// (a rerun after a kill starts it again).
