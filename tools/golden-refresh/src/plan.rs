@@ -31,6 +31,12 @@ pub fn plan(targets: Vec<Target>) -> Result<Vec<Job>> {
     for t in &targets {
         if !listings.contains_key(&t.remote) {
             let incus = t.incus();
+            if !incus.speaks_files()? {
+                return Err(Error::usage(format!(
+                    "{t}: a refresh carries the clone's identity through the daemon's files \
+                     API, which a remote reached through `incus query` cannot carry"
+                )));
+            }
             let all = incus
                 .instances(&Scope::All)
                 .or_else(|_| incus.instances(&Scope::Project(t.project.clone())))?;
