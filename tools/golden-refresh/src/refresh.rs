@@ -11,6 +11,8 @@
 //!    clears both marks. A rerun that finds `from` set redoes this phase from
 //!    the start: each step may be done again.
 
+use std::collections::BTreeMap;
+
 use golden::cli::notice;
 use golden::identity::{self, InInstance, KeyPool};
 use golden::incus::{Incus, Instance, SnapshotsOf};
@@ -173,6 +175,14 @@ fn rebuild(
     rec: &mut Refreshed,
 ) -> Result<()> {
     let c = &job.clone;
+    // The rebuild writes the image's properties as the clone's `image.*` keys:
+    // the description of an image removed at the end of the run, and its
+    // golden.refresh.* marks. The clone's own are put back, read from its copy
+    // (a rerun may find the clone rebuilt already).
+    let own = match incus.instance_if_any(&c.project, kept)? {
+        Some(k) => k.config,
+        None => incus.instance(&c.project, &c.name)?.config,
+    };
     let snaps = SnapshotsOf::instance(incus, &c.project, &c.name);
     for s in incus.snapshots(&c.project, &c.name)? {
         snaps.delete(&s.name)?;
@@ -203,7 +213,7 @@ fn rebuild(
         identity::carry(&old, &new, names)?;
     }
     rec.identity = identity_word(args).into();
-    let done = json!({ "config": {
+    let mut done = json!({ "config": {
         KEY_PROJECT: job.template.project,
         KEY_TEMPLATE: job.template.name,
         KEY_CREATED_AT: rec.to,
@@ -211,7 +221,31 @@ fn rebuild(
         KEY_REFRESH_FROM: "",
         KEY_REFRESH_RESTART: "",
     }});
+    let now = incus.instance(&c.project, &c.name)?.config;
+    done["config"]
+        .as_object_mut()
+        .expect("an object")
+        .extend(image_keys_back(&own, &now));
     incus.update_instance(&c.project, &c.name, &done)
+}
+
+/// The `image.*` keys of `own` over those of `now` (empty: unset).
+fn image_keys_back(
+    own: &BTreeMap<String, String>,
+    now: &BTreeMap<String, String>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let image = |c: &BTreeMap<String, String>| {
+        c.iter()
+            .filter(|(k, _)| k.starts_with("image."))
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect::<Vec<_>>()
+    };
+    let mut back: serde_json::Map<_, _> = image(now)
+        .into_iter()
+        .map(|(k, _)| (k, json!("")))
+        .collect();
+    back.extend(image(own));
+    back
 }
 
 fn identity_word(args: &Args) -> &'static str {
@@ -219,5 +253,39 @@ fn identity_word(args: &Args) -> &'static str {
         "new"
     } else {
         "carried"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clones_image_keys_come_back_and_the_rebuilds_go() {
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let own = map(&[
+            ("image.description", "Debian bookworm"),
+            ("image.os", "debian"),
+            ("user.mine", "x"),
+        ]);
+        let now = map(&[
+            ("image.description", "golden-refresh: p/t pristine of ..."),
+            ("image.golden.refresh.template", "p/t"),
+            ("image.os", "debian"),
+            ("user.mine", "x"),
+        ]);
+        assert_eq!(
+            serde_json::Value::Object(image_keys_back(&own, &now)),
+            json!({
+                "image.description": "Debian bookworm",
+                "image.golden.refresh.template": "",
+                "image.os": "debian",
+            })
+        );
     }
 }
