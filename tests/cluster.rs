@@ -1,6 +1,7 @@
 //! The tools on a real 3-member Incus cluster (`tests/cluster.sh`: m1, m2, m3,
 //! each with its own btrfs pool `local`): where clones land, what they cost,
-//! what golden-ls says, and a member going offline.
+//! what golden-ls says, a member going offline, and golden-refresh of clones
+//! on other members than their template's.
 //!
 //! Every test has a project of its own. The offline test stops a member's
 //! daemon: it holds the members' lock alone (across processes: a file lock),
@@ -479,4 +480,197 @@ fn custom_volumes_are_copied_on_their_member_and_never_sent_across() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(recs.len(), 3);
     let _ = incus(&["storage", "volume", "delete", "local", &copy]);
+}
+
+/// A file of `text` pushed into an instance (running or not), owner root.
+fn push(p: &Project, instance: &str, path: &str, text: &str) {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut f, text.as_bytes()).unwrap();
+    p.incus(&[
+        "file",
+        "push",
+        f.path().to_str().unwrap(),
+        &format!("{instance}{path}"),
+    ]);
+}
+
+/// What a refresh must leave as it was on a clone.
+#[derive(Debug, PartialEq)]
+struct Kept {
+    location: String,
+    mac: Value,
+    uuid: Value,
+    config: Vec<(String, Value)>,
+    hostname: Option<String>,
+    machine_id: Option<String>,
+}
+
+fn kept(p: &Project, clone: &str) -> Kept {
+    let inst = p.get(clone);
+    Kept {
+        location: inst["location"].as_str().unwrap_or_default().to_string(),
+        mac: inst["config"]["volatile.eth0.hwaddr"].clone(),
+        uuid: inst["config"]["volatile.uuid"].clone(),
+        // The user's keys (the provenance changes, by design).
+        config: inst["config"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| !k.starts_with("volatile.") && !k.starts_with("user.golden."))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        hostname: p.file(clone, "/etc/hostname"),
+        machine_id: p.file(clone, "/etc/machine-id"),
+    }
+}
+
+#[test]
+fn refresh_rebuilds_clones_on_their_own_members_and_keeps_what_makes_them_themselves() {
+    let _up = members_up();
+    let p = Project::new("refresh");
+    // A template on m2 with an identity of its own and a NIC (p2p: no network
+    // needed, a MAC all the same).
+    p.incus(&["init", "busybox", "tpl", "--target", "m2"]);
+    p.incus(&[
+        "config",
+        "device",
+        "add",
+        "tpl",
+        "eth0",
+        "nic",
+        "nictype=p2p",
+    ]);
+    push(&p, "tpl", "/etc/hostname", "tpl\n");
+    push(
+        &p,
+        "tpl",
+        "/etc/machine-id",
+        "0123456789abcdef0123456789abcdef\n",
+    );
+    let r = p.tool("golden-create", &["-q", "tpl"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // Clones on the two other members (full copies there), with config of their own.
+    let on = [("c3a", "m3"), ("c3b", "m3"), ("c1", "m1")];
+    for (c, m) in on {
+        let (r, recs) = derive(
+            &p,
+            &[
+                "-q",
+                "tpl",
+                c,
+                "--target",
+                m,
+                "-c",
+                "user.course=networks",
+                "-c",
+                "boot.autostart.priority=5",
+            ],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(recs[0]["location"], m, "{:?}", recs);
+    }
+    p.incus(&["config", "set", "c3a", "user.owner=alice"]);
+    p.snapshot("c1", "mine");
+    // One student is at work: stopped, refreshed, and started again.
+    p.incus(&["start", "c3b"]);
+    let before: Vec<Kept> = on.iter().map(|(c, _)| kept(&p, c)).collect();
+    for (k, (c, m)) in before.iter().zip(on) {
+        assert_eq!(k.location, m, "{c}");
+        assert!(k.mac.is_string(), "{c}: no MAC: {k:?}");
+        assert_eq!(k.hostname.as_deref(), Some(format!("{c}\n").as_str()));
+        assert_ne!(
+            k.machine_id.as_deref(),
+            Some("0123456789abcdef0123456789abcdef\n")
+        );
+    }
+
+    // The update: a file in the template, a new pristine: all three stale.
+    push(&p, "tpl", "/etc/golden-update", "v2\n");
+    let r = p.tool("golden-create", &["-q", "tpl"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = p.tool("golden-ls", &["--clones", "-f", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        json_lines(&r.stdout).iter().all(|c| c["stale"] == true),
+        "{}",
+        r.stdout
+    );
+
+    let pipe = format!(
+        "{} --clones -f json -p {p} tpl | jq -c 'select(.stale)' | {} -f json --force",
+        bin("golden-ls").display(),
+        bin("golden-refresh").display(),
+        p = p.name,
+    );
+    let r = run(command("sh").args(["-c", &pipe]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let recs = json_lines(&r.stdout);
+    assert_eq!(recs.len(), 3, "{}", r.stdout);
+    for rec in &recs {
+        assert_eq!(rec["status"], "refreshed", "{rec}");
+        assert_eq!(rec["identity"], "carried", "{rec}");
+        let c = rec["instance"].as_str().unwrap();
+        assert_eq!(rec["restarted"], c == "c3b", "{rec}");
+        assert_eq!(rec["snapshots"], if c == "c1" { 1 } else { 0 }, "{rec}");
+    }
+
+    for (b, (c, m)) in before.iter().zip(on) {
+        assert_eq!(&kept(&p, c), b, "{c}");
+        assert_eq!(
+            p.file(c, "/etc/golden-update").as_deref(),
+            Some("v2\n"),
+            "{c}"
+        );
+        // The state before, kept beside it on its member.
+        let copy = format!("{c}-pre-refresh");
+        assert_eq!(location(&p, &copy), m, "{copy}");
+        assert_eq!(p.file(&copy, "/etc/golden-update"), None, "{copy}");
+    }
+    assert_eq!(p.get("c3b")["status"], "Running");
+    assert!(p.snapshots("c1").is_empty());
+    assert_eq!(p.snapshots("c1-pre-refresh"), ["mine"]);
+    let r = p.tool("golden-ls", &["--clones", "-f", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let clones = json_lines(&r.stdout);
+    assert_eq!(clones.len(), 3, "{}", r.stdout);
+    for (name, m) in on {
+        let c = clones.iter().find(|c| c["instance"] == name).expect(name);
+        assert_eq!(
+            (c["stale"].as_bool(), c["location"].as_str()),
+            (Some(false), Some(m)),
+            "{c}"
+        );
+    }
+    // The image rebuilt from is gone once no clone needs it.
+    let out = incus_ok(&["query", "/1.0/images?recursion=1&project=default"]);
+    let left: Vec<Value> = serde_json::from_str::<Vec<Value>>(&out)
+        .unwrap()
+        .into_iter()
+        .filter(|i| {
+            i["properties"]["golden.refresh.template"].as_str() == Some(&format!("{}/tpl", p.name))
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let (_, rows) = ls(&p);
+    assert_eq!(
+        (rows[0]["derived"].as_u64(), rows[0]["stale"].as_u64()),
+        (Some(3), Some(0))
+    );
+
+    // Back as it was, on its member, with its MAC.
+    let r = p.tool("golden-refresh", &["--restore", "--force", "c1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The copy is an instance of its own: its uuid is not the clone's.
+    let back = kept(&p, "c1");
+    assert_eq!(
+        Kept {
+            uuid: before[2].uuid.clone(),
+            ..back
+        },
+        before[2]
+    );
+    assert_eq!(p.file("c1", "/etc/golden-update"), None);
+    assert_eq!(p.snapshots("c1"), ["mine"]);
+    assert!(!p.instances().contains(&"c1-pre-refresh".to_string()));
 }

@@ -13,7 +13,9 @@ show() { printf '\n$ %s\n' "$*"; "$@"; }
 # A fresh demo project each time (the private daemon's images and profiles).
 if incus project show "$P" >/dev/null 2>&1; then
     for i in $(incus list --project "$P" -f csv -c n); do incus delete -f "$i" --project "$P"; done
-    for f in $(incus image list -f json | jq -r --arg p "$P" '.[] | select(.properties["golden.project"]==$p) | .fingerprint'); do
+    # Its published images, and those a killed golden-refresh left.
+    for f in $(incus image list -f json | jq -r --arg p "$P" '.[] | select(.properties["golden.project"]==$p
+            or ((.properties["golden.refresh.template"] // "") | startswith($p + "/"))) | .fingerprint'); do
         incus image delete "$f"
     done
     incus project delete "$P" >/dev/null
@@ -52,14 +54,38 @@ printf '\n$ seq -f "lab-student-%%g" 20 | golden-derive lab-reference -H -o inst
 seq -f 'lab-student-%g' 20 | golden-derive lab-reference -H -o instance | wc -l
 
 echo
-echo "== 4. The update cycle"
+echo "== 4. The update cycle, ending with golden-refresh"
 show incus start pro-dev --project "$P" -q 2>/dev/null
 show incus exec pro-dev --project "$P" -- touch /root/updated
 show golden-create -f table pro-dev
+# The Debian golden gets an update too (its init is sleep: stopped by force).
+incus start pro-web --project "$P" 2>/dev/null
+printf '\n$ incus exec pro-web -- sh -c '"'"'echo v2 >/etc/golden-update'"'"'\n'
+incus exec pro-web --project "$P" -- sh -c 'echo v2 >/etc/golden-update'
+incus stop --force pro-web --project "$P"
+show golden-create -q -f table pro-web
 show golden-ls -f table --project "$P"
 printf '\n$ golden-ls -f json | jq -c '"'"'select(.stale > 0) | {instance, derived, stale}'"'"'\n'
 golden-ls -f json --project "$P" | jq -c 'select(.stale > 0) | {instance, derived, stale}'
-show golden-derive -f table pro-dev pro-dev-updated
+show golden-ls --clones -f table --project "$P" pro-dev pro-web
+key() { ssh-keygen -l -f <(incus file pull "$1/etc/ssh/ssh_host_ed25519_key.pub" - --project "$P"); }
+printf '\n$ ssh-keygen -l -f <(incus file pull pro-carol/etc/ssh/ssh_host_ed25519_key.pub -)\n'
+before=$(key pro-carol)
+echo "$before"
+# Every stale clone rebuilt in place from its template's new pristine.
+printf '\n$ golden-ls --clones -f json pro-dev pro-web | jq -c '"'"'select(.stale)'"'"' | golden-refresh -f table\n'
+golden-ls --clones -f json --project "$P" pro-dev pro-web | jq -c 'select(.stale)' | golden-refresh -f table
+show golden-ls --clones -f table --project "$P" pro-dev pro-web
+printf '\n$ incus file pull pro-carol/etc/golden-update - ; ssh-keygen -l -f <(incus file pull pro-carol/etc/ssh/ssh_host_ed25519_key.pub -)\n'
+incus file pull pro-carol/etc/golden-update - --project "$P"
+after=$(key pro-carol)
+echo "$after"
+# What the walk-through shows, checked: nothing stale, the same host key.
+stale=$(golden-ls --clones -f json --project "$P" | jq -s 'map(select(.stale)) | length')
+if [ "$stale" != 0 ] || [ "$before" != "$after" ]; then
+    echo "demo: after golden-refresh, $stale clone(s) stale; pro-carol's host key was $before, is $after" >&2
+    exit 1
+fi
 
 echo
 echo "== 5. Publish, and launch from the image"

@@ -256,7 +256,7 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
     tagged(
         &mut roff,
         "GOLDEN_LOCK_TIMEOUT",
-        "Seconds golden-create (golden-refresh) waits for another run on the same instance to end \
+        "Seconds golden-create and golden-refresh wait for another run on the same instance to end \
          (default 600). Its lock files are in $XDG_RUNTIME_DIR/golden-locks, or else in \
          $TMPDIR/golden-locks-UID (made 0700; a directory not private to you is refused).",
     );
@@ -273,10 +273,14 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
          /etc/incus/config.yml adds the remotes it lacks.",
     );
     section(&mut roff, "NOTES");
-    roff.text([roman(
+    roff.text([roman(if name == "golden-refresh" {
+        "Virtual machines are refused: a refresh carries the clone's identity through the \
+         daemon's files API, which needs the VM agent, running only once a VM is started. The \
+         test suite runs containers only."
+    } else {
         "Virtual machines are handled like containers: their pristine is taken stopped, and their \
-         clones are made by the same copy operation. The test suite runs containers only.",
-    )]);
+         clones are made by the same copy operation. The test suite runs containers only."
+    })]);
     section(&mut roff, "SEE ALSO");
     let others: Vec<String> = tools()
         .iter()

@@ -13,6 +13,8 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::json;
+
 use golden::incus::{CopyRequest, Incus, Instance};
 use golden::model::{KEY_PRE_REFRESH_OF, KEY_REFRESH_FROM, KEY_REFRESH_RESTART};
 use golden::name::check_instance_name;
@@ -99,4 +101,59 @@ pub fn make(incus: &Incus, c: &Target, inst: &Instance, kept: &str) -> Result<()
     incus
         .copy_instance_from(&c.project, inst.member(), &c.name, &req)
         .map_err(|e| e.context(format!("keeping {} as {kept}", c.name)))
+}
+
+/// After a rebuild: the clone's own `image.*` keys (`own`, read from its
+/// copy) over those the rebuild wrote from its image (`now`; unset: empty).
+pub fn image_keys_back(
+    own: &BTreeMap<String, String>,
+    now: &BTreeMap<String, String>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let image = |c: &BTreeMap<String, String>| {
+        c.iter()
+            .filter(|(k, _)| k.starts_with("image."))
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect::<Vec<_>>()
+    };
+    let mut back: serde_json::Map<_, _> = image(now)
+        .into_iter()
+        .map(|(k, _)| (k, json!("")))
+        .collect();
+    back.extend(image(own));
+    back
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_clones_image_keys_come_back_and_the_rebuilds_go() {
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let own = map(&[
+            ("image.description", "Debian bookworm"),
+            ("image.os", "debian"),
+            ("user.mine", "x"),
+        ]);
+        let now = map(&[
+            ("image.description", "golden-refresh: p/t pristine of ..."),
+            ("image.golden.refresh.template", "p/t"),
+            ("image.os", "debian"),
+            ("user.mine", "x"),
+        ]);
+        assert_eq!(
+            serde_json::Value::Object(image_keys_back(&own, &now)),
+            json!({
+                "image.description": "Debian bookworm",
+                "image.golden.refresh.template": "",
+                "image.os": "debian",
+            })
+        );
+    }
 }

@@ -170,6 +170,14 @@ fn rebuild(
     rec: &mut Refreshed,
 ) -> Result<()> {
     let c = &job.clone;
+    // The rebuild writes the image's properties as the clone's `image.*` keys:
+    // the description of an image removed at the end of the run, and its
+    // golden.refresh.* marks. The clone's own are put back, read from its copy
+    // (a rerun may find the clone rebuilt already).
+    let own = match incus.instance_if_any(&c.project, kept)? {
+        Some(k) => k.config,
+        None => incus.instance(&c.project, &c.name)?.config,
+    };
     let snaps = SnapshotsOf::instance(incus, &c.project, &c.name);
     for s in incus.snapshots(&c.project, &c.name)? {
         snaps.delete(&s.name)?;
@@ -208,6 +216,11 @@ fn rebuild(
         identity::carry(&old, &new, names)?;
     }
     rec.identity = identity_word(renew).into();
+    let now = incus.instance(&c.project, &c.name)?.config;
+    done["config"]
+        .as_object_mut()
+        .expect("an object")
+        .extend(backup::image_keys_back(&own, &now));
     incus.update_instance(&c.project, &c.name, &done)
 }
 
