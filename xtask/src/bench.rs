@@ -14,6 +14,7 @@ pub mod cluster;
 use serde_json::json;
 
 mod identity;
+mod refresh;
 
 struct Row {
     work: String,
@@ -646,6 +647,9 @@ pub fn run() {
     }
     if wanted("identity") {
         identity::bench_identity(&mut rows, 20);
+    }
+    if wanted("refresh") {
+        refresh::bench_refresh(&mut rows, 20);
     }
     if wanted("cow") {
         bench_cow(&mut rows, if full() { 500 } else { 200 });

@@ -7,9 +7,10 @@
 use super::{delete_all, drop_project, median, project, rounds, timed, tool, Row};
 use golden_tests::incus_ok;
 
-/// A provisioned Debian golden (as tests/identity.rs makes it).
-fn debian_golden(p: &str, name: &str, rsa: bool) {
-    incus_ok(&[
+/// A provisioned Debian golden (as tests/identity.rs makes it); `init`: more
+/// `incus init` arguments (a NIC).
+pub(super) fn debian_golden(p: &str, name: &str, rsa: bool, init: &[&str]) {
+    let mut args = vec![
         "init",
         "debian12",
         name,
@@ -17,7 +18,9 @@ fn debian_golden(p: &str, name: &str, rsa: bool) {
         p,
         "-c",
         "raw.lxc=lxc.init.cmd = /bin/sleep infinity",
-    ]);
+    ];
+    args.extend(init);
+    incus_ok(&args);
     incus_ok(&["start", name, "--project", p]);
     let mut script = format!(
         "echo {name} >/etc/hostname && \
@@ -36,8 +39,8 @@ fn debian_golden(p: &str, name: &str, rsa: bool) {
 pub fn bench_identity(rows: &mut Vec<Row>, n: usize) {
     let p = "bench-identity";
     project(p);
-    debian_golden(p, "deb", true);
-    debian_golden(p, "deb-norsa", false);
+    debian_golden(p, "deb", true, &[]);
+    debian_golden(p, "deb-norsa", false, &[]);
     let names: Vec<String> = (1..=n).map(|i| format!("c{i}")).collect();
     let derive = |tpl: &str, keep: bool| {
         let mut c = tool("golden-derive");
