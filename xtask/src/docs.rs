@@ -165,6 +165,7 @@ fn refresh_section(roff: &mut Roff) {
     )]);
     tagged(roff, "CLONE-pre-refresh", "The state before the last refresh, kept stopped, replaced at the next refresh, never counted as a clone (user.golden.pre-refresh-of names the clone). It has MAC addresses of its own and no static address (the clone could not start beside them): the clone's are kept in its user.golden.hwaddr.NIC and user.golden.device.NIC.* keys. --no-keep removes it once the clone is refreshed (refused for a clone with snapshots, which move there).");
     tagged(roff, "--restore", "Puts the clone back from CLONE-pre-refresh: the refreshed clone is removed, the copy is renamed to the clone's name and gets its MAC and static addresses back, and runs again if the clone ran. By hand: incus delete --force CLONE; incus rename CLONE-pre-refresh CLONE; then set volatile.eth0.hwaddr and the NIC's ipv4.address from the user.golden.* keys above, and unset them and user.golden.pre-refresh-of.");
+    tagged(roff, "Disk", "Refreshed clones share their blocks with each other (the unpacked image, on btrfs, ZFS, thin LVM and Ceph pools), no longer with the template's pristine: the pool holds about one more root per pristine refreshed from, as long as clones of it remain. The image itself is removed at the end of the run once no clone needs it.");
     tagged(roff, "Interrupted", "A run killed at any point leaves every clone usable, old or new: user.golden.refresh.restart and user.golden.refresh.from mark a refresh under way, and a rerun finishes it.");
 }
 

@@ -50,10 +50,12 @@ fn stop(
     // A clean stop may take the whole timeout: say so at once, and count
     // down on a terminal, rather than show nothing for a minute.
     let how = if force { "killing" } else { "stopping" };
-    notice(
-        quiet,
-        format!("{how} {name} (waiting up to {timeout} s for it to stop)"),
-    );
+    let waiting = if force {
+        String::new()
+    } else {
+        format!(" (waiting up to {timeout} s for it to stop)")
+    };
+    notice(quiet, format!("{how} {name}{waiting}"));
     let spinner = crate::progress::countdown(
         &format!("{how} {name}"),
         Duration::from_secs(timeout),

@@ -166,11 +166,26 @@ impl Incus {
                 self.remote_label()
             )));
         };
-        let started = std::time::Instant::now();
-        let answer = native.try_request_bytes(method, path, body, headers);
-        self.traced(method, path, started);
-        answer
+        // The daemon (6.0) serves files through a helper process it starts on
+        // demand and stops on a snapshot, a stop or a delete: a request that
+        // meets it going away is told "forkfile.sock: connect: no such file".
+        // Nothing was done then; asked again, the daemon starts a new helper.
+        let mut tries = 0;
+        loop {
+            let started = std::time::Instant::now();
+            let answer = native.try_request_bytes(method, path, body, headers);
+            self.traced(method, path, started);
+            match &answer {
+                Ok(Err(e)) if helper_gone(&e.message) && tries < 3 => tries += 1,
+                _ => return answer,
+            }
+        }
     }
+}
+
+/// The daemon's words when its file helper went away under a request.
+fn helper_gone(message: &str) -> bool {
+    message.contains("forkfile.sock") && message.contains("no such file or directory")
 }
 
 /// A files answer read: kind, owner, mode and content.
@@ -217,6 +232,15 @@ pub(super) fn decode(raw: RawResponse) -> Result<InstanceFile> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_helper_gone_is_told_from_a_missing_file() {
+        let gone = "Failed getting instance SFTP connection: dial unix \
+            /proc/self/fd/49/forkfile.sock: connect: no such file or directory";
+        assert!(helper_gone(gone));
+        assert!(!helper_gone("not found"));
+        assert!(!helper_gone("open /etc/x: no such file or directory"));
+    }
 
     fn raw(headers: &[(&str, &str)], body: &str) -> RawResponse {
         RawResponse {
