@@ -95,7 +95,7 @@ fn two_creates_that_share_no_local_lock_take_turns() {
     let mut first = String::new();
     err.read_line(&mut first).unwrap();
     assert!(
-        first.contains("waiting for another golden-create of stubborn (held by")
+        first.contains("waiting for another run on stubborn (held by")
             && first.contains(&format!(":{}:", a_pid(&held))),
         "{first}"
     );

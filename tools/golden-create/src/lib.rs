@@ -7,7 +7,7 @@
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
 use golden::batch;
 use golden::cli::{input, notice};
-use golden::incus::{Incus, SnapshotsOf};
+use golden::incus::SnapshotsOf;
 use golden::model::PRISTINE;
 use golden::output::{OutputArgs, Printer};
 use golden::readers::{Exclusive, Snapshotting};
@@ -133,7 +133,12 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
     let _locks = if args.run.dry_run {
         None
     } else {
-        Some(take_locks(&incus, t, args)?)
+        Some(golden::lease::hold(
+            &incus,
+            t,
+            std::time::Duration::from_secs(args.stop.timeout + 300),
+            args.run.quiet,
+        )?)
     };
     let inst = incus.instance(&t.project, &t.name)?;
     let running = !matches!(inst.status.as_str(), "Stopped");
@@ -245,68 +250,6 @@ fn swap_all(t: &Target, all: &[SnapshotsOf], quiet: bool) -> Result<Swapped> {
         previous: previous.last().cloned().flatten(),
         created_at,
     })
-}
-
-/// One golden-create per instance at a time, on this machine (a file lock) and
-/// across machines (a lease held in Incus); and whatever a killed run left
-/// running on the daemon ends before we read the instance and its snapshots.
-fn take_locks<'a>(
-    incus: &'a Incus,
-    t: &Target,
-    args: &Args,
-) -> Result<(golden::lock::InstanceLock, Option<golden::lease::Lease<'a>>)> {
-    let lock =
-        golden::lock::InstanceLock::acquire(t.remote.as_deref(), &t.project, &t.name, |file| {
-            notice(
-                args.run.quiet,
-                format!(
-                    "waiting for another golden-create of {} (lock {})",
-                    t.name,
-                    file.display()
-                ),
-            )
-        })?;
-    incus.wait_instance_operations(&t.project, &t.name, 120)?;
-    // Held long enough for a stop of --timeout seconds and the swap; a killed
-    // run's lease expires (at once, for a run of this machine).
-    let lease = golden::lease::Lease::acquire(
-        incus,
-        &t.project,
-        &t.name,
-        std::time::Duration::from_secs(args.stop.timeout + 300),
-        golden::lock::wait(),
-        |owner| {
-            notice(
-                args.run.quiet,
-                format!(
-                    "waiting for another golden-create of {} (held by {owner})",
-                    t.name
-                ),
-            )
-        },
-    );
-    match lease {
-        Ok(l) => {
-            // What a run elsewhere (or a killed one) left running ends first.
-            incus.wait_instance_operations(&t.project, &t.name, 120)?;
-            Ok((lock, Some(l)))
-        }
-        // A client restricted to its projects may not write their config: it
-        // still has the local lock.
-        Err(Error::Incus(m))
-            if m.to_lowercase().contains("restricted") || m.contains("Forbidden") =>
-        {
-            notice(
-                args.run.quiet,
-                format!(
-                    "{}: not locked across machines ({m}); runs on this machine still take turns",
-                    t.name
-                ),
-            );
-            Ok((lock, None))
-        }
-        Err(e) => Err(e),
-    }
 }
 
 #[cfg(test)]

@@ -13,10 +13,8 @@
 //! 3. *Restart*: a clone that ran is started, and only then is `restart`
 //!    cleared: a rerun that finds it on an up-to-date clone starts it.
 
-use golden::cli::notice;
 use golden::identity::{self, InInstance, KeyPool};
 use golden::incus::{Incus, Instance, SnapshotsOf};
-use golden::lock::InstanceLock;
 use golden::model::{
     Provenance, IDENTITY_PENDING, KEY_CREATED_AT, KEY_IDENTITY, KEY_PROJECT, KEY_REFRESH_FROM,
     KEY_REFRESH_RESTART, KEY_TEMPLATE, KEY_TEMPLATE_UUID, NEVER,
@@ -36,19 +34,17 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
     let c = &job.clone;
     let incus = c.incus();
     let quiet = args.run.quiet;
-    let _lock = match args.run.dry_run {
+    // One run on the clone at a time, here and across machines (a
+    // golden-create of it too); held for a stop and the refresh.
+    let _held = match args.run.dry_run {
         true => None,
-        false => Some(InstanceLock::acquire(
-            c.remote.as_deref(),
-            &c.project,
-            &c.name,
-            |_| notice(quiet, format!("waiting for another run on {}", c.name)),
+        false => Some(golden::lease::hold(
+            &incus,
+            c,
+            std::time::Duration::from_secs(args.stop.timeout + 900),
+            quiet,
         )?),
     };
-    if !args.run.dry_run {
-        // What a killed run left running on the daemon ends first.
-        incus.wait_instance_operations(&c.project, &c.name, 120)?;
-    }
     let inst = incus.instance(&c.project, &c.name)?;
     let prov = Provenance::of(&inst.config)
         .ok_or_else(|| Error::failed(format!("{}: its provenance is gone", c.name)))?;

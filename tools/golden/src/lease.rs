@@ -1,4 +1,5 @@
-//! One `golden-create` of an instance at a time, across machines.
+//! One `golden-create` or `golden-refresh` of an instance at a time, across
+//! machines.
 //!
 //! The local file lock ([`crate::lock`]) serialises runs on one machine; two
 //! machines share only Incus. So the lock is also held in Incus itself: a
@@ -20,8 +21,70 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+use crate::cli::notice;
 use crate::error::{Error, Result};
 use crate::incus::Incus;
+use crate::lock::InstanceLock;
+use crate::target::Target;
+
+/// One run on an instance at a time, on this machine (a file lock) and across
+/// machines (a lease held in Incus, for `hold`: long enough for a stop and
+/// the work); and whatever a killed run left running on the daemon ends
+/// before the caller reads the instance.
+pub fn hold<'a>(
+    incus: &'a Incus,
+    t: &Target,
+    hold: Duration,
+    quiet: bool,
+) -> Result<(InstanceLock, Option<Lease<'a>>)> {
+    let lock = InstanceLock::acquire(t.remote.as_deref(), &t.project, &t.name, |file| {
+        notice(
+            quiet,
+            format!(
+                "waiting for another run on {} (lock {})",
+                t.name,
+                file.display()
+            ),
+        )
+    })?;
+    incus.wait_instance_operations(&t.project, &t.name, 120)?;
+    // A killed run's lease expires (at once, for a run of this machine).
+    let lease = Lease::acquire(
+        incus,
+        &t.project,
+        &t.name,
+        hold,
+        crate::lock::wait(),
+        |owner| {
+            notice(
+                quiet,
+                format!("waiting for another run on {} (held by {owner})", t.name),
+            )
+        },
+    );
+    match lease {
+        Ok(l) => {
+            // What a run elsewhere (or a killed one) left running ends first.
+            incus.wait_instance_operations(&t.project, &t.name, 120)?;
+            Ok((lock, Some(l)))
+        }
+        // A client restricted to its projects may not write their config: it
+        // still has the local lock.
+        Err(Error::Incus(m))
+            if m.to_lowercase().contains("restricted") || m.contains("Forbidden") =>
+        {
+            notice(
+                quiet,
+                format!(
+                    "{}: not locked across machines ({m}); runs on this machine still take turns",
+                    t.name
+                ),
+            );
+            Ok((lock, None))
+        }
+        Err(e) => Err(e),
+    }
+}
 
 /// The project config key holding the lock of `instance`.
 pub fn key(instance: &str) -> String {
