@@ -6,8 +6,8 @@
 //! template's DHCP leases and random seed.
 
 use super::{
-    replace_word, survey, Files, Survey, DBUS_MACHINE_ID, DHCP_LEASES, ETC_HOSTNAME, ETC_HOSTS,
-    ETC_MACHINE_ID, HOSTNAME, MACHINE_ID, RANDOM_SEED, RANDOM_SEED_FILE, SSH_HOST_KEYS,
+    own_identity, replace_word, survey, Files, Survey, DBUS_MACHINE_ID, DHCP_LEASES, ETC_HOSTNAME,
+    ETC_HOSTS, ETC_MACHINE_ID, HOSTNAME, MACHINE_ID, RANDOM_SEED, RANDOM_SEED_FILE, SSH_HOST_KEYS,
 };
 use crate::incus::{InstanceFile, Perms};
 use crate::Result;
@@ -20,8 +20,9 @@ pub fn carry(
     new: &dyn Files,
     (template, clone): (&str, &str),
 ) -> Result<Vec<&'static str>> {
-    // Read as the clone's own: its hostname file names the clone.
-    let was = survey(old, clone)?;
+    // Its ids and keys only: its hostname is read below, whatever it names,
+    // and its leases and seed stay in the old root.
+    let was = own_identity(old)?;
     let now = survey(new, template)?;
     let mut done = Vec::new();
 

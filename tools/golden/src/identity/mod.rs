@@ -120,6 +120,14 @@ pub fn real_id(content: &[u8]) -> bool {
 
 /// Reads what `files` holds; `template` is the name the hostname files may hold.
 pub fn survey(files: &dyn Files, template: &str) -> Result<Survey> {
+    let mut s = own_identity(files)?;
+    survey_names_and_leftovers(files, template, &mut s)?;
+    Ok(s)
+}
+
+/// What makes a machine someone: its ids and host keys (what a refresh
+/// carries; the rest of a survey is read in the new root only).
+pub fn own_identity(files: &dyn Files) -> Result<Survey> {
     let mut s = Survey::default();
     if let Some(f) = files.read(ETC_MACHINE_ID)?.filter(InstanceFile::is_file) {
         if real_id(&f.content) {
@@ -161,6 +169,11 @@ pub fn survey(files: &dyn Files, template: &str) -> Result<Survey> {
             });
         }
     }
+    Ok(s)
+}
+
+/// The hostname files naming `template`, the leases and the random seed.
+fn survey_names_and_leftovers(files: &dyn Files, template: &str, s: &mut Survey) -> Result<()> {
     if let Some(f) = files.read(ETC_HOSTNAME)?.filter(InstanceFile::is_file) {
         let named = f.text().trim().to_string();
         if named == template {
@@ -185,7 +198,7 @@ pub fn survey(files: &dyn Files, template: &str) -> Result<Survey> {
         }
     }
     s.random_seed = files.read(RANDOM_SEED_FILE)?.is_some_and(|f| f.is_file());
-    Ok(s)
+    Ok(())
 }
 
 impl Survey {
