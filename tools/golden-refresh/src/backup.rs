@@ -55,10 +55,16 @@ pub fn find(incus: &Incus, c: &Target, kept: &str) -> Result<Option<Instance>> {
     Ok(Some(k))
 }
 
-/// Makes (or remakes) the copy of `inst`, the clone `c` as it is now (stopped).
-pub fn make(incus: &Incus, c: &Target, inst: &Instance, kept: &str) -> Result<()> {
-    // The copy of an earlier refresh, or one a killed run left half made.
-    if find(incus, c, kept)?.is_some() {
+/// Makes the copy of `inst`, the clone `c` as it is now (stopped), in place
+/// of `old` (as [`find`] found it: the copy of an earlier refresh, or one a
+/// killed run left half made); returns it.
+pub fn make(
+    incus: &Incus,
+    c: &Target,
+    inst: &Instance,
+    (kept, old): (&str, Option<&Instance>),
+) -> Result<Instance> {
+    if old.is_some() {
         incus.wait_instance_operations(&c.project, kept, 120)?;
         incus.delete_instance(&c.project, kept)?;
     }
@@ -100,7 +106,8 @@ pub fn make(incus: &Incus, c: &Target, inst: &Instance, kept: &str) -> Result<()
     req.devices = devices;
     incus
         .copy_instance_from(&c.project, inst.member(), &c.name, &req)
-        .map_err(|e| e.context(format!("keeping {} as {kept}", c.name)))
+        .map_err(|e| e.context(format!("keeping {} as {kept}", c.name)))?;
+    incus.instance(&c.project, kept)
 }
 
 /// After a rebuild: the clone's own `image.*` keys (`own`, read from its

@@ -17,7 +17,7 @@ use golden::identity::{self, InInstance, KeyPool};
 use golden::incus::{Incus, Instance, SnapshotsOf};
 use golden::model::{
     Provenance, IDENTITY_PENDING, KEY_CREATED_AT, KEY_IDENTITY, KEY_PROJECT, KEY_REFRESH_FROM,
-    KEY_REFRESH_RESTART, KEY_TEMPLATE, KEY_TEMPLATE_UUID, NEVER,
+    KEY_REFRESH_RESTART, KEY_TEMPLATE, KEY_TEMPLATE_UUID,
 };
 use golden::target::Target;
 use golden::{Error, Result};
@@ -26,9 +26,6 @@ use serde_json::json;
 use crate::image::Images;
 use crate::plan::Job;
 use crate::{backup, Args, Refreshed};
-
-/// The snapshot taken and removed at once after a rebuild (see [`rebuild`]).
-const SYNC: &str = "golden-refresh-sync";
 
 pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
     let c = &job.clone;
@@ -96,13 +93,20 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
 
     let (fp, to) = images.for_job(job, quiet)?;
     rec.to = to;
-    let have_copy = backup::find(&incus, c, &kept)?.is_some();
+    let mut copy = backup::find(&incus, c, &kept)?;
     // A mark without its copy: whoever removed the copy left the clone as
     // it was, unless it was rebuilt already (its identity is then lost).
     let rebuilt = inst.config.get("volatile.base_image") == Some(&fp);
-    if underway.is_none() || (!have_copy && !rebuilt) {
-        keep(&incus, job, &inst, &kept, running, args)?;
-    } else if !have_copy && !renew {
+    if underway.is_none() || (copy.is_none() && !rebuilt) {
+        copy = Some(keep(
+            &incus,
+            job,
+            &inst,
+            (&kept, copy.as_ref()),
+            running,
+            args,
+        )?);
+    } else if copy.is_none() && !renew {
         return Err(Error::failed(format!(
             "{} was rebuilt by an interrupted refresh and its pre-refresh copy {kept} is gone: \
              its own identity cannot be carried any more; rerun with --new-identity",
@@ -112,32 +116,32 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
         // Started by hand since the interrupted run.
         args.stop.stop(&incus, (&c.project, &c.name), quiet)?;
     }
-    rec.snapshots = incus.snapshots(&c.project, &kept).map_or(0, |s| s.len());
+    if copy.is_some() {
+        rec.snapshots = incus.snapshots(&c.project, &kept)?.len();
+    }
 
-    rebuild(&incus, job, (&kept, &fp), renew, &mut rec)?;
+    rebuild(&incus, job, &inst, (copy.as_ref(), &fp), renew, &mut rec)?;
     if restart {
         restart_again(&incus, c, false, &mut rec)?;
     }
-    if args.no_keep {
-        if backup::find(&incus, c, &kept)?.is_some() {
-            incus.delete_instance(&c.project, &kept)?;
-        }
-    } else if backup::find(&incus, c, &kept)?.is_some() {
-        rec.kept = kept;
+    match (&copy, args.no_keep) {
+        (Some(_), true) => incus.delete_instance(&c.project, &kept)?,
+        (Some(_), false) => rec.kept = kept,
+        (None, _) => {}
     }
     rec.status = "refreshed".into();
     Ok(rec)
 }
 
-/// Phase 1: stopped, and its state kept.
+/// Phase 1: stopped, and its state kept; returns the copy.
 fn keep(
     incus: &Incus,
     job: &Job,
     inst: &Instance,
-    kept: &str,
+    kept: (&str, Option<&Instance>),
     running: bool,
     args: &Args,
-) -> Result<()> {
+) -> Result<Instance> {
     let c = &job.clone;
     if running {
         let restart = json!({ "config": { KEY_REFRESH_RESTART: "true" } });
@@ -145,15 +149,13 @@ fn keep(
         args.stop
             .stop(incus, (&c.project, &c.name), args.run.quiet)?;
     }
-    let inst = if running {
-        incus.instance(&c.project, &c.name)?
-    } else {
-        inst.clone()
-    };
-    backup::make(incus, c, &inst, kept)?;
+    // As read before the stop: what the copy takes of it (kind, member,
+    // MAC addresses, devices) a stop does not change.
+    let copy = backup::make(incus, c, inst, kept)?;
     let from = Provenance::of(&inst.config).map_or("", |p| p.created_at);
     let mark = json!({ "config": { KEY_REFRESH_FROM: from } });
-    incus.update_instance(&c.project, &c.name, &mark)
+    incus.update_instance(&c.project, &c.name, &mark)?;
+    Ok(copy)
 }
 
 /// Phase 2: snapshots gone (kept on the copy), root rebuilt, identity
@@ -161,7 +163,8 @@ fn keep(
 fn rebuild(
     incus: &Incus,
     job: &Job,
-    (kept, fp): (&str, &str),
+    inst: &Instance,
+    (copy, fp): (Option<&Instance>, &str),
     renew: bool,
     rec: &mut Refreshed,
 ) -> Result<()> {
@@ -170,22 +173,14 @@ fn rebuild(
     // the description of an image removed at the end of the run, and its
     // golden.refresh.* marks. The clone's own are put back, read from its copy
     // (a rerun may find the clone rebuilt already).
-    let own = match incus.instance_if_any(&c.project, kept)? {
-        Some(k) => k.config,
-        None => incus.instance(&c.project, &c.name)?.config,
-    };
+    let own = &copy.unwrap_or(inst).config;
     let snaps = SnapshotsOf::instance(incus, &c.project, &c.name);
     for s in incus.snapshots(&c.project, &c.name)? {
         snaps.delete(&s.name)?;
     }
+    // Its files are read and written next: the client makes sure the
+    // daemon serves the new root (see `Incus::rebuild_instance`).
     incus.rebuild_instance(&c.project, &c.name, fp)?;
-    // The daemon (6.0) serves an instance's files through a helper that it
-    // keeps running between requests, chrooted into the root it found: one
-    // started before the rebuild (a derive's reset, a user's `incus file`)
-    // would go on serving the old, deleted root, and the identity written
-    // there would be lost. Taking a snapshot stops that helper.
-    snaps.create(SYNC, NEVER)?;
-    snaps.delete(SYNC)?;
     let new = InInstance {
         incus,
         project: &c.project,
@@ -199,24 +194,29 @@ fn rebuild(
         KEY_TEMPLATE_UUID: job.template_uuid,
         KEY_REFRESH_FROM: "",
     }});
-    if renew {
-        let survey = identity::survey(&new, names.0)?;
-        let reset = identity::reset(&new, &survey, names, &KeyPool::default())?;
-        done["config"][KEY_IDENTITY] = identity::column(&reset).into();
-    } else {
-        let old = InInstance {
-            incus,
-            project: &c.project,
-            name: kept,
-        };
-        identity::carry(&old, &new, names)?;
+    // Carried from the copy, or made new (asked, or the clone had none of
+    // its own; `one` never goes on without a copy unless renewing).
+    match copy.filter(|_| !renew) {
+        Some(copy) => {
+            let old = InInstance {
+                incus,
+                project: &c.project,
+                name: &copy.name,
+            };
+            identity::carry(&old, &new, names)?;
+        }
+        None => {
+            let survey = identity::survey(&new, names.0)?;
+            let reset = identity::reset(&new, &survey, names, &KeyPool::default())?;
+            done["config"][KEY_IDENTITY] = identity::column(&reset).into();
+        }
     }
     rec.identity = identity_word(renew).into();
     let now = incus.instance(&c.project, &c.name)?.config;
     done["config"]
         .as_object_mut()
         .expect("an object")
-        .extend(backup::image_keys_back(&own, &now));
+        .extend(backup::image_keys_back(own, &now));
     incus.update_instance(&c.project, &c.name, &done)
 }
 

@@ -9,6 +9,9 @@ use super::client::enc;
 use super::{Incus, Instance, InstanceSnapshot, InstanceUrl, Scope, Snapshot};
 use crate::error::{Error, Result};
 
+/// The snapshot [`Incus::rebuild_instance`] takes and removes at once.
+const REBUILD_SYNC: &str = "golden-rebuild-sync";
+
 /// A new instance copied from another's snapshot (`POST /1.0/instances`).
 #[derive(Debug, Clone, Serialize)]
 pub struct CopyRequest {
@@ -240,6 +243,13 @@ impl Incus {
     /// Replaces an instance's root disk by an image's, keeping its config,
     /// devices, profiles and MAC addresses (`instances_rebuild`); the instance
     /// must be stopped and, on Incus 6.0, have no snapshot.
+    ///
+    /// The daemon (6.0) serves an instance's files through a helper it keeps
+    /// running between requests, chrooted into the root it found: one started
+    /// before the rebuild (a derive's reset, a user's `incus file`) would go
+    /// on serving the old, deleted root, and what is written there would be
+    /// lost. Taking a snapshot stops that helper: one is taken and removed
+    /// here, so the files API sees the new root.
     pub fn rebuild_instance(&self, project: &str, name: &str, fingerprint: &str) -> Result<()> {
         let body = serde_json::json!({
             "source": { "type": "image", "fingerprint": fingerprint }
@@ -251,7 +261,10 @@ impl Incus {
         );
         self.run("POST", &path, &body)
             .map(drop)
-            .map_err(|e| e.context(format!("rebuilding {name} in project {project}")))
+            .map_err(|e| e.context(format!("rebuilding {name} in project {project}")))?;
+        let snaps = super::SnapshotsOf::instance(self, project, name);
+        snaps.create(REBUILD_SYNC, crate::model::NEVER)?;
+        snaps.delete(REBUILD_SYNC)
     }
 
     /// Renames a stopped instance (its snapshots and volumes go with it).
