@@ -572,6 +572,44 @@ pub fn signal(pid: u32, sig: &str) {
     assert!(st.success(), "kill -{sig} {pid}");
 }
 
+/// A Debian golden `name` in `project`, provisioned as a real one would be
+/// (see [`Project::debian_golden`]; the bench makes its own with it too):
+/// `init`, more `incus init` arguments; `script`, a shell line run last in it.
+pub fn debian_golden(project: &str, name: &str, init: &[&str], script: &str) {
+    let mut args = vec![
+        "init",
+        "debian12",
+        name,
+        "--project",
+        project,
+        "-c",
+        "raw.lxc=lxc.init.cmd = /bin/sleep infinity",
+    ];
+    args.extend(init);
+    incus_ok(&args);
+    incus_ok(&["start", name, "--project", project]);
+    let script = format!(
+        "echo {name} >/etc/hostname && \
+         printf '127.0.0.1\\tlocalhost\\n127.0.1.1\\t{name}.lab {name}\\n' >/etc/hosts && \
+         systemd-machine-id-setup >/dev/null 2>&1 && dbus-uuidgen --ensure && \
+         mkdir -p /var/lib/dhcp && echo lease >/var/lib/dhcp/dhclient.eth0.leases && \
+         head -c 512 /dev/urandom >/var/lib/systemd/random-seed && {script}"
+    );
+    incus_ok(&[
+        "exec",
+        name,
+        "--project",
+        project,
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    incus_ok(&["stop", "--force", name, "--project", project]);
+    let r = run(golden("golden-create").args(["-q", name, "--project", project]));
+    assert_eq!(r.code, 0, "golden-create {name}: {}", r.stderr);
+}
+
 /// A real Debian 12 golden (the `debian12` image `tests/incus.sh start` builds
 /// with mmdebstrap: systemd, openssh-server, dbus), and its files.
 impl Project {
@@ -586,27 +624,7 @@ impl Project {
     /// [`Project::debian_golden`], with more `incus init` arguments and a
     /// shell line run last in it.
     pub fn debian_golden_with(&self, name: &str, init: &[&str], script: &str) {
-        let mut args = vec![
-            "init",
-            "debian12",
-            name,
-            "-c",
-            "raw.lxc=lxc.init.cmd = /bin/sleep infinity",
-        ];
-        args.extend(init);
-        self.incus(&args);
-        self.incus(&["start", name]);
-        let script = format!(
-            "echo {name} >/etc/hostname && \
-             printf '127.0.0.1\\tlocalhost\\n127.0.1.1\\t{name}.lab {name}\\n' >/etc/hosts && \
-             systemd-machine-id-setup >/dev/null 2>&1 && dbus-uuidgen --ensure && \
-             mkdir -p /var/lib/dhcp && echo lease >/var/lib/dhcp/dhclient.eth0.leases && \
-             head -c 512 /dev/urandom >/var/lib/systemd/random-seed && {script}"
-        );
-        self.incus(&["exec", name, "--", "sh", "-c", &script]);
-        self.incus(&["stop", "--force", name]);
-        let r = self.tool("golden-create", &["-q", name]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        debian_golden(&self.name, name, init, script);
     }
 
     /// A file of an instance (through the daemon: running or not), or None.

@@ -5,35 +5,16 @@
 //! cost, the rest is the files API's work.
 
 use super::{delete_all, drop_project, median, project, rounds, timed, tool, Row};
-use golden_tests::incus_ok;
 
-/// A provisioned Debian golden (as tests/identity.rs makes it); `init`: more
-/// `incus init` arguments (a NIC).
+/// A provisioned Debian golden, as the tests make it; without its RSA host
+/// key unless `rsa`; `init`: more `incus init` arguments (a NIC).
 pub(super) fn debian_golden(p: &str, name: &str, rsa: bool, init: &[&str]) {
-    let mut args = vec![
-        "init",
-        "debian12",
-        name,
-        "--project",
-        p,
-        "-c",
-        "raw.lxc=lxc.init.cmd = /bin/sleep infinity",
-    ];
-    args.extend(init);
-    incus_ok(&args);
-    incus_ok(&["start", name, "--project", p]);
-    let mut script = format!(
-        "echo {name} >/etc/hostname && \
-         printf '127.0.0.1\\tlocalhost\\n127.0.1.1\\t{name}\\n' >/etc/hosts && \
-         systemd-machine-id-setup >/dev/null 2>&1 && dbus-uuidgen --ensure && \
-         head -c 512 /dev/urandom >/var/lib/systemd/random-seed"
-    );
-    if !rsa {
-        script.push_str(" && rm /etc/ssh/ssh_host_rsa_key /etc/ssh/ssh_host_rsa_key.pub");
-    }
-    incus_ok(&["exec", name, "--project", p, "--", "sh", "-c", &script]);
-    incus_ok(&["stop", "--force", name, "--project", p]);
-    timed(tool("golden-create").args(["-q", name, "--project", p]));
+    let script = if rsa {
+        "true"
+    } else {
+        "rm /etc/ssh/ssh_host_rsa_key /etc/ssh/ssh_host_rsa_key.pub"
+    };
+    golden_tests::debian_golden(p, name, init, script);
 }
 
 pub fn bench_identity(rows: &mut Vec<Row>, n: usize) {
