@@ -87,19 +87,7 @@ fn exclusive_bytes(member: &str, project: &str, instance: &str) -> u64 {
         "{}/{member}/storage-pools/local/containers/{project}_{instance}",
         cluster_dir()
     );
-    let out = std::process::Command::new("nsenter")
-        .args(["-t", pid.trim(), "-m", "--", "sh", "-c"])
-        .arg(format!("sync && btrfs filesystem du --raw -s {path}"))
-        .output()
-        .expect("nsenter btrfs");
-    assert!(
-        out.status.success(),
-        "btrfs du: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let row = text.lines().nth(1).expect("btrfs du row");
-    row.split_whitespace().nth(1).unwrap().parse().unwrap()
+    btrfs_exclusive_in(&pid, &path, true)
 }
 
 /// A stopped busybox template on `member` holding a file of `mib` MiB, made a

@@ -434,19 +434,16 @@ pub fn btrfs_exclusive_bytes(pool: &str, project: &str, instance: &str) -> u64 {
         "{}/storage-pools/{pool}/containers/{project}_{instance}",
         incus_dir()
     );
+    btrfs_exclusive_in(&daemon_pid(), &path, false)
+}
+
+/// Bytes of the btrfs subvolume at `path` that no other shares, read in the
+/// mount namespace of the daemon `pid` (after a `sync` if asked).
+pub fn btrfs_exclusive_in(pid: &str, path: &str, sync: bool) -> u64 {
+    let du = format!("btrfs filesystem du --raw -s {path}");
+    let line = if sync { format!("sync && {du}") } else { du };
     let out = Command::new("nsenter")
-        .args([
-            "-t",
-            &daemon_pid(),
-            "-m",
-            "--",
-            "btrfs",
-            "filesystem",
-            "du",
-            "--raw",
-            "-s",
-            &path,
-        ])
+        .args(["-t", pid.trim(), "-m", "--", "sh", "-c", &line])
         .output()
         .expect("nsenter btrfs");
     assert!(
@@ -455,8 +452,8 @@ pub fn btrfs_exclusive_bytes(pool: &str, project: &str, instance: &str) -> u64 {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().nth(1).expect("btrfs du row");
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    let row = text.lines().nth(1).expect("btrfs du row");
+    row.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 /// Bytes used by an instance volume on a dir pool.
