@@ -124,6 +124,7 @@ EOF
 }
 
 . "$(dirname "$0")/busybox-image.sh"
+. "$(dirname "$0")/traces.sh"
 
 fixtures() {
     client image alias list --format csv | grep -q "^$IMAGE," || busybox_image
@@ -205,22 +206,11 @@ stop() {
     # Then the daemons, by pid (faster than `incus admin shutdown`, 20-40 s here).
     for m in $MEMBERS; do kill_member "$m" & done
     wait
-    # Anything still running from those daemons (forkd, containers' monitors).
-    local p
-    for p in $(pgrep -f -- "$DIR/" 2>/dev/null || true); do kill -9 "$p" 2>/dev/null || true; done
     for m in br $MEMBERS; do
         ip netns pids "$NS-$m" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
     done
-    sleep 0.3
-    # Mounts visible here (the daemons' own mount namespaces died with them).
-    local mnt
-    for mnt in $(awk -v d="$DIR/" 'index($2 "/", d) == 1 {print $2}' /proc/self/mounts | sort -r); do
-        umount -l "$mnt" 2>/dev/null || true
-    done
-    local loop
-    for loop in $(losetup -nO NAME,BACK-FILE 2>/dev/null | awk -v d="$DIR/" 'index($2, d) == 1 {print $1}'); do
-        losetup -d "$loop" 2>/dev/null || true
-    done
+    # The daemons' own mount namespaces died with them: what is left is seen here.
+    remove_traces "$DIR"
     for m in $MEMBERS br; do
         if ip netns list | grep -qw "^$NS-$m"; then ip netns del "$NS-$m"; fi
     done

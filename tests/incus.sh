@@ -81,6 +81,7 @@ install() {
 }
 
 . "$(dirname "$0")/busybox-image.sh"
+. "$(dirname "$0")/traces.sh"
 
 answers() { [ -S "$DIR/unix.socket" ] && timeout 5 env INCUS_DIR="$DIR" INCUS_CONF="$CONF" incus query /1.0 >/dev/null 2>&1; }
 
@@ -207,20 +208,9 @@ stop() {
         for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
         kill -9 "$pid" 2>/dev/null || true
     fi
-    # Anything still running from that daemon (forkd, dnsmasq, containers' monitors).
-    local p
-    for p in $(pgrep -f -- "$DIR/" 2>/dev/null || true); do kill -9 "$p" 2>/dev/null || true; done
     ip netns pids "$NETNS" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-    sleep 0.3
-    # Mounts visible here (the daemon's own mount namespace died with it).
-    local m
-    for m in $(awk -v d="$DIR/" 'index($2 "/", d) == 1 {print $2}' /proc/self/mounts | sort -r); do
-        umount -l "$m" 2>/dev/null || true
-    done
-    local loop
-    for loop in $(losetup -nO NAME,BACK-FILE 2>/dev/null | awk -v d="$DIR/" 'index($2, d) == 1 {print $1}'); do
-        losetup -d "$loop" 2>/dev/null || true
-    done
+    # The daemon's own mount namespace died with it: what is left is seen here.
+    remove_traces "$DIR"
     ip netns list | grep -qw "^$NETNS" && ip netns del "$NETNS"
     rm -rf "$DIR" "$STATE"
     return 0
