@@ -386,6 +386,21 @@ fn an_offline_member_is_named_and_the_rest_goes_on() {
         "{}",
         r.stderr
     );
+    // golden-refresh too: c1 (stale, t1 made again) is refreshed, c3 named.
+    let r = p.tool("golden-refresh", &["-f", "json", "c1", "c3"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let done = json_lines(&r.stdout);
+    assert_eq!(done.len(), 1, "{}", r.stdout);
+    assert_eq!(
+        (done[0]["instance"].as_str(), done[0]["status"].as_str()),
+        (Some("c1"), Some("refreshed"))
+    );
+    assert!(
+        r.stderr
+            .contains("c3 is on cluster member m3, which is offline"),
+        "{}",
+        r.stderr
+    );
     let alias = format!("{}-img", p.name);
     let r = p.tool("golden-publish", &["t3", "--alias", &alias]);
     assert_eq!(r.code, 1, "{}", r.stderr);

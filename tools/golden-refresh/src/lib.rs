@@ -24,6 +24,8 @@ mod plan;
 mod refresh;
 mod restore;
 
+use plan::Planned;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "golden-refresh",
@@ -159,14 +161,21 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         );
     }
     let targets = locate(wanted)?;
-    let jobs = plan::plan(targets)?;
+    let planned = plan::plan(targets)?;
     let images = image::Images::default();
     let status = batch::run(
-        &jobs,
+        &planned,
         opts,
         printer,
-        |j| j.clone.name.clone(),
-        |j| refresh::one(j, &args, &images).map_err(|e| j.clone.on_offline_member(e)),
+        |p| p.clone_target().name.clone(),
+        |p| {
+            let t = p.clone_target();
+            match p {
+                Planned::Refresh(j) => refresh::one(j, &args, &images),
+                Planned::Offline(_) => Err(Error::failed("not refreshed")),
+            }
+            .map_err(|e| t.on_offline_member(e))
+        },
     );
     if !args.run.dry_run {
         images.clean(args.run.quiet);

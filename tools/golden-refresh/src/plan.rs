@@ -19,7 +19,25 @@ pub struct Job {
     pub template_uuid: String,
 }
 
-pub fn plan(targets: Vec<Target>) -> Result<Vec<Job>> {
+/// What is done for one clone named.
+pub enum Planned {
+    Refresh(Job),
+    /// On a cluster member that is offline: the daemon lists it without its
+    /// config, so nothing can be told of it. Its record fails alone, naming
+    /// the member; the others go on (as golden-create and golden-derive do).
+    Offline(Target),
+}
+
+impl Planned {
+    pub fn clone_target(&self) -> &Target {
+        match self {
+            Planned::Refresh(j) => &j.clone,
+            Planned::Offline(t) => t,
+        }
+    }
+}
+
+pub fn plan(targets: Vec<Target>) -> Result<Vec<Planned>> {
     let mut seen = BTreeSet::new();
     for t in &targets {
         if !seen.insert((&t.remote, &t.project, &t.name)) {
@@ -54,7 +72,13 @@ pub fn plan(targets: Vec<Target>) -> Result<Vec<Job>> {
                 Some(i) => i.clone(),
                 None => t.incus().instance(&t.project, &t.name)?,
             };
-            job(t, &inst, listed)
+            // Asked only of a name without provenance: one call, then.
+            if Provenance::of(&inst.config).is_none()
+                && t.incus().offline_member_of(&t.project, &t.name).is_some()
+            {
+                return Ok(Planned::Offline(t));
+            }
+            job(t, &inst, listed).map(Planned::Refresh)
         })
         .collect()
 }
