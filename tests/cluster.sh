@@ -182,13 +182,17 @@ member_start() {
     local m=$1
     [[ " $MEMBERS " == *" $m "* ]] || die "no member $m (one of: $MEMBERS)"
     member_answers "$m" || start_daemon "$m" || die "member $m did not become ready"
-    # Seen ONLINE by member 1 again (heartbeats): a bounded poll of state.
+    # Seen ONLINE by member 1 again (heartbeats), and answering what member 1
+    # forwards to it: a member just started can be ONLINE and still tell the
+    # others "Server isn't ready yet" (an image transfer from it failed so
+    # once, in the test after this). A bounded poll of state.
     local i
     for i in $(seq 120); do
-        [ "$(client query "/1.0/cluster/members/$m" 2>/dev/null | jq -r .status)" = Online ] && return 0
+        [ "$(client query "/1.0/cluster/members/$m" 2>/dev/null | jq -r .status)" = Online ] \
+            && client query "/1.0/resources?target=$m" >/dev/null 2>&1 && return 0
         sleep 0.5
     done
-    die "member $m did not come back ONLINE within 60 s"
+    die "member $m did not come back ONLINE and ready within 60 s"
 }
 
 stop() {
