@@ -9,8 +9,8 @@ use super::client::enc;
 use super::{Incus, Instance, InstanceSnapshot, InstanceUrl, Scope, Snapshot};
 use crate::error::{Error, Result};
 
-/// The snapshot [`Incus::rebuild_instance`] takes and removes at once.
-const REBUILD_SYNC: &str = "golden-rebuild-sync";
+/// The snapshot [`Incus::stop_file_helper`] takes and removes at once.
+const FILE_HELPER_STOP: &str = "golden-file-helper-stop";
 
 /// A new instance copied from another's snapshot (`POST /1.0/instances`).
 #[derive(Debug, Clone, Serialize)]
@@ -243,13 +243,7 @@ impl Incus {
     /// Replaces an instance's root disk by an image's, keeping its config,
     /// devices, profiles and MAC addresses (`instances_rebuild`); the instance
     /// must be stopped and, on Incus 6.0, have no snapshot.
-    ///
-    /// The daemon (6.0) serves an instance's files through a helper it keeps
-    /// running between requests, chrooted into the root it found: one started
-    /// before the rebuild (a derive's reset, a user's `incus file`) would go
-    /// on serving the old, deleted root, and what is written there would be
-    /// lost. Taking a snapshot stops that helper: one is taken and removed
-    /// here, so the files API sees the new root.
+    /// Its files API then serves the new root (see [`Incus::stop_file_helper`]).
     pub fn rebuild_instance(&self, project: &str, name: &str, fingerprint: &str) -> Result<()> {
         let body = serde_json::json!({
             "source": { "type": "image", "fingerprint": fingerprint }
@@ -262,13 +256,28 @@ impl Incus {
         self.run("POST", &path, &body)
             .map(drop)
             .map_err(|e| e.context(format!("rebuilding {name} in project {project}")))?;
-        let snaps = super::SnapshotsOf::instance(self, project, name);
-        snaps.create(REBUILD_SYNC, crate::model::NEVER)?;
-        snaps.delete(REBUILD_SYNC)
+        self.stop_file_helper(project, name)
     }
 
-    /// Renames a stopped instance (its snapshots and volumes go with it).
+    /// The daemon (6.0) serves an instance's files through a helper it keeps
+    /// running between requests, chrooted into the root it found and
+    /// reached by a socket under the instance's name. One started before a
+    /// rebuild would go on serving the old, deleted root (what is written
+    /// there is lost); one started before a rename is left behind, and the
+    /// renamed instance's files fail ("forkfile.sock: no such file or
+    /// directory"). Taking a snapshot stops that helper: one is taken and
+    /// removed at once.
+    fn stop_file_helper(&self, project: &str, name: &str) -> Result<()> {
+        let snaps = super::SnapshotsOf::instance(self, project, name);
+        snaps.create(FILE_HELPER_STOP, crate::model::NEVER)?;
+        snaps.delete(FILE_HELPER_STOP)
+    }
+
+    /// Renames a stopped instance (its snapshots and volumes go with it);
+    /// its files API serves it under the new name at once (see
+    /// [`Incus::stop_file_helper`]).
     pub fn rename_instance(&self, project: &str, from: &str, to: &str) -> Result<()> {
+        self.stop_file_helper(project, from)?;
         self.run(
             "POST",
             &instance_path(project, from),
