@@ -320,3 +320,26 @@ fn a_failed_reset_leaves_no_clone_and_the_others_go_on() {
         .args(["-t", &daemon_pid(), "-m", "--", "chattr", "-i", &path])
         .status();
 }
+
+#[test]
+fn a_started_pending_clone_without_identity_files_is_finished_not_refused() {
+    let p = Project::new("pending-bb");
+    p.golden("tpl", None);
+    assert_eq!(p.tool("golden-derive", &["-q", "tpl", "c"]).code, 0);
+    // What a kill between copy and reset leaves, then started by hand: a
+    // busybox root holds nothing of the template's to reset.
+    p.incus(&["config", "set", "c", "user.golden.identity=pending"]);
+    p.incus(&["start", "c"]);
+    let r = p.tool(
+        "golden-derive",
+        &["-f", "json", "--skip-existing", "tpl", "c"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rec = &json_lines(&r.stdout)[0];
+    assert_eq!(
+        (rec["status"].as_str(), rec["identity"].as_str()),
+        (Some("skipped"), Some("-"))
+    );
+    assert_eq!(p.get("c")["config"]["user.golden.identity"], "-");
+    p.incus(&["stop", "--force", "c"]);
+}

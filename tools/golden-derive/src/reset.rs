@@ -14,6 +14,21 @@ pub fn finish_pending(
 ) -> Result<String> {
     let (name, project) = (&job.name, &tpl.clone_project);
     if !stopped {
+        // Started meanwhile: refused only if it holds identity files to
+        // reset (a root without any, busybox's, has nothing of the template's).
+        let incus = tpl.target.incus();
+        let files = golden::identity::InInstance {
+            incus: &incus,
+            project,
+            name,
+        };
+        let holds = golden::identity::survey(&files, &tpl.target.name)
+            .map_or(true, |s| !s.categories().is_empty());
+        if !holds {
+            let mark = serde_json::json!({ "config": { golden::model::KEY_IDENTITY: "-" } });
+            incus.update_instance(project, name, &mark)?;
+            return Ok("-".into());
+        }
         return Err(Error::failed(format!(
             "its identity was never reset (a run was stopped between its copy and its reset) \
              and it runs now with the template's: delete it (`incus delete --force {name} \
