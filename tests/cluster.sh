@@ -20,7 +20,6 @@ DIR=${GOLDEN_CLUSTER_DIR:-/tmp/golden-cluster}
 NS=${GOLDEN_CLUSTER_NETNS:-gcl}     # namespaces $NS-br, $NS-m1, $NS-m2, $NS-m3
 STATE=$DIR.state                    # pids, logs, client config: beside the members' dirs
 CONF=$STATE/client
-INCUSD=/usr/libexec/incus/incusd
 NET=10.77.0                         # member N is $NET.1N, inside the namespaces only
 MEMBERS="m1 m2 m3"
 POOL=local
@@ -72,10 +71,7 @@ start_daemon() {
     local m=$1
     mkdir -p "$(mdir "$m")" "$STATE"
     chmod 711 "$(mdir "$m")"
-    # setsid: the daemon outlives this script and ignores the terminal's signals.
-    INCUS_DIR=$(mdir "$m") setsid ip netns exec "$NS-$m" "$INCUSD" --group root \
-        >>"$STATE/$m.log" 2>&1 </dev/null &
-    echo $! >"$STATE/$m.pid"
+    launch_incusd "$NS-$m" "$(mdir "$m")" "$STATE/$m.log" >"$STATE/$m.pid"
     if ! mclient "$m" admin waitready --timeout 60 >/dev/null 2>&1; then
         tail -n 20 "$STATE/$m.log" >&2 || true
         return 1
@@ -125,6 +121,7 @@ EOF
 
 . "$(dirname "$0")/busybox-image.sh"
 . "$(dirname "$0")/traces.sh"
+. "$(dirname "$0")/incusd.sh"
 
 fixtures() {
     client image alias list --format csv | grep -q "^$IMAGE," || busybox_image
@@ -198,11 +195,14 @@ member_start() {
 stop() {
     local m
     # Instances first (forced), so that no daemon waits on them while it stops.
+    local lxc_names=()
     if member_answers m1; then
-        local p
-        for p in $(timeout 20 env INCUS_DIR="$(mdir m1)" INCUS_CONF="$CONF" incus query \
-            '/1.0/instances?recursion=1&all-projects=true' 2>/dev/null \
-            | jq -r '.[] | select(.status == "Running") | "\(.project)/\(.name)"' 2>/dev/null); do
+        local p all
+        all=$(timeout 20 env INCUS_DIR="$(mdir m1)" INCUS_CONF="$CONF" incus query \
+            '/1.0/instances?recursion=1&all-projects=true' 2>/dev/null || true)
+        # Their LXC names, whose cgroups are released at the end.
+        mapfile -t lxc_names < <(jq -r '.[] | if .project == "default" then .name else "\(.project)_\(.name)" end' <<<"$all" 2>/dev/null || true)
+        for p in $(jq -r '.[] | select(.status == "Running") | "\(.project)/\(.name)"' <<<"$all" 2>/dev/null); do
             timeout 20 env INCUS_DIR="$(mdir m1)" INCUS_CONF="$CONF" incus stop --force \
                 --project "${p%%/*}" "${p#*/}" >/dev/null 2>&1 || true
         done
@@ -215,6 +215,7 @@ stop() {
     done
     # The daemons' own mount namespaces died with them: what is left is seen here.
     remove_traces "$DIR"
+    release_cgroups "${lxc_names[@]}"
     for m in $MEMBERS br; do
         if ip netns list | grep -qw "^$NS-$m"; then ip netns del "$NS-$m"; fi
     done

@@ -3,7 +3,7 @@
 #
 #   tests/incus.sh install   install incus, btrfs-progs, busybox-static, mmdebstrap if missing
 #   tests/incus.sh start     start (or reuse) the private daemon and its fixtures
-#                            (images busybox and debian12: see debian_image)
+#                            (images busybox, debian12 and debian13: see debian_image)
 #   tests/incus.sh stop      stop it and remove every trace (process, mounts, loop, netns, dir)
 #   tests/incus.sh status    exit 0 if it answers
 #   tests/incus.sh env       print INCUS_DIR and INCUS_CONF to export for it
@@ -15,12 +15,10 @@ set -euo pipefail
 DIR=${GOLDEN_INCUS_DIR:-/tmp/golden-incus}
 NETNS=${GOLDEN_INCUS_NETNS:-golden-incus}
 STATE=$DIR.state          # pid file and log, beside (not inside) the daemon's own dir
-INCUSD=/usr/libexec/incus/incusd
 BTRFS_POOL=gbtrfs
 DIR_POOL=gdir
 BRIDGE=goldenbr0
 IMAGE=busybox
-DEBIAN=debian12
 # Where the Debian image is built once and kept, outside the repo (a clean
 # checkout or `incus.sh stop` keeps it).
 CACHE=${GOLDEN_TEST_CACHE:-/var/cache/golden-tests}
@@ -82,6 +80,8 @@ install() {
 
 . "$(dirname "$0")/busybox-image.sh"
 . "$(dirname "$0")/traces.sh"
+. "$(dirname "$0")/incusd.sh"
+. "$(dirname "$0")/debian-image.sh"
 
 answers() { [ -S "$DIR/unix.socket" ] && timeout 5 env INCUS_DIR="$DIR" INCUS_CONF="$CONF" incus query /1.0 >/dev/null 2>&1; }
 
@@ -94,76 +94,13 @@ fixtures() {
     client network show "$BRIDGE" >/dev/null 2>&1 \
         || client network create "$BRIDGE" ipv4.address=10.219.7.1/24 ipv4.nat=false ipv6.address=none >/dev/null \
         || say "warning: could not create the managed bridge $BRIDGE"
+    # systemd-networkd waits for udev (which minbase lacks) when /sys is
+    # writable: with it read-only, eth0 is configured and DHCP answers.
+    [ "$(client profile get default raw.lxc)" = "lxc.mount.auto = sys:ro" ] \
+        || client profile set default raw.lxc="lxc.mount.auto = sys:ro"
     client image alias list --format csv | grep -q "^$IMAGE," || busybox_image
-    debian_image
-}
-
-# The apt line of the machine's own Debian mirror (from its debian.sources:
-# URIs and Signed-By of the main suite's stanza), never a fixed host.
-debian_mirror() {
-    local src=/etc/apt/sources.list.d/debian.sources
-    if [ -f "$src" ]; then
-        awk -v RS= '/Suites:[^\n]*bookworm( |\n|$)/ && !/security/ {print; exit}' "$src" | awk '
-            /^URIs:/ {uri = $2}
-            /^Signed-By:/ {key = $2}
-            END {if (uri != "") printf "deb%s %s bookworm main\n", (key != "" ? " [signed-by=" key "]" : ""), uri}'
-    elif [ -f /etc/apt/sources.list ]; then
-        awk '$1 == "deb" && $0 !~ /security/ {for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) {print "deb " $i " bookworm main"; exit}}' /etc/apt/sources.list
-    fi
-}
-
-# A real Debian 12 (systemd, openssh-server, dbus) as a unified image, built once
-# with mmdebstrap and cached under $CACHE by the hash of its recipe; imported
-# when the daemon lacks it (or holds another recipe's).
-DEBIAN_PACKAGES=systemd-sysv,openssh-server,dbus
-debian_image() {
-    local recipe key tarball have
-    recipe=$(printf '%s\n' "bookworm minbase $DEBIAN_PACKAGES" "$(declare -f debian_build)" "$(mmdebstrap --version)")
-    key=$(printf '%s' "$recipe" | sha256sum | cut -c1-16)
-    tarball=$CACHE/debian12-$key.tar.gz
-    have=$(client image list "$DEBIAN" --format json 2>/dev/null | jq -r '.[0].properties["golden.recipe"] // ""' 2>/dev/null || true)
-    [ "$have" = "$key" ] && return 0
-    if [ ! -s "$tarball" ]; then
-        mkdir -p "$CACHE" 2>/dev/null && [ -w "$CACHE" ] || { CACHE=/tmp/golden-tests-cache; mkdir -p "$CACHE"; tarball=$CACHE/debian12-$key.tar.gz; }
-        [ -s "$tarball" ] || debian_build "$tarball" "$key"
-    fi
-    # Another recipe's image goes (instances made from it do not need it).
-    [ -n "$have" ] && client image delete "$DEBIAN" >/dev/null 2>&1 || true
-    say "importing $tarball as image $DEBIAN"
-    client image import "$tarball" --alias "$DEBIAN" >/dev/null
-}
-
-debian_build() {
-    local tarball=$1 key=$2 work mirror
-    mirror=$(debian_mirror)
-    [ -n "$mirror" ] || die "no Debian mirror in this machine's apt sources to build the debian12 test image from"
-    work=$(mktemp -d /tmp/golden-debian.XXXXXX)
-    say "building the debian12 test image (mmdebstrap, about a minute; cached in $tarball)"
-    # The machine's apt may serve a frozen snapshot: do not refuse it as outdated.
-    mmdebstrap --quiet --variant=minbase --include="$DEBIAN_PACKAGES" \
-        --aptopt='Acquire::Check-Valid-Until "false"' --aptopt='Acquire::Check-Date "false"' \
-        bookworm "$work/rootfs.tar" "$mirror" \
-        || { rm -rf "$work"; die "mmdebstrap failed"; }
-    mkdir "$work/rootfs"
-    tar -C "$work/rootfs" --numeric-owner -xpf "$work/rootfs.tar"
-    rm "$work/rootfs.tar"
-    # mmdebstrap copies the build machine's hostname: name the image's own.
-    printf 'debian\n' >"$work/rootfs/etc/hostname"
-    printf '127.0.0.1\tlocalhost\n127.0.1.1\tdebian\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' >"$work/rootfs/etc/hosts"
-    cat >"$work/metadata.yaml" <<META
-architecture: $(uname -m)
-creation_date: $(date +%s)
-properties:
-  description: Debian 12 minbase, systemd, openssh-server, dbus (golden test image)
-  os: debian
-  release: bookworm
-  golden.recipe: "$key"
-META
-    tar -C "$work" --numeric-owner -czf "$tarball.part" metadata.yaml rootfs
-    # Older recipes' tarballs are of no more use.
-    find "$(dirname "$tarball")" -maxdepth 1 -name 'debian12-*.tar.gz' ! -name "$(basename "$tarball")" -delete
-    mv "$tarball.part" "$tarball"
-    rm -rf "$work"
+    debian_image bookworm debian12
+    debian_image trixie debian13
 }
 
 start() {
@@ -183,10 +120,7 @@ start() {
     chmod 711 "$DIR"
     ip netns list | grep -qw "^$NETNS" || ip netns add "$NETNS"
     ip netns exec "$NETNS" ip link set lo up
-    # setsid: the daemon outlives this script and ignores the terminal's signals.
-    INCUS_DIR=$DIR setsid ip netns exec "$NETNS" "$INCUSD" --group root \
-        >"$STATE/incusd.log" 2>&1 </dev/null 5>&- &
-    echo $! >"$STATE/incusd.pid"
+    launch_incusd "$NETNS" "$DIR" "$STATE/incusd.log" >"$STATE/incusd.pid"
     if ! client admin waitready --timeout 60 >/dev/null 2>&1; then
         tail -n 20 "$STATE/incusd.log" >&2 || true
         stop
@@ -199,6 +133,13 @@ start() {
 stop() {
     local pid=
     [ -f "$STATE/incusd.pid" ] && pid=$(cat "$STATE/incusd.pid")
+    # The LXC names of its instances, whose cgroups are released at the end.
+    local lxc_names=()
+    if answers; then
+        mapfile -t lxc_names < <(timeout 20 env INCUS_DIR="$DIR" INCUS_CONF="$CONF" incus query \
+            '/1.0/instances?recursion=1&all-projects=true' 2>/dev/null \
+            | jq -r '.[] | if .project == "default" then .name else "\(.project)_\(.name)" end' 2>/dev/null || true)
+    fi
     if [ -S "$DIR/unix.socket" ]; then
         # Instances first, so the shutdown does not wait on them.
         timeout 60 env INCUS_DIR="$DIR" INCUS_CONF="$CONF" incus admin shutdown --force >/dev/null 2>&1 || true
@@ -211,6 +152,7 @@ stop() {
     ip netns pids "$NETNS" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
     # The daemon's own mount namespace died with it: what is left is seen here.
     remove_traces "$DIR"
+    release_cgroups "${lxc_names[@]}"
     ip netns list | grep -qw "^$NETNS" && ip netns del "$NETNS"
     rm -rf "$DIR" "$STATE"
     return 0
