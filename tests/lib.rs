@@ -569,26 +569,42 @@ pub fn signal(pid: u32, sig: &str) {
     assert!(st.success(), "kill -{sig} {pid}");
 }
 
-/// A Debian golden `name` in `project`, provisioned as a real one would be
-/// (see [`Project::debian_golden`]; the bench makes its own with it too):
-/// `init`, more `incus init` arguments; `script`, a shell line run last in it.
+/// The private daemon's network namespace (`tests/incus.sh`), where its
+/// managed bridge lives: the guests' addresses are reached from there.
+pub fn incus_netns() -> String {
+    std::env::var("GOLDEN_INCUS_NETNS").unwrap_or_else(|_| "golden-incus".into())
+}
+
+/// The managed bridge of the private daemon (`tests/incus.sh`): DHCP, and
+/// static addresses for the tests that need them.
+pub const BRIDGE: &str = "goldenbr0";
+
+/// A Debian golden `name` in `project` from the Debian 12 image, provisioned as
+/// a real one would be; see [`debian_golden_from`].
 pub fn debian_golden(project: &str, name: &str, init: &[&str], script: &str) {
-    let mut args = vec![
-        "init",
-        "debian12",
-        name,
-        "--project",
-        project,
-        "-c",
-        "raw.lxc=lxc.init.cmd = /bin/sleep infinity",
-    ];
+    debian_golden_from("debian12", project, name, init, script);
+}
+
+/// A Debian golden `name` in `project` from `image` (`debian12`, `debian13`:
+/// systemd, networkd with DHCP, sshd, dbus), provisioned as a real one is: it
+/// boots (its first boot makes its machine-id), gets its own hostname, a
+/// legacy dhclient lease and a random seed, runs `script` (a shell line), and
+/// is made a golden by `golden-create`, whose stop is a real shutdown. `init`:
+/// more `incus init` arguments; without a network of its own it gets a NIC on
+/// the managed bridge.
+pub fn debian_golden_from(image: &str, project: &str, name: &str, init: &[&str], script: &str) {
+    let mut args = vec!["init", image, name, "--project", project];
+    if !init.iter().any(|a| *a == "--network" || *a == "-n") {
+        args.extend(["--network", BRIDGE]);
+    }
     args.extend(init);
     incus_ok(&args);
-    incus_ok(&["start", name, "--project", project]);
+    let state = boot(project, name);
+    assert_eq!(state, "running", "{name} ({image}) booted {state}");
     let script = format!(
-        "echo {name} >/etc/hostname && \
+        "echo {name} >/etc/hostname && hostname {name} && \
          printf '127.0.0.1\\tlocalhost\\n127.0.1.1\\t{name}.lab {name}\\n' >/etc/hosts && \
-         systemd-machine-id-setup >/dev/null 2>&1 && dbus-uuidgen --ensure && \
+         dbus-uuidgen --ensure && \
          mkdir -p /var/lib/dhcp && echo lease >/var/lib/dhcp/dhclient.eth0.leases && \
          head -c 512 /dev/urandom >/var/lib/systemd/random-seed && {script}"
     );
@@ -602,18 +618,55 @@ pub fn debian_golden(project: &str, name: &str, init: &[&str], script: &str) {
         "-c",
         &script,
     ]);
-    incus_ok(&["stop", "--force", name, "--project", project]);
     let r = run(golden("golden-create").args(["-q", name, "--project", project]));
     assert_eq!(r.code, 0, "golden-create {name}: {}", r.stderr);
 }
 
-/// A real Debian 12 golden (the `debian12` image `tests/incus.sh start` builds
-/// with mmdebstrap: systemd, openssh-server, dbus), and its files.
+/// Starts `name` (unless it runs) and waits until its systemd has finished
+/// booting: `systemctl is-system-running --wait`'s answer (`running`,
+/// `degraded`, ...).
+pub fn boot(project: &str, name: &str) -> String {
+    let st = incus_ok(&["query", &format!("/1.0/instances/{name}?project={project}")]);
+    let v: serde_json::Value = serde_json::from_str(&st).unwrap();
+    if v["status"] != "Running" {
+        incus_ok(&["start", name, "--project", project]);
+    }
+    booted(project, name)
+}
+
+/// Waits until systemd in the running `name` has finished booting, and
+/// returns what it says of the system (`running`, `degraded`, ...).
+pub fn booted(project: &str, name: &str) -> String {
+    // `incus exec` may come before the guest's init is there: systemctl then
+    // cannot reach it; a bounded poll of that state.
+    for _ in 0..300 {
+        let out = incus(&[
+            "exec",
+            name,
+            "--project",
+            project,
+            "--",
+            "timeout",
+            "120",
+            "systemctl",
+            "is-system-running",
+            "--wait",
+        ]);
+        let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !said.is_empty() && said != "offline" && said != "starting" && said != "initializing" {
+            return said;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{name}: systemd did not finish booting within 30 s");
+}
+
+/// A Real Debian golden (the `debian12` and `debian13` images `tests/incus.sh
+/// start` builds with mmdebstrap: systemd, networkd, openssh-server, dbus),
+/// and its files.
 impl Project {
-    /// A Debian golden provisioned as a real one would be: its own hostname, a
-    /// machine-id (as a first boot makes it), the D-Bus id, a DHCP lease, a
-    /// random seed. systemd cannot be init here: `sleep` is, while it is
-    /// provisioned.
+    /// A Debian 12 golden provisioned as a real one would be
+    /// ([`debian_golden_from`]).
     pub fn debian_golden(&self, name: &str) {
         self.debian_golden_with(name, &[], "true");
     }
@@ -624,6 +677,65 @@ impl Project {
         debian_golden(&self.name, name, init, script);
     }
 
+    /// A golden from `image` (`debian12`, `debian13`), with a shell line run
+    /// last in it.
+    pub fn debian_golden_from(&self, image: &str, name: &str, script: &str) {
+        debian_golden_from(image, &self.name, name, &[], script);
+    }
+
+    /// Starts `name` and waits until it has booted; what systemd says.
+    pub fn boot(&self, name: &str) -> String {
+        boot(&self.name, name)
+    }
+
+    /// `sh -c LINE` in a running instance; its stdout, which must succeed.
+    pub fn sh(&self, instance: &str, line: &str) -> String {
+        self.incus(&["exec", instance, "--", "sh", "-c", line])
+    }
+
+    /// The IPv4 address a booted instance holds on eth0, once networkd says
+    /// it is configured (its DHCP lease came).
+    pub fn ipv4(&self, instance: &str) -> String {
+        self.sh(
+            instance,
+            "/lib/systemd/systemd-networkd-wait-online -i eth0 -4 --timeout=60",
+        );
+        let state = self.incus_query(&format!("/1.0/instances/{instance}/state"));
+        state["network"]["eth0"]["addresses"]
+            .as_array()
+            .and_then(|a| a.iter().find(|a| a["family"] == "inet"))
+            .and_then(|a| a["address"].as_str())
+            .unwrap_or_else(|| panic!("{instance} has no IPv4 address: {state}"))
+            .to_string()
+    }
+
+    /// The daemon's answer to GET `path` in this project.
+    pub fn incus_query(&self, path: &str) -> serde_json::Value {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let out = incus_ok(&["query", &format!("{path}{sep}project={}", self.name)]);
+        serde_json::from_str(&out).unwrap()
+    }
+}
+
+/// The SSH host key fingerprint (`SHA256:...`) of type `kind` (ed25519, rsa,
+/// ecdsa) that the sshd at `address` shows, as `ssh-keyscan` from the
+/// bridge's namespace sees it.
+pub fn keyscan(address: &str, kind: &str) -> String {
+    let line = format!("ssh-keyscan -T 30 -t {kind} {address} 2>/dev/null | ssh-keygen -l -f -");
+    let out = Command::new("ip")
+        .args(["netns", "exec", &incus_netns(), "sh", "-c", &line])
+        .output()
+        .expect("ip netns exec ssh-keyscan");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && !text.trim().is_empty(),
+        "ssh-keyscan -t {kind} {address}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text.split_whitespace().nth(1).unwrap().to_string()
+}
+
+impl Project {
     /// A file of an instance (through the daemon: running or not), or None.
     pub fn file(&self, instance: &str, path: &str) -> Option<String> {
         let out = incus(&[

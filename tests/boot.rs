@@ -1,0 +1,169 @@
+//! Clones judged as their users judge them: booted (systemd as PID 1,
+//! networkd asking DHCP, sshd), from inside (`hostnamectl`, `/etc/machine-id`,
+//! `systemctl`) and from the network (`ssh-keyscan` of each one's address,
+//! from the bridge's namespace), on Debian 12 and Debian 13 goldens.
+
+use std::collections::BTreeSet;
+
+use golden_tests::*;
+
+/// Two units the template's admin set: one enabled, one disabled. Both can
+/// be enabled (an `[Install]` section): a "first boot" applying presets would
+/// enable the disabled one.
+const UNITS: &str = "for u in golden-on golden-off; do \
+    printf '[Unit]\\nDescription=%s\\n[Service]\\nType=oneshot\\nRemainAfterExit=yes\\nExecStart=/bin/true\\n[Install]\\nWantedBy=multi-user.target\\n' $u \
+    >/etc/systemd/system/$u.service; done && \
+    systemctl enable --quiet golden-on.service && systemctl disable --quiet golden-off.service && \
+    echo provisioned >/etc/golden-provisioned";
+
+/// What a machine is, as seen from inside and from the bridge.
+#[derive(Debug, Clone, PartialEq)]
+struct Machine {
+    hostname: String,
+    machine_id: String,
+    address: String,
+    ssh_key: String,
+}
+
+/// Boots `name` (running, never degraded: the images have no unit that
+/// fails in a container) and reads what it is.
+fn machine(p: &Project, name: &str) -> Machine {
+    assert_eq!(p.boot(name), "running", "{name}: {}", failed_units(p, name));
+    assert_eq!(p.sh(name, "systemctl is-active ssh").trim(), "active");
+    let address = p.ipv4(name);
+    Machine {
+        hostname: p.sh(name, "hostnamectl hostname").trim().to_string(),
+        machine_id: p.sh(name, "cat /etc/machine-id").trim().to_string(),
+        ssh_key: keyscan(&address, "ed25519"),
+        address,
+    }
+}
+
+fn failed_units(p: &Project, name: &str) -> String {
+    p.sh(name, "systemctl --failed --no-legend || true")
+}
+
+/// The units the admin set, as a booted guest has them.
+fn units(p: &Project, name: &str) -> (String, String) {
+    let state = |u: &str| {
+        p.sh(name, &format!("systemctl is-enabled {u} || true"))
+            .trim()
+            .to_string()
+    };
+    (state("golden-on"), state("golden-off"))
+}
+
+fn clones_boot_as_machines_of_their_own(image: &str) {
+    let p = Project::new(&format!("boot-{image}"));
+    p.debian_golden_from(image, "tpl", UNITS);
+    let template = machine(&p, "tpl");
+    assert_eq!(template.hostname, "tpl");
+    assert_eq!(template.machine_id.len(), 32, "{template:?}");
+    p.incus(&["stop", "tpl"]);
+
+    let r = p.tool("golden-derive", &["-q", "tpl", "c1", "c2", "c3"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    p.incus(&["start", "c1", "c2", "c3"]);
+    let clones: Vec<Machine> = ["c1", "c2", "c3"].iter().map(|c| machine(&p, c)).collect();
+    for (c, name) in clones.iter().zip(["c1", "c2", "c3"]) {
+        assert_eq!(c.hostname, name, "{c:?}");
+        assert_eq!(c.machine_id.len(), 32, "{c:?}");
+        assert_eq!(
+            units(&p, name),
+            ("enabled".into(), "disabled".into()),
+            "{name}: the admin's units as the template has them"
+        );
+        assert_eq!(p.sh(name, "cat /etc/golden-provisioned"), "provisioned\n");
+    }
+    let distinct = |f: fn(&Machine) -> &str| -> usize {
+        clones
+            .iter()
+            .chain([&template])
+            .map(f)
+            .collect::<BTreeSet<_>>()
+            .len()
+    };
+    assert_eq!(distinct(|m| &m.machine_id), 4, "{clones:?} {template:?}");
+    assert_eq!(distinct(|m| &m.ssh_key), 4, "{clones:?} {template:?}");
+    assert_eq!(distinct(|m| &m.address), 4, "{clones:?} {template:?}");
+
+    // The machine-id made at derive stays across a reboot.
+    p.incus(&["restart", "c1"]);
+    assert_eq!(machine(&p, "c1"), clones[0]);
+
+    // The template keeps its own identity, and boots as before.
+    p.incus(&["stop", "c1", "c2", "c3"]);
+    let again = machine(&p, "tpl");
+    assert_eq!(again.hostname, template.hostname);
+    assert_eq!(again.machine_id, template.machine_id);
+    assert_eq!(again.ssh_key, template.ssh_key);
+    assert_eq!(
+        units(&p, "tpl"),
+        ("enabled".into(), "disabled".into())
+    );
+    p.incus(&["stop", "tpl"]);
+}
+
+#[test]
+fn debian12_clones_boot_as_machines_of_their_own() {
+    clones_boot_as_machines_of_their_own("debian12");
+}
+
+#[test]
+fn debian13_clones_boot_as_machines_of_their_own() {
+    clones_boot_as_machines_of_their_own("debian13");
+}
+
+/// A refreshed clone boots again as the same machine (MAC, address, host
+/// key as ssh-keyscan sees it, machine-id) with the new pristine's content;
+/// restored, as the same machine with the old content.
+fn refreshed_clones_boot_as_themselves(image: &str) {
+    let p = Project::new(&format!("rboot-{image}"));
+    p.debian_golden_from(image, "tpl", UNITS);
+    let r = p.tool("golden-derive", &["-q", "tpl", "r1", "r2"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    p.incus(&["start", "r1", "r2"]);
+    let mac = |n: &str| p.get(n)["config"]["volatile.eth0.hwaddr"].clone();
+    let before: Vec<(Machine, serde_json::Value)> = ["r1", "r2"]
+        .iter()
+        .map(|n| (machine(&p, n), mac(n)))
+        .collect();
+
+    // The update: a new file in the template, a new pristine.
+    p.boot("tpl");
+    p.sh("tpl", "echo v2 >/etc/golden-update");
+    let r = p.tool("golden-create", &["-q", "tpl"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // Running, booted clones: a clean stop, the rebuild, a start.
+    let r = p.tool("golden-refresh", &["-q", "-f", "json", "r1", "r2"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for rec in json_lines(&r.stdout) {
+        assert_eq!(rec["status"], "refreshed", "{rec}");
+        assert_eq!(rec["restarted"], true, "{rec}");
+    }
+    for (n, (m, hw)) in ["r1", "r2"].iter().zip(&before) {
+        assert_eq!(&machine(&p, n), m, "{n} after its refresh");
+        assert_eq!(&mac(n), hw, "{n}");
+        assert_eq!(p.sh(n, "cat /etc/golden-update"), "v2\n", "{n}");
+        assert_eq!(units(&p, n), ("enabled".into(), "disabled".into()));
+    }
+
+    // Back as it was before the refresh: the same machine, the old content.
+    let r = p.tool("golden-refresh", &["-q", "--restore", "r1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(machine(&p, "r1"), before[0].0, "r1 restored");
+    assert_eq!(mac("r1"), before[0].1);
+    assert_eq!(p.sh("r1", "test -e /etc/golden-update || echo absent"), "absent\n");
+    p.incus(&["stop", "r1", "r2"]);
+}
+
+#[test]
+fn debian12_refreshed_clones_boot_as_themselves() {
+    refreshed_clones_boot_as_themselves("debian12");
+}
+
+#[test]
+fn debian13_refreshed_clones_boot_as_themselves() {
+    refreshed_clones_boot_as_themselves("debian13");
+}
