@@ -97,10 +97,7 @@ fn clones_boot_as_machines_of_their_own(image: &str) {
     assert_eq!(again.hostname, template.hostname);
     assert_eq!(again.machine_id, template.machine_id);
     assert_eq!(again.ssh_key, template.ssh_key);
-    assert_eq!(
-        units(&p, "tpl"),
-        ("enabled".into(), "disabled".into())
-    );
+    assert_eq!(units(&p, "tpl"), ("enabled".into(), "disabled".into()));
     p.incus(&["stop", "tpl"]);
 }
 
@@ -154,7 +151,10 @@ fn refreshed_clones_boot_as_themselves(image: &str) {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(machine(&p, "r1"), before[0].0, "r1 restored");
     assert_eq!(mac("r1"), before[0].1);
-    assert_eq!(p.sh("r1", "test -e /etc/golden-update || echo absent"), "absent\n");
+    assert_eq!(
+        p.sh("r1", "test -e /etc/golden-update || echo absent"),
+        "absent\n"
+    );
     p.incus(&["stop", "r1", "r2"]);
 }
 

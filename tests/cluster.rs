@@ -287,7 +287,7 @@ fn create_and_publish_a_template_on_the_last_member() {
     let p = Project::new("publish");
     p.incus(&["init", "busybox", "tpl", "--target", "m3"]);
     p.incus(&["start", "tpl"]);
-    let r = p.tool("golden-create", &["tpl", "-f", "json", "--force"]);
+    let r = p.tool("golden-create", &["tpl", "-f", "json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let rec = &json_lines(&r.stdout)[0];
     assert_eq!(rec["stopped"], true, "{rec}");
@@ -601,7 +601,7 @@ fn refresh_rebuilds_clones_on_their_own_members_and_keeps_what_makes_them_themse
     );
 
     let pipe = format!(
-        "{} --clones -f json -p {p} tpl | jq -c 'select(.stale)' | {} -f json --force",
+        "{} --clones -f json -p {p} tpl | jq -c 'select(.stale)' | {} -f json",
         bin("golden-ls").display(),
         bin("golden-refresh").display(),
         p = p.name,
@@ -662,7 +662,7 @@ fn refresh_rebuilds_clones_on_their_own_members_and_keeps_what_makes_them_themse
     );
 
     // Back as it was, on its member, with its MAC.
-    let r = p.tool("golden-refresh", &["--restore", "--force", "c1"]);
+    let r = p.tool("golden-refresh", &["--restore", "c1"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     // The copy is an instance of its own: its uuid is not the clone's.
     let back = kept(&p, "c1");

@@ -90,9 +90,12 @@ fixtures() {
     client storage show "$DIR_POOL" >/dev/null 2>&1 || client storage create "$DIR_POOL" dir >/dev/null
     client profile device show default | grep -q '^root:' \
         || client profile device add default root disk path=/ pool="$BTRFS_POOL" >/dev/null
-    # A managed bridge, for the static-address tests; it exists only in the namespace.
+    # A managed bridge, for DHCP and the static-address tests; it exists only
+    # in the namespace. No DNS: Incus refuses to start two instances of one
+    # name on a bridge that serves names, and the tests run side by side in
+    # projects of their own, with the same names ("tpl", "c1").
     client network show "$BRIDGE" >/dev/null 2>&1 \
-        || client network create "$BRIDGE" ipv4.address=10.219.7.1/24 ipv4.nat=false ipv6.address=none >/dev/null \
+        || client network create "$BRIDGE" ipv4.address=10.219.7.1/24 ipv4.nat=false ipv6.address=none dns.mode=none >/dev/null \
         || say "warning: could not create the managed bridge $BRIDGE"
     # systemd-networkd waits for udev (which minbase lacks) when /sys is
     # writable: with it read-only, eth0 is configured and DHCP answers.

@@ -91,7 +91,7 @@ fn the_update_cycle_of_a_20_student_lab() {
         ]);
     }
     // Half the class has gone home.
-    let mut stop = vec!["stop", "--force"];
+    let mut stop = vec!["stop"];
     stop.extend(students.iter().step_by(2).map(String::as_str));
     p.incus(&stop);
     let before: BTreeMap<&String, Student> = students.iter().map(|s| (s, student(&p, s))).collect();
@@ -102,7 +102,7 @@ fn the_update_cycle_of_a_20_student_lab() {
 
     // One pipe, as the README shows it.
     let pipe = format!(
-        "{} --clones -f json -p {p} {reference} | jq -c 'select(.stale)' | {} -f json --force",
+        "{} --clones -f json -p {p} {reference} | jq -c 'select(.stale)' | {} -f json",
         bin("golden-ls").display(),
         bin("golden-refresh").display(),
         p = p.name,
@@ -131,7 +131,7 @@ fn the_update_cycle_of_a_20_student_lab() {
 
     // Back as it was before, from the README's instructions.
     let one = &students[4];
-    let r = p.tool("golden-refresh", &["--restore", "--force", one]);
+    let r = p.tool("golden-refresh", &["--restore", one]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(p.file(one, "/etc/golden-update"), None);
     assert_eq!(&student(&p, one), &before[one]);
@@ -160,7 +160,7 @@ fn stale_clones(p: &Project, n: usize) -> Vec<String> {
 fn provision(p: &Project, name: &str, script: &str) {
     p.incus(&["start", name]);
     p.incus(&["exec", name, "--", "sh", "-c", script]);
-    p.incus(&["stop", "--force", name]);
+    p.incus(&["stop", name]);
     let r = p.tool("golden-create", &["-q", name]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
@@ -358,7 +358,7 @@ fn a_clone_with_a_static_address_is_refreshed_and_restored_with_it() {
     ]);
     p.incus(&["start", &c]);
     let mac = p.get(&c)["config"]["volatile.eth0.hwaddr"].clone();
-    let r = p.tool("golden-refresh", &["--force", &c]);
+    let r = p.tool("golden-refresh", &[&c]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let now = p.get(&c);
     assert_eq!(now["status"], "Running");
@@ -373,7 +373,7 @@ fn a_clone_with_a_static_address_is_refreshed_and_restored_with_it() {
         "{kept}"
     );
 
-    let r = p.tool("golden-refresh", &["--restore", "--force", &c]);
+    let r = p.tool("golden-refresh", &["--restore", &c]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let back = p.get(&c);
     assert_eq!(back["status"], "Running");
@@ -382,7 +382,7 @@ fn a_clone_with_a_static_address_is_refreshed_and_restored_with_it() {
     assert!(back["config"].get("user.golden.pre-refresh-of").is_none());
     assert_eq!(p.file(&c, "/etc/golden-update"), None);
     assert!(!p.instances().contains(&format!("{c}-pre-refresh")));
-    p.incus(&["stop", "--force", &c]);
+    p.incus(&["stop", &c]);
 }
 
 #[test]
@@ -460,7 +460,7 @@ fn a_clone_left_stopped_by_a_run_killed_before_its_restart_is_started_by_a_rerun
         now["config"].get("user.golden.refresh.restart").is_none(),
         "{now}"
     );
-    p.incus(&["stop", "--force", "c1"]);
+    p.incus(&["stop", "c1"]);
 }
 
 #[test]
