@@ -9,6 +9,30 @@ export PATH="$PWD/target/release:$PATH"
 P=${GOLDEN_DEMO_PROJECT:-golden-demo}
 
 show() { printf '\n$ %s\n' "$*"; "$@"; }
+NETNS=${GOLDEN_INCUS_NETNS:-golden-incus}
+
+# What systemd in the started instance $1 says once it has booted (the first
+# `incus exec` may come before its init answers: a bounded poll of that state).
+booted() {
+    local said i
+    for i in $(seq 300); do
+        said=$(incus exec "$1" --project "$P" -- systemctl is-system-running --wait 2>/dev/null) || true
+        case $said in running|degraded) echo "$said"; return 0 ;; esac
+        sleep 0.1
+    done
+    echo "demo: $1 did not boot" >&2
+    exit 1
+}
+
+# What ssh-keyscan of address $1 shows, from the bridge's namespace.
+declare -A scanned
+keyscan() { ip netns exec "$NETNS" ssh-keyscan -t ed25519 "$1" 2>/dev/null | ssh-keygen -l -f -; }
+
+# The IPv4 address instance $1 got by DHCP (networkd says when it has one).
+address() {
+    incus exec "$1" --project "$P" -- /lib/systemd/systemd-networkd-wait-online -i eth0 -4 --timeout=60
+    incus query "/1.0/instances/$1/state?project=$P" | jq -r '.network.eth0.addresses[] | select(.family == "inet") | .address'
+}
 
 # A fresh demo project each time (the private daemon's images and profiles).
 if incus project show "$P" >/dev/null 2>&1; then
@@ -31,20 +55,26 @@ show golden-create -f table pro-dev
 show golden-derive -f table pro-dev pro-alice pro-bob
 
 echo
-echo "== 2. Every clone is its own machine (a real Debian 12 golden)"
-# systemd cannot be init on these hosts: sleep is, to provision the template.
-show incus init debian12 pro-web --project "$P" -q -c 'raw.lxc=lxc.init.cmd = /bin/sleep infinity' 2>/dev/null
-incus start pro-web --project "$P" 2>/dev/null
-show incus exec pro-web --project "$P" -- sh -c 'echo pro-web >/etc/hostname; systemd-machine-id-setup; dbus-uuidgen --ensure'
-incus stop --force pro-web --project "$P"
+echo "== 2. Every clone is its own machine (a real Debian 12 golden that boots)"
+show incus init debian12 pro-web --project "$P" --network goldenbr0 -q
+show incus start pro-web --project "$P"
+booted pro-web >/dev/null
+show incus exec pro-web --project "$P" -- hostnamectl set-hostname pro-web
 show golden-create -f table pro-web
 show golden-derive -n -f table -o instance,identity pro-web pro-carol
 show golden-derive -f table -o instance,status,identity pro-web pro-carol pro-dave
+show incus start pro-web pro-carol pro-dave --project "$P"
+# Each one booted, seen from inside, and from the network as its users see it.
 for i in pro-web pro-carol pro-dave; do
-    printf '\n$ incus file pull %s/etc/machine-id - ; ssh-keygen -l -f <(incus file pull %s/etc/ssh/ssh_host_ed25519_key.pub -)\n' "$i" "$i"
-    incus file pull "$i/etc/machine-id" - --project "$P"
-    ssh-keygen -l -f <(incus file pull "$i/etc/ssh/ssh_host_ed25519_key.pub" - --project "$P")
+    printf '\n$ incus exec %s -- sh -c '"'"'systemctl is-system-running --wait; hostnamectl hostname; cat /etc/machine-id'"'"'\n' "$i"
+    booted "$i"
+    incus exec "$i" --project "$P" -- sh -c 'hostnamectl hostname; cat /etc/machine-id'
+    addr=$(address "$i")
+    printf '$ ssh-keyscan -t ed25519 %s | ssh-keygen -l -f -      # %s, from the bridge\n' "$addr" "$i"
+    scanned[$i]=$(keyscan "$addr")
+    echo "${scanned[$i]}"
 done
+incus stop pro-web pro-carol pro-dave --project "$P"
 
 echo
 echo "== 3. A lab of twenty students"
@@ -58,11 +88,11 @@ echo "== 4. The update cycle, ending with golden-refresh"
 show incus start pro-dev --project "$P" -q 2>/dev/null
 show incus exec pro-dev --project "$P" -- touch /root/updated
 show golden-create -f table pro-dev
-# The Debian golden gets an update too (its init is sleep: stopped by force).
-incus start pro-web --project "$P" 2>/dev/null
+# The Debian golden gets an update too; golden-create shuts it down.
+show incus start pro-web --project "$P"
+booted pro-web >/dev/null
 printf '\n$ incus exec pro-web -- sh -c '"'"'echo v2 >/etc/golden-update'"'"'\n'
 incus exec pro-web --project "$P" -- sh -c 'echo v2 >/etc/golden-update'
-incus stop --force pro-web --project "$P"
 show golden-create -q -f table pro-web
 show golden-ls -f table --project "$P"
 printf '\n$ golden-ls -f json | jq -c '"'"'select(.stale > 0) | {instance, derived, stale}'"'"'\n'
@@ -80,6 +110,18 @@ printf '\n$ incus file pull pro-carol/etc/golden-update - ; ssh-keygen -l -f <(i
 incus file pull pro-carol/etc/golden-update - --project "$P"
 after=$(key pro-carol)
 echo "$after"
+# Booted again, pro-carol shows the network the host key it had.
+show incus start pro-carol --project "$P"
+booted pro-carol >/dev/null
+addr=$(address pro-carol)
+printf '$ ssh-keyscan -t ed25519 %s | ssh-keygen -l -f -      # pro-carol, refreshed\n' "$addr"
+rescanned=$(keyscan "$addr")
+echo "$rescanned"
+incus stop pro-carol --project "$P"
+if [ "${rescanned% *}" != "${scanned[pro-carol]% *}" ]; then
+    echo "demo: pro-carol's refreshed sshd shows $rescanned, it showed ${scanned[pro-carol]}" >&2
+    exit 1
+fi
 # What the walk-through shows, checked: nothing stale, the same host key.
 stale=$(golden-ls --clones -f json --project "$P" | jq -s 'map(select(.stale)) | length')
 if [ "$stale" != 0 ] || [ "$before" != "$after" ]; then

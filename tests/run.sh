@@ -72,4 +72,5 @@ flock -u 6
 cargo fmt --all -- --check 6>&- 7>&- 8>&- 9>&-
 cargo clippy --workspace --all-targets -q -- -D warnings 6>&- 7>&- 8>&- 9>&-
 cargo build --workspace --all-targets 6>&- 7>&- 8>&- 9>&-
-cargo test --workspace "$@" 6>&- 7>&- 8>&- 9>&-
+# Every test binary runs even when one fails: one failure never hides the rest.
+cargo test --workspace --no-fail-fast "$@" 6>&- 7>&- 8>&- 9>&-
