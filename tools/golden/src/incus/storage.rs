@@ -5,7 +5,8 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock};
 
-use super::client::{enc, not_found as not_found_error};
+use super::client::enc;
+use super::kind::Kind;
 use super::{Incus, Scope, Snapshot, StoragePool, StorageVolume};
 use crate::error::{Error, Result};
 
@@ -30,7 +31,17 @@ impl<'a> PoolBook<'a> {
     /// Pool `name`; an unknown pool is bad input.
     pub fn get(&self, name: &str) -> Result<StoragePool> {
         let not_found = || Error::usage(format!("storage pool not found: {name}"));
-        if let Some(all) = self.listed.get_or_init(|| self.incus.pools().ok()) {
+        if self.listed.get().is_none() {
+            let listed = match self.incus.pools() {
+                Ok(all) => Some(all),
+                // A client that may not list them reads them one by one.
+                Err(e) if Kind::of(&e) == Kind::Forbidden => None,
+                Err(e) => return Err(e),
+            };
+            // Another thread may have listed them meanwhile: the same list.
+            let _ = self.listed.set(listed);
+        }
+        if let Some(all) = self.listed.get().expect("listed above") {
             return all
                 .iter()
                 .find(|p| p.name == name)
@@ -42,7 +53,7 @@ impl<'a> PoolBook<'a> {
         }
         let pool = match self.incus.pool(name) {
             Ok(p) => p,
-            Err(e) if not_found_error(&e) => return Err(not_found()),
+            Err(e) if Kind::of(&e) == Kind::NotFound => return Err(not_found()),
             Err(e) => return Err(e),
         };
         self.read
