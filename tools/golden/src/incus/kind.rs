@@ -32,7 +32,8 @@ pub enum Kind {
     /// create cut short by a killed daemon (the record is made first, the volume
     /// after). Not transient: it stays so until deleted (`incus delete` removes
     /// such a record). Incus 6.0.4: HTTP 404 "Failed getting instance pool:
-    /// Instance storage pool not found".
+    /// Instance storage pool not found"; to a snapshot of it, "Storage volume
+    /// "c" in project "p" of type "containers" does not exist on pool "x"".
     NoStorageVolume,
     /// The instance is held by another operation of the daemon; `action` is its
     /// name ("stop", "create"...). After a clean stop that timed out, the "stop"
@@ -80,7 +81,10 @@ impl Kind {
     pub fn of_refusal(r: &Refusal) -> Kind {
         let w = r.words.as_str();
         // The words that name a state whatever the status, first.
-        if w.contains("Instance storage pool not found") {
+        if w.contains("Instance storage pool not found")
+            || w.contains("of type \"containers\" does not exist on pool")
+            || w.contains("of type \"virtual-machines\" does not exist on pool")
+        {
             return Kind::NoStorageVolume;
         }
         if w.contains("Server isn't ready yet") {
@@ -139,8 +143,7 @@ pub(crate) fn refusal(origin: Origin, words: impl Into<String>) -> Refusal {
     r.hint = match Kind::of_refusal(&r) {
         Kind::InstanceBusy { action } if action == "stop" => Some(
             "an earlier clean stop that timed out still waits for the guest to shut down: \
-             stop it with --force (golden-create --force, golden-refresh --force or \
-             incus stop --force)"
+             give --force to kill it, or run incus stop --force"
                 .to_string(),
         ),
         Kind::NoStorageVolume => Some(
@@ -251,6 +254,9 @@ mod tests {
         );
         assert_eq!(Kind::of(&e), Kind::NoStorageVolume);
         assert!(e.to_string().contains("incus delete"), "{e}");
+        let e = op("Create instance snapshot: Storage volume \"c3\" in project \"default\" of \
+                    type \"containers\" does not exist on pool \"gbtrfs\": Storage volume not found");
+        assert_eq!(Kind::of(&e), Kind::NoStorageVolume);
         let e = op(
             "Failed syncing image between servers: Failed transferring image \
                     \"abc\" from \"10.0.0.3:8443\": Server isn't ready yet",

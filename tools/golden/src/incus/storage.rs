@@ -88,6 +88,35 @@ impl Incus {
         .map_err(|e| e.context(format!("listing volumes of pool {pool}")))
     }
 
+    /// Does instance `name` of `project` have its storage volume on `pool`? An
+    /// instance whose copy a killed daemon cut short has a record and none
+    /// (see [`super::Kind::NoStorageVolume`]).
+    pub fn has_instance_volume(
+        &self,
+        pool: &str,
+        project: &str,
+        inst: &super::Instance,
+    ) -> Result<bool> {
+        let kind = match inst.kind.as_str() {
+            "virtual-machine" => "virtual-machine",
+            _ => "container",
+        };
+        let path = format!(
+            "/1.0/storage-pools/{}/volumes/{kind}/{}?project={}",
+            enc(pool),
+            enc(&inst.name),
+            enc(project)
+        );
+        match self.get::<StorageVolume>(&path) {
+            Ok(_) => Ok(true),
+            Err(e) if Kind::of(&e) == Kind::NotFound => Ok(false),
+            Err(e) => Err(e.context(format!(
+                "reading the volume of {} on pool {pool}",
+                inst.name
+            ))),
+        }
+    }
+
     /// Names of the custom volumes of one pool in `project`'s volume store.
     pub fn custom_volume_names(&self, pool: &str, project: &str) -> Result<Vec<String>> {
         let urls: Vec<String> = self
