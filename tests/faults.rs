@@ -377,3 +377,120 @@ fn a_daemon_that_dies_mid_run_gives_clear_errors_and_a_rerun_completes() {
         assert!(have.contains(n), "{n} missing after the rerun");
     }
 }
+
+/// What a daemon killed between a copy's two steps leaves (Incus 6.0.4 writes
+/// the instance's record, then its volume's record, then the volume): a record
+/// with the copy request's config — derive's provenance, its identity pending —
+/// and no volume. The window between the two writes is a few milliseconds, too
+/// short to kill into on purpose every run, so the volume's record and the
+/// (still empty) volume are removed, then the daemon is killed and started again.
+fn cut_short(d: &FaultDaemon, names: &[(&str, &str)]) {
+    for (name, identity) in names {
+        d.incus(&[
+            "config",
+            "set",
+            name,
+            &format!("user.golden.identity={identity}"),
+        ]);
+        // The file helper derive's reset started would outlive the kill (a
+        // copy cut short never had one): a snapshot stops it.
+        d.incus(&["snapshot", "create", name, "helper-stop"]);
+        d.incus(&["snapshot", "delete", name, "helper-stop"]);
+        let sql = format!(
+            "DELETE FROM storage_volumes WHERE name = '{name}' AND type = 0 AND project_id = \
+             (SELECT id FROM projects WHERE name = 'default')"
+        );
+        d.incus(&["admin", "sql", "global", &sql]);
+        let path = format!("{}/storage-pools/gbtrfs/containers/{name}", d.dir);
+        let out = std::process::Command::new("nsenter")
+            .args([
+                "-t",
+                &d.pid().to_string(),
+                "-m",
+                "--",
+                "btrfs",
+                "subvolume",
+                "delete",
+            ])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    }
+    signal(d.pid(), "KILL");
+    assert!(d.script("start").success(), "the daemon came back");
+}
+
+#[test]
+fn a_clone_a_killed_daemon_left_without_a_volume_is_made_again_by_a_rerun() {
+    let d = FaultDaemon::start();
+    d.incus(&["init", "busybox", "tpl", "-q"]);
+    d.incus(&["snapshot", "create", "tpl", "pristine"]);
+    let out = d
+        .cmd(bin("golden-derive"))
+        .args(["-q", "tpl", "c1", "c2", "c3"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    cut_short(&d, &[("c1", "pending"), ("c3", "-")]);
+    // As a user meets it: the daemon's 404, which is no "file not found".
+    let held = d
+        .cmd("incus")
+        .args(["file", "pull", "c1/etc/hostname", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&held.stderr).contains("Instance storage pool not found"),
+        "{held:?}"
+    );
+
+    let out = d
+        .cmd(bin("golden-derive"))
+        .args(["--skip-existing", "-f", "json", "tpl", "c1", "c2", "c3"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let by_name: std::collections::BTreeMap<String, String> = json_lines(&stdout)
+        .iter()
+        .map(|j| {
+            (
+                j["instance"].as_str().unwrap().to_string(),
+                j["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by_name.get("c2").map(String::as_str),
+        Some("skipped"),
+        "{by_name:?}"
+    );
+    assert!(
+        by_name.get("c1").is_some_and(|s| s != "skipped"),
+        "{by_name:?}"
+    );
+    // c1 made again: it has its volume.
+    d.incus(&["storage", "volume", "show", "gbtrfs", "container/c1"]);
+    // c3, left so after a user took it (its identity no longer pending), is not
+    // ours to remove: skipped as the user's; what the user meets then is one
+    // line saying what to do.
+    assert_eq!(
+        by_name.get("c3").map(String::as_str),
+        Some("skipped"),
+        "{by_name:?}"
+    );
+    let held = d.cmd(bin("golden-create")).args(["c3"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&held.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(held.status.code(), Some(1), "{stderr}");
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].starts_with("golden-create: c3")
+            && lines[0].contains("without a storage volume")
+            && lines[0].contains("incus delete"),
+        "{stderr}"
+    );
+}

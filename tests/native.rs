@@ -61,10 +61,8 @@ fn an_unknown_instance_is_404() {
     let e = c.try_request("GET", path, None, &[]).unwrap().unwrap_err();
     assert!(e.is_not_found(), "{e:?}");
     let e = c.request("GET", path, None, &[]).unwrap_err();
-    assert!(
-        matches!(&e, Error::Incus(m) if m.to_lowercase().contains("not found")),
-        "{e:?}"
-    );
+    assert_eq!(e.status(), Some(404), "{e:?}");
+    assert_eq!(golden::incus::Kind::of(&e), golden::incus::Kind::NotFound);
 }
 
 #[test]

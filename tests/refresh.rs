@@ -480,3 +480,44 @@ fn a_clone_a_killed_derive_left_with_the_templates_identity_gets_its_own() {
     assert_ne!(id, before);
     assert_eq!(p.get("c1")["config"]["user.golden.identity"], "machine-id");
 }
+
+#[test]
+fn a_clone_held_by_a_clean_stop_that_timed_out_is_refused_naming_force_and_force_refreshes_it() {
+    let p = Project::new("rf-stubborn");
+    stale_clones(&p, 1);
+    // A guest that ignores the halt signal: a clean stop never ends.
+    p.incus(&["config", "set", "c1", "raw.lxc=lxc.signal.halt=SIGCONT"]);
+    p.incus(&["start", "c1"]);
+    let r = p.tool("golden-refresh", &["--timeout", "1", "c1"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("did not stop within 1 s"), "{}", r.stderr);
+    // The state that stop leaves, for as long as the guest runs: the daemon
+    // holds the clone for it and refuses every update.
+    let held = incus(&["config", "set", "c1", "user.x=1", "--project", &p.name]);
+    assert!(
+        String::from_utf8_lossy(&held.stderr).contains("busy running a \"stop\" operation"),
+        "{held:?}"
+    );
+    let r = p.tool("golden-refresh", &["--timeout", "1", "c1"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {}", r.stderr);
+    assert!(
+        lines[0].starts_with("golden-refresh: c1")
+            && lines[0].contains("timed out")
+            && lines[0].contains("--force"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(p.get("c1")["status"], "Running");
+    let r = p.tool("golden-refresh", &["--force", "-f", "json", "c1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rec = &json_lines(&r.stdout)[0];
+    assert_eq!(
+        (rec["status"].as_str(), rec["restarted"].as_bool()),
+        (Some("refreshed"), Some(true)),
+        "{rec}"
+    );
+    assert_eq!(p.get("c1")["status"], "Running");
+    p.incus(&["stop", "--force", "c1"]);
+}

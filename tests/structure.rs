@@ -4,7 +4,13 @@
 //!   path (`/1.0`) in any source file under `tools/` outside
 //!   `tools/golden/src/incus/` (comments may cite API paths);
 //! - no import cycle between the top-level modules of `tools/golden/src`;
-//! - every source file of `golden-derive` and `golden-ls` has fewer than 300 lines.
+//! - every source file of `golden-derive` and `golden-ls` has fewer than 300 lines;
+//! - the daemon's words are read in one module of the client
+//!   (`tools/golden/src/incus/kind.rs`, whose kinds the tools match on): no code
+//!   elsewhere under `tools/` (tests aside) searches an error's text, nor searches
+//!   any text for the words that module reads;
+//! - no `.or_else(|_| ..)` (nor `.unwrap_or_else(|_| ..)`) swallows any error of a
+//!   daemon call: a fallback names the kind it is for.
 //!
 //! `GOLDEN_SOURCE_ROOT` points the checks at another checkout (default: this one).
 
@@ -62,7 +68,8 @@ enum Tok {
     Close,
     Comma,
     Star,
-    Other,
+    /// Any other punctuation, one character a token (`::` is [`Tok::PathSep`]).
+    Punct(char),
 }
 
 /// Tokens with their line numbers; comments are dropped, string literals kept
@@ -179,7 +186,7 @@ fn lex(src: &str) -> Vec<(Tok, usize)> {
                 ('}', _) => Tok::Close,
                 (',', _) => Tok::Comma,
                 ('*', _) => Tok::Star,
-                _ => Tok::Other,
+                _ => Tok::Punct(c),
             };
             out.push((tok, line));
             i += 1;
@@ -455,6 +462,382 @@ fn golden_ls_files_are_under_300_lines() {
     );
 }
 
+// ---- (d) the daemon's words read in one module of the client ------------------
+
+/// The one module that reads Incus's words (each case a kind).
+const WORDS_MODULE: &str = "tools/golden/src/incus/kind.rs";
+
+/// Methods that search a text.
+const TEXT_SEARCHES: &[&str] = &[
+    "contains",
+    "starts_with",
+    "ends_with",
+    "find",
+    "rfind",
+    "split_once",
+    "rsplit_once",
+    "strip_prefix",
+    "strip_suffix",
+    "matches",
+    "match_indices",
+    "eq_ignore_ascii_case",
+];
+
+/// Is this file test code (a `tests.rs`, or under a `tests/` folder of a crate's src)?
+fn is_test_file(rel: &str) -> bool {
+    rel.ends_with("/tests.rs") || rel.contains("/tests/")
+}
+
+/// The tokens of a file's code, `#[cfg(test)] mod x { .. }` blocks left out.
+fn code_tokens(src: &str) -> Vec<(Tok, usize)> {
+    let toks = lex(src);
+    let mut out = Vec::new();
+    let mut k = 0;
+    let p = |k: usize, c: char| matches!(toks.get(k), Some((Tok::Punct(x), _)) if *x == c);
+    let id = |k: usize, w: &str| matches!(toks.get(k), Some((Tok::Ident(x), _)) if x == w);
+    while k < toks.len() {
+        let cfg_test = p(k, '#')
+            && p(k + 1, '[')
+            && id(k + 2, "cfg")
+            && p(k + 3, '(')
+            && id(k + 4, "test")
+            && p(k + 5, ')')
+            && p(k + 6, ']');
+        if cfg_test && id(k + 7, "mod") && matches!(toks.get(k + 9), Some((Tok::Open, _))) {
+            let mut depth = 0;
+            k += 9;
+            while k < toks.len() {
+                match toks[k].0 {
+                    Tok::Open => depth += 1,
+                    Tok::Close => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                k += 1;
+            }
+            k += 1;
+            continue;
+        }
+        out.push(toks[k].clone());
+        k += 1;
+    }
+    out
+}
+
+/// The index of the token opening the group that `close` (a `)` or `]`) closes.
+fn group_start(toks: &[(Tok, usize)], close: usize) -> Option<usize> {
+    let (open, shut) = match toks[close].0 {
+        Tok::Punct(')') => ('(', ')'),
+        Tok::Punct(']') => ('[', ']'),
+        _ => return None,
+    };
+    let mut depth = 0;
+    let mut k = close;
+    loop {
+        match toks[k].0 {
+            Tok::Punct(c) if c == shut => depth += 1,
+            Tok::Punct(c) if c == open => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(k);
+                }
+            }
+            _ => {}
+        }
+        k = k.checked_sub(1)?;
+    }
+}
+
+/// The receiver of the method called at `dot` (`a.b(c)?.d` before `.method(`):
+/// the tokens of the postfix expression it ends, walked back from the dot.
+fn receiver(toks: &[(Tok, usize)], dot: usize) -> &[(Tok, usize)] {
+    let mut k = dot;
+    while k > 0 {
+        let prev = k - 1;
+        match &toks[prev].0 {
+            Tok::Ident(_) | Tok::Str(_) | Tok::PathSep => k = prev,
+            Tok::Punct('.') | Tok::Punct('?') | Tok::Punct('!') => k = prev,
+            Tok::Punct(')') | Tok::Punct(']') => match group_start(toks, prev) {
+                Some(open) => k = open,
+                None => break,
+            },
+            _ => break,
+        }
+    }
+    &toks[k..dot]
+}
+
+/// The bodies of the functions of a file, as token ranges (nested ones too).
+fn fn_bodies(toks: &[(Tok, usize)]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    for (k, (t, _)) in toks.iter().enumerate() {
+        if *t != Tok::Ident("fn".into()) {
+            continue;
+        }
+        // The body is the first brace after the signature (a `;` first: no body).
+        let Some(open) = toks[k..]
+            .iter()
+            .position(|(t, _)| matches!(t, Tok::Open | Tok::Punct(';')))
+            .map(|p| k + p)
+            .filter(|o| toks[*o].0 == Tok::Open)
+        else {
+            continue;
+        };
+        let mut depth = 0;
+        for (j, (t, _)) in toks.iter().enumerate().skip(open) {
+            match t {
+                Tok::Open => depth += 1,
+                Tok::Close => {
+                    depth -= 1;
+                    if depth == 0 {
+                        // From `fn`: the parameters are the function's too.
+                        out.push(k..j + 1);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The names that hold an error, or an error's text, in one function: bound by
+/// `Err(x)`, `Error::Variant(x)`, `|x|` of `map_err`/`or_else`/`unwrap_or_else`/
+/// `inspect_err`, a parameter typed `Error`/`ApiError`/`Refusal`, `let x =
+/// ..unwrap_err()`, and `let y = ..` of an expression naming one of those.
+fn error_names(toks: &[(Tok, usize)]) -> BTreeSet<String> {
+    let ident = |k: usize| match toks.get(k) {
+        Some((Tok::Ident(w), _)) => Some(w.as_str()),
+        _ => None,
+    };
+    let p = |k: usize, c: char| matches!(toks.get(k), Some((Tok::Punct(x), _)) if *x == c);
+    // `x` or `ref x` or `mut x` at k: the name.
+    let binding = |k: usize| match ident(k) {
+        Some("ref") | Some("mut") => ident(k + 1),
+        other => other,
+    };
+    let mut names = BTreeSet::new();
+    for k in 0..toks.len() {
+        let Some(w) = ident(k) else { continue };
+        // Err(x)
+        if w == "Err" && p(k + 1, '(') && (p(k + 3, ')') || p(k + 4, ')')) {
+            names.extend(binding(k + 2).map(str::to_string));
+        }
+        // Error::Variant(x)
+        if (w == "Error" || w == "ApiError")
+            && toks.get(k + 1).map(|t| &t.0) == Some(&Tok::PathSep)
+            && p(k + 3, '(')
+            && (p(k + 5, ')') || p(k + 6, ')'))
+        {
+            names.extend(binding(k + 4).map(str::to_string));
+        }
+        // map_err(|x| ..) and friends
+        if ["map_err", "or_else", "unwrap_or_else", "inspect_err"].contains(&w)
+            && p(k + 1, '(')
+            && p(k + 2, '|')
+            && p(k + 4, '|')
+        {
+            names.extend(binding(k + 3).map(str::to_string));
+        }
+        // x: &Error, x: golden::Error, x: ApiError
+        if p(k + 1, ':') && !p(k + 2, ':') {
+            let mut j = k + 2;
+            while p(j, '&') || ident(j) == Some("mut") {
+                j += 1;
+            }
+            while ident(j).is_some() && toks.get(j + 1).map(|t| &t.0) == Some(&Tok::PathSep) {
+                j += 2;
+            }
+            if matches!(ident(j), Some("Error" | "ApiError" | "Refusal"))
+                && (toks.get(j + 1).map(|t| &t.0) == Some(&Tok::Comma) || p(j + 1, ')'))
+            {
+                names.insert(w.to_string());
+            }
+        }
+    }
+    // let y = <expression naming an error or its text, or ..unwrap_err()>;
+    loop {
+        let before = names.len();
+        for k in 0..toks.len() {
+            if ident(k) != Some("let") {
+                continue;
+            }
+            let Some(name) = binding(k + 1) else { continue };
+            let eq = if ident(k + 1) == Some("mut") {
+                k + 3
+            } else {
+                k + 2
+            };
+            if !p(eq, '=') {
+                continue;
+            }
+            // Up to its `;`, blocks inside (a `loop`, a `match`) left out: what
+            // they bind is theirs.
+            let mut depth = 0usize;
+            let mut names_one = false;
+            for (t, _) in &toks[eq..] {
+                match t {
+                    Tok::Open => depth += 1,
+                    Tok::Close if depth == 0 => break,
+                    Tok::Close => depth -= 1,
+                    Tok::Punct(';') if depth == 0 => break,
+                    Tok::Ident(i) if depth == 0 => {
+                        names_one |= names.contains(i) || i == "unwrap_err";
+                    }
+                    _ => {}
+                }
+            }
+            if names_one {
+                names.insert(name.to_string());
+            }
+        }
+        if names.len() == before {
+            break names;
+        }
+    }
+}
+
+/// Does this receiver stand for an error's text: does it name an error (or
+/// its text), its `message`/`words` field, or one inside `format!("{e}")`?
+fn is_error_text(recv: &[(Tok, usize)], errors: &BTreeSet<String>) -> bool {
+    recv.iter().any(|(t, _)| match t {
+        Tok::Ident(i) => errors.contains(i) || i == "message" || i == "words",
+        Tok::Str(s) => errors.iter().any(|e| s.contains(&format!("{{{e}}}"))),
+        _ => false,
+    })
+}
+
+/// The words the one module reads: its string literals searched for (the
+/// first argument of a text search, or listed in an array it searches).
+fn words_read(root: &Path) -> BTreeSet<String> {
+    let toks = code_tokens(&read(root, WORDS_MODULE));
+    let mut words = BTreeSet::new();
+    for (k, (t, _)) in toks.iter().enumerate() {
+        if let Tok::Str(s) = t {
+            let after_search = k >= 2
+                && toks[k - 1].0 == Tok::Punct('(')
+                && matches!(&toks[k - 2].0, Tok::Ident(m) if TEXT_SEARCHES.contains(&m.as_str()));
+            let listed = k >= 1 && matches!(toks[k - 1].0, Tok::Punct('[') | Tok::Comma);
+            if (after_search || listed) && s.len() >= 6 {
+                words.insert(s.to_lowercase());
+            }
+        }
+    }
+    words
+}
+
+/// Every text search in `src` that reads the daemon's words: on an error's text
+/// (whatever it looks for), or for one of `words` (whatever it searches).
+fn wording_tests(src: &str, words: &BTreeSet<String>) -> Vec<(usize, String)> {
+    let toks = code_tokens(src);
+    let mut found = BTreeMap::new();
+    for body in fn_bodies(&toks) {
+        let toks = &toks[body];
+        let errors = error_names(toks);
+        for k in 1..toks.len() {
+            let Tok::Ident(m) = &toks[k].0 else { continue };
+            if toks[k - 1].0 != Tok::Punct('.')
+                || !TEXT_SEARCHES.contains(&m.as_str())
+                || toks.get(k + 1).map(|t| &t.0) != Some(&Tok::Punct('('))
+            {
+                continue;
+            }
+            let recv = receiver(toks, k - 1);
+            let arg = match toks.get(k + 2) {
+                Some((Tok::Str(s), _)) => s.to_lowercase(),
+                _ => String::new(),
+            };
+            let why = if is_error_text(recv, &errors) {
+                Some(format!("searches an error's text with .{m}()"))
+            } else {
+                words
+                    .iter()
+                    .find(|w| arg.len() >= 6 && (arg.contains(*w) || w.contains(&arg)))
+                    .map(|w| format!(".{m}() for the daemon's words {w:?}"))
+            };
+            if let Some(why) = why {
+                found.insert(toks[k].1, why);
+            }
+        }
+    }
+    found.into_iter().collect()
+}
+
+#[test]
+fn the_daemons_words_are_read_in_one_module_of_the_client() {
+    let root = root();
+    let words = words_read(&root);
+    assert!(
+        words.iter().any(|w| w.contains("isn't ready yet")),
+        "{WORDS_MODULE} reads no word: {words:?}"
+    );
+    let mut found = Vec::new();
+    for rel in rust_files(&root, "tools") {
+        if rel == WORDS_MODULE || is_test_file(&rel) {
+            continue;
+        }
+        for (line, why) in wording_tests(&read(&root, &rel), &words) {
+            found.push(format!("{rel}:{line}: {why}"));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the daemon's words tested outside {WORDS_MODULE} (give the case a kind there, \
+         with the Incus version it was seen on, and match on golden::incus::Kind):\n  {}",
+        found.join("\n  ")
+    );
+}
+
+// ---- (e) no error of a daemon call swallowed whole ---------------------------
+
+/// Every `.or_else(|_| ..)` or `.unwrap_or_else(|_| ..)` whose receiver calls
+/// the daemon (names an `incus` client or `Incus`).
+fn swallowed(src: &str) -> Vec<usize> {
+    let toks = lex(src);
+    let p = |k: usize, c: char| matches!(toks.get(k), Some((Tok::Punct(x), _)) if *x == c);
+    let mut found = Vec::new();
+    for k in 1..toks.len() {
+        let Tok::Ident(m) = &toks[k].0 else { continue };
+        let blind = (m == "or_else" || m == "unwrap_or_else")
+            && p(k - 1, '.')
+            && p(k + 1, '(')
+            && p(k + 2, '|')
+            && toks.get(k + 3).map(|t| &t.0) == Some(&Tok::Ident("_".into()))
+            && p(k + 4, '|');
+        let daemon = || {
+            receiver(&toks, k - 1)
+                .iter()
+                .any(|(t, _)| matches!(t, Tok::Ident(i) if i.eq_ignore_ascii_case("incus")))
+        };
+        if blind && daemon() {
+            found.push(toks[k].1);
+        }
+    }
+    found
+}
+
+#[test]
+fn no_error_of_a_daemon_call_is_swallowed_whole() {
+    let root = root();
+    let mut found = Vec::new();
+    for rel in rust_files(&root, "tools") {
+        for line in swallowed(&read(&root, &rel)) {
+            found.push(format!("{rel}:{line}"));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "a daemon call's every error swallowed by `|_|` (match the kind the fallback is \
+         for, e.g. Kind::Forbidden, and let the others through):\n  {}",
+        found.join("\n  ")
+    );
+}
+
 // ---- the checks themselves ----------------------------------------------------
 
 #[test]
@@ -526,4 +909,49 @@ fn a_cycle_is_found_and_a_tree_is_not() {
         cycles(&graph(&[("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")])),
         [["a", "b", "c", "a"]]
     );
+}
+
+#[test]
+fn wording_tests_are_found_and_other_text_searches_are_not() {
+    let words: BTreeSet<String> = ["device or resource busy", "isn't ready yet"]
+        .map(String::from)
+        .into();
+    let src = "fn busy(e: &Error) -> bool {\n\
+                   e.to_string().contains(\"device or resource busy\")\n\
+               }\n\
+               fn lease(r: Result<()>) -> Result<()> {\n\
+                   match r {\n\
+                       Err(Error::Incus(m)) if m.to_lowercase().contains(\"restricted\") => Ok(()),\n\
+                       Err(e) if e.to_string().starts_with(\"x\") => Ok(()),\n\
+                       other => other,\n\
+                   }\n\
+               }\n\
+               fn taken(e: Error, p: &str) -> bool {\n\
+                   let m = e.to_string();\n\
+                   let lower = m.to_lowercase();\n\
+                   [\"a\", \"b\"].iter().any(|t| lower.contains(t))\n\
+               }\n\
+               fn text(x: &str) -> bool { x.contains(\"Server isn't ready yet\") }\n\
+               fn api(r: std::result::Result<(), ApiError>) -> bool {\n\
+                   r.map_err(|e| e.message.contains(\"gone\")).is_err()\n\
+               }\n\
+               fn fine(name: &str, e: &Error) -> bool {\n\
+                   name.contains(\"{n}\") || name.starts_with('-') || Kind::of(e) == Kind::NotFound\n\
+               }\n\
+               #[cfg(test)]\n\
+               mod tests { fn t(e: Error) { assert!(e.to_string().contains(\"x\")); } }\n";
+    let lines: Vec<usize> = wording_tests(src, &words)
+        .into_iter()
+        .map(|(l, _)| l)
+        .collect();
+    assert_eq!(lines, [2, 6, 7, 14, 16, 18]);
+}
+
+#[test]
+fn a_swallowed_daemon_error_is_found() {
+    let src = "let a = incus.instances(&Scope::All).or_else(|_| incus.instances(s));\n\
+               let b = t.incus().pool(n).unwrap_or_else(|_| Pool::default());\n\
+               let c = parse(x).or_else(|_| parse(y));\n\
+               let d = incus.instances(s).or_else(|e| fallback(e));\n";
+    assert_eq!(swallowed(src), [1, 2]);
 }

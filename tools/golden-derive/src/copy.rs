@@ -6,7 +6,7 @@
 //! exists: a golden-create waits for it to rename, and the clone names the
 //! snapshot it was really copied from.
 
-use golden::incus::Incus;
+use golden::incus::{Incus, Kind};
 use golden::readers::Shared;
 use golden::{Error, Result};
 
@@ -45,6 +45,11 @@ pub fn derive_one(
             location: job.location.clone(),
         };
     let incus = tpl.target.incus();
+    if job.remake && !opts.run.dry_run {
+        incus
+            .delete_instance(&tpl.clone_project, &job.name)
+            .map_err(|e| e.context("removing what a copy cut short by a daemon restart left"))?;
+    }
     if let Some(made) = &job.existing {
         let last = tpl.pristine.last();
         let mut identity = "-".to_string();
@@ -242,7 +247,7 @@ fn copy_instance(
     loop {
         match incus.copy_instance(&tpl.clone_project, job.location.as_deref(), &req) {
             // Another migration from the same source at the same time (see crate::seeds).
-            Err(e) if crossing && tries < 4 && e.to_string().contains("websocket: close 1000") => {
+            Err(e) if crossing && tries < 4 && Kind::of(&e) == Kind::MigrationCut => {
                 tries += 1;
                 std::thread::sleep(std::time::Duration::from_millis(300 * tries));
             }
@@ -251,20 +256,15 @@ fn copy_instance(
     }
 }
 
-/// The daemon's words for a name taken meanwhile (by a concurrent run) are a
-/// database constraint; say it as the user would.
+/// A name taken meanwhile (by a concurrent run: the daemon refuses the copy's
+/// record, or the copy under way holds the name); say it as the user would.
 fn already_exists(e: Error, project: &str) -> Error {
-    let m = e.to_string();
-    let taken = [
-        "UNIQUE constraint failed",
-        "already exists",
-        "busy running a \"create\" operation",
-    ];
-    if taken.iter().any(|t| m.contains(t)) {
-        Error::failed(format!(
-            "already exists in project {project} (made meanwhile by someone else)"
-        ))
-    } else {
-        e
+    match Kind::of(&e) {
+        Kind::AlreadyExists => {}
+        Kind::InstanceBusy { action } if action == "create" => {}
+        _ => return e,
     }
+    Error::failed(format!(
+        "already exists in project {project} (made meanwhile by someone else)"
+    ))
 }

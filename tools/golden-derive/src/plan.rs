@@ -28,6 +28,9 @@ pub struct Job {
     pub volume_copies: Vec<VolumeCopy>,
     /// It exists and came from this template (--skip-existing).
     pub existing: Option<Made>,
+    /// A copy of this template that a daemon restart cut short is there
+    /// under its name: removed first, then made.
+    pub remake: bool,
     /// The cluster member it goes to (or is on); `None` outside a cluster.
     pub location: Option<String>,
 }
@@ -124,14 +127,20 @@ pub fn plan(
         };
         let mut made = None;
         let mut location = None;
+        let mut remake = false;
         if exists.contains(&name) {
             if opts.skip_existing {
-                if let Some(m) = tpl.made(project, &name)? {
-                    location = m.member.clone();
-                    made = Some(m);
+                match tpl.made(project, &name)? {
+                    // Made again, as if it never was (see Made::half_made).
+                    Some(m) if m.half_made => remake = true,
+                    Some(m) => {
+                        location = m.member.clone();
+                        made = Some(m);
+                    }
+                    None => {}
                 }
             }
-            if made.is_none() {
+            if made.is_none() && !remake {
                 let hint = if opts.skip_existing {
                     " (and it was not derived from this template)"
                 } else {
@@ -196,6 +205,7 @@ pub fn plan(
             devices,
             volume_copies,
             existing: made,
+            remake,
             location,
         });
     }

@@ -172,9 +172,25 @@ impl Template {
                 None => p.project == self.target.project && p.template == self.target.name,
             }
         });
-        Ok(ours.then(|| Made {
+        if !ours {
+            return Ok(None);
+        }
+        let pending = inst.config.get(KEY_IDENTITY).map(String::as_str) == Some(IDENTITY_PENDING);
+        // Ours, never reset (so never started by us), and without a storage
+        // volume: a copy a killed daemon cut short between the instance's
+        // record and its volume. Nothing of anyone's can be in it.
+        let half_made = pending
+            && match inst.root_pool() {
+                Some(pool) => !self
+                    .target
+                    .incus()
+                    .has_instance_volume(pool, project, &inst)?,
+                None => false,
+            };
+        Ok(Some(Made {
             stopped: inst.status == "Stopped",
-            pending: inst.config.get(KEY_IDENTITY).map(String::as_str) == Some(IDENTITY_PENDING),
+            pending,
+            half_made,
             member: inst.member().map(str::to_string),
         }))
     }
@@ -186,6 +202,9 @@ pub struct Made {
     pub stopped: bool,
     /// Copied by a run killed before its identity reset.
     pub pending: bool,
+    /// A record without a storage volume, left by a copy a daemon's kill cut
+    /// short (and pending): removed and made again.
+    pub half_made: bool,
     pub member: Option<String>,
 }
 

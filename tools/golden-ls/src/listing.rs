@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use golden::incus::{ClusterMember, Incus, Instance, Scope, StoragePool, StorageVolume};
+use golden::incus::{ClusterMember, Incus, Instance, Kind, Scope, StoragePool, StorageVolume};
 use golden::model::{current_pristine, Provenance};
 use golden::Result;
 
@@ -47,9 +47,10 @@ fn fetch_with(incus: &Incus, scope: &Scope, all_pristines: bool) -> Result<Listi
     std::thread::scope(|s| {
         let instances = s.spawn(|| match scope {
             Scope::All => incus.instances(scope),
-            Scope::Project(_) => incus
-                .instances(&Scope::All)
-                .or_else(|_| incus.instances(scope)),
+            Scope::Project(_) => match incus.instances(&Scope::All) {
+                Err(e) if Kind::of(&e) == Kind::Forbidden => incus.instances(scope),
+                other => other,
+            },
         });
         let members = s.spawn(|| incus.cluster_members());
         let mut instances = Some(instances);
@@ -58,7 +59,7 @@ fn fetch_with(incus: &Incus, scope: &Scope, all_pristines: bool) -> Result<Listi
             Ok(p) => p,
             // A certificate restricted to some projects may not list the pools,
             // only read those its instances use: find them from the instances.
-            Err(e) if e.to_string().contains("restricted") => {
+            Err(e) if Kind::of(&e) == Kind::Forbidden => {
                 let all = instances
                     .take()
                     .expect("not joined yet")
@@ -87,9 +88,14 @@ fn fetch_with(incus: &Incus, scope: &Scope, all_pristines: bool) -> Result<Listi
                 (
                     p.name.clone(),
                     s.spawn(move || match scope {
-                        Scope::Project(_) if all_pristines => incus
-                            .instance_volumes(&name, &Scope::All)
-                            .or_else(|_| incus.instance_volumes(&name, scope)),
+                        Scope::Project(_) if all_pristines => {
+                            match incus.instance_volumes(&name, &Scope::All) {
+                                Err(e) if Kind::of(&e) == Kind::Forbidden => {
+                                    incus.instance_volumes(&name, scope)
+                                }
+                                other => other,
+                            }
+                        }
                         _ => incus.instance_volumes(&name, scope),
                     }),
                 )

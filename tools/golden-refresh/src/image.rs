@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use golden::cli::notice;
-use golden::incus::{already_made, Incus, PublishRequest, Scope};
+use golden::incus::{made_anyway, Incus, PublishRequest, Scope};
 use golden::model::{Provenance, KEY_REFRESH_FROM};
 use golden::readers::{NoNewSnapshot, Shared};
 use golden::target::Target;
@@ -122,7 +122,7 @@ fn publish(incus: &Incus, job: &Job, snapshot: &str, created_at: &str) -> Result
         match incus.wait_operation(&id, 600) {
             Ok(Some(meta)) => break meta,
             Ok(None) => continue,
-            Err(e) => match already_made(&e) {
+            Err(e) => match made_anyway(&e) {
                 Some(fp) => return Ok(fp),
                 None => return Err(e.context(format!("making an image of {}'s pristine", t.name))),
             },
@@ -132,7 +132,7 @@ fn publish(incus: &Incus, job: &Job, snapshot: &str, created_at: &str) -> Result
         .and_then(|f| f.as_str())
         .filter(|f| !f.is_empty())
         .map(str::to_string)
-        .ok_or_else(|| golden::Error::Incus("the image operation returned no fingerprint".into()))
+        .ok_or_else(|| golden::Error::Failed("the image operation returned no fingerprint".into()))
 }
 
 fn clean_one(template: &Target, project: &str, uuid: &str) -> Result<()> {

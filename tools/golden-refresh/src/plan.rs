@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use golden::incus::{Instance, Scope};
+use golden::incus::{Instance, Kind, Scope};
 use golden::model::{Provenance, KEY_PRE_REFRESH_OF};
 use golden::target::Target;
 use golden::{Error, Result};
@@ -55,9 +55,13 @@ pub fn plan(targets: Vec<Target>) -> Result<Vec<Planned>> {
                      API, which a remote reached through `incus query` cannot carry"
                 )));
             }
-            let all = incus
-                .instances(&Scope::All)
-                .or_else(|_| incus.instances(&Scope::Project(t.project.clone())))?;
+            // A client restricted to some projects lists its own.
+            let all = match incus.instances(&Scope::All) {
+                Err(e) if Kind::of(&e) == Kind::Forbidden => {
+                    incus.instances(&Scope::Project(t.project.clone()))
+                }
+                other => other,
+            }?;
             listings.insert(t.remote.clone(), all);
         }
     }

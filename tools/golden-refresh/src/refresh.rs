@@ -145,9 +145,19 @@ fn keep(
     let c = &job.clone;
     if running {
         let restart = json!({ "config": { KEY_REFRESH_RESTART: "true" } });
-        incus.update_instance(&c.project, &c.name, &restart)?;
-        args.stop
-            .stop(incus, (&c.project, &c.name), args.run.quiet)?;
+        match incus.update_instance(&c.project, &c.name, &restart) {
+            // An earlier clean stop that timed out holds the clone until it is
+            // killed: with --force, killed first, then marked (it ran).
+            Err(e) if args.stop.force && stop_pending(&e) => {
+                args.stop
+                    .stop(incus, (&c.project, &c.name), args.run.quiet)?;
+                incus.update_instance(&c.project, &c.name, &restart)?;
+            }
+            Err(e) => return Err(e),
+            Ok(()) => args
+                .stop
+                .stop(incus, (&c.project, &c.name), args.run.quiet)?,
+        }
     }
     // As read before the stop: what the copy takes of it (kind, member,
     // MAC addresses, devices) a stop does not change.
@@ -240,4 +250,9 @@ fn identity_word(renew: bool) -> &'static str {
     } else {
         "carried"
     }
+}
+
+/// Is the clone held by a clean stop that timed out (it waits for the guest)?
+fn stop_pending(e: &golden::Error) -> bool {
+    matches!(golden::incus::Kind::of(e), golden::incus::Kind::InstanceBusy { action } if action == "stop")
 }

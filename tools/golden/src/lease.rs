@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use crate::cli::notice;
 use crate::error::{Error, Result};
-use crate::incus::Incus;
+use crate::incus::{Incus, Kind};
 use crate::lock::InstanceLock;
 use crate::target::Target;
 
@@ -70,13 +70,11 @@ pub fn hold<'a>(
         }
         // A client restricted to its projects may not write their config: it
         // still has the local lock.
-        Err(Error::Incus(m))
-            if m.to_lowercase().contains("restricted") || m.contains("Forbidden") =>
-        {
+        Err(e) if Kind::of(&e) == Kind::Forbidden => {
             notice(
                 quiet,
                 format!(
-                    "{}: not locked across machines ({m}); runs on this machine still take turns",
+                    "{}: not locked across machines ({e}); runs on this machine still take turns",
                     t.name
                 ),
             );
@@ -174,7 +172,7 @@ fn config_of(object: &mut Value) -> Result<&mut serde_json::Map<String, Value>> 
     }
     object["config"]
         .as_object_mut()
-        .ok_or_else(|| Error::Incus("a project without a config object".into()))
+        .ok_or_else(|| Error::Failed("a project without a config object".into()))
 }
 
 impl<'a> Lease<'a> {

@@ -169,7 +169,7 @@ fn patiently(op: impl Fn() -> Result<()>) -> Result<()> {
 }
 
 fn busy(e: &Error) -> bool {
-    e.to_string().contains("device or resource busy")
+    crate::incus::Kind::of(e) == crate::incus::Kind::DeviceBusy
 }
 
 /// Outcome of a swap: when the replaced and the new `pristine` were made.

@@ -47,7 +47,9 @@ impl Fake {
 impl Files for Fake {
     fn read(&self, path: &str) -> Result<Option<InstanceFile>> {
         if let Some(r) = &self.refuse {
-            return Err(Error::Incus(r.clone()).context(format!("reading {path} in c")));
+            let refused: Error =
+                crate::incus::kind::refusal(crate::error::Origin::Request(500), r.clone()).into();
+            return Err(refused.context(format!("reading {path} in c")));
         }
         if let Some(f) = self.get(path) {
             return Ok(Some(f));

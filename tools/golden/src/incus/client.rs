@@ -21,8 +21,9 @@ use serde_json::Value;
 use wait_timeout::ChildExt;
 
 use super::config::{self, Resolution};
+use super::kind::{self, Kind};
 use super::native::Native;
-use crate::error::{Error, Result};
+use crate::error::{Error, Origin, Result};
 
 /// How requests reach the daemon of one remote.
 enum Transport {
@@ -71,6 +72,11 @@ impl std::ops::Deref for NativeRef {
 /// How long a plain request (not an operation we wait for) may take before we give
 /// up: a daemon that accepts a connection but never answers must not hang us.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a request refused as "not ready yet" is asked again: a cluster
+/// member that restarted is linked to the others again within a heartbeat or
+/// two (seconds); a minute covers a slow one and still ends.
+const NOT_READY_PATIENCE: Duration = Duration::from_secs(60);
 
 /// Characters kept as they are in a query value or path segment.
 const KEEP: &AsciiSet = &NON_ALPHANUMERIC
@@ -162,19 +168,51 @@ impl Incus {
     }
 
     fn request(&self, method: &str, path: &str, body: Option<&Value>, wait: bool) -> Result<Value> {
+        self.again_while_not_ready(method, path, || {
+            let started = Instant::now();
+            let answer = match &*transport_for(self.remote(), self.timeout)? {
+                Transport::Native(n) if wait => n.run(method, path, body, &[]),
+                Transport::Native(n) => n.request(method, path, body, &[]).map(|r| r.body),
+                Transport::Query => return self.query(method, path, body, wait),
+            };
+            self.traced(method, path, started);
+            answer
+        })
+    }
+
+    /// Sends a request again while the daemon refuses it as not ready yet (a
+    /// cluster member whose link to another member is not up again after a
+    /// restart: [`Kind::NotReady`]), for up to [`NOT_READY_PATIENCE`], waiting
+    /// longer each time. Only a refusal of the request itself is asked again —
+    /// nothing was done then; an operation that started and failed so may have
+    /// done part of its work, and is its caller's to judge.
+    pub(super) fn again_while_not_ready<T>(
+        &self,
+        method: &str,
+        path: &str,
+        send: impl Fn() -> Result<T>,
+    ) -> Result<T> {
         let started = Instant::now();
-        let answer = match &*transport_for(self.remote(), self.timeout)? {
-            Transport::Native(n) if wait => n.run(method, path, body, &[]),
-            Transport::Native(n) => n.request(method, path, body, &[]).map(|r| r.body),
-            Transport::Query => return self.query(method, path, body, wait),
-        };
-        if self.trace {
-            eprintln!(
-                "golden: {method} {path} ({} ms)",
-                started.elapsed().as_millis()
-            );
+        let mut pause = Duration::from_millis(250);
+        loop {
+            match send() {
+                Err(e)
+                    if Kind::of(&e) == Kind::NotReady
+                        && e.refusal().is_some_and(|r| r.origin() != Origin::Operation)
+                        && started.elapsed() + pause < NOT_READY_PATIENCE =>
+                {
+                    if self.trace {
+                        eprintln!(
+                            "golden: {method} {path}: not ready yet ({e}); asking again in {} ms",
+                            pause.as_millis()
+                        );
+                    }
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(8));
+                }
+                other => return other,
+            }
         }
-        answer
     }
 
     /// `GET path` and its ETag, to send back as `If-Match`. Through `incus query`
@@ -185,7 +223,8 @@ impl Incus {
     ) -> Result<(T, Option<String>)> {
         match &*transport_for(self.remote(), self.timeout)? {
             Transport::Native(n) => {
-                let r = n.request("GET", path, None, &[])?;
+                let r =
+                    self.again_while_not_ready("GET", path, || n.request("GET", path, None, &[]))?;
                 Ok((decode(path, r.body)?, r.etag))
             }
             Transport::Query => Ok((self.get(path)?, None)),
@@ -207,7 +246,13 @@ impl Incus {
         };
         match &*transport_for(self.remote(), self.timeout)? {
             Transport::Native(n) => {
-                match n.try_request(method, path, Some(body), &[("If-Match", etag)])? {
+                let answer = self.again_while_not_ready(method, path, || {
+                    match n.try_request(method, path, Some(body), &[("If-Match", etag)])? {
+                        Err(e) if !e.is_precondition_failed() => Err(e.into()),
+                        other => Ok(other),
+                    }
+                })?;
+                match answer {
                     Ok(r) => match r.operation {
                         Some(op) => loop {
                             if let Some(done) = self.wait(&op, 60)? {
@@ -243,13 +288,15 @@ impl Incus {
                 match op.get("status").and_then(Value::as_str) {
                     Some("Success") => Ok(Some(op.get("metadata").cloned().unwrap_or(Value::Null))),
                     Some("Running") | Some("Pending") => Ok(None),
-                    _ => Err(Error::Incus(
+                    _ => Err(kind::refusal(
+                        Origin::Operation,
                         op.get("err")
                             .and_then(Value::as_str)
                             .filter(|e| !e.is_empty())
-                            .unwrap_or("operation failed")
-                            .to_string(),
-                    )),
+                            .unwrap_or("operation failed"),
+                    )
+                    .with_metadata(op.get("metadata").cloned().unwrap_or(Value::Null))
+                    .into()),
                 }
             }
         }
@@ -329,7 +376,7 @@ impl Incus {
             return Ok(Value::Null);
         }
         let v: Value = serde_json::from_slice(&stdout)
-            .map_err(|e| Error::Incus(format!("unreadable answer from Incus for {path}: {e}")))?;
+            .map_err(|e| Error::Failed(format!("unreadable answer from Incus for {path}: {e}")))?;
         if wait {
             // An operation: its own error or metadata.
             if let Some(e) = v
@@ -337,7 +384,9 @@ impl Incus {
                 .and_then(Value::as_str)
                 .filter(|e| !e.is_empty())
             {
-                return Err(Error::Incus(e.to_string()));
+                return Err(kind::refusal(Origin::Operation, e)
+                    .with_metadata(v.get("metadata").cloned().unwrap_or(Value::Null))
+                    .into());
             }
             return Ok(v.get("metadata").cloned().unwrap_or(Value::Null));
         }
@@ -351,7 +400,8 @@ impl Incus {
         }
     }
 
-    /// Tells "the daemon is not there" from "the daemon said no".
+    /// Tells "the daemon is not there" from "the daemon said no" in what the
+    /// `incus query` client printed (see [`kind`] for its words).
     fn classify(&self, stderr: &str) -> Error {
         let msg = stderr
             .lines()
@@ -361,42 +411,27 @@ impl Incus {
             .trim_start_matches("Error: ")
             .to_string();
         let lower = msg.to_lowercase();
-        let unreachable = [
-            "doesn't appear to be started",
-            "connection refused",
-            // The socket missing, not a file an operation did not find.
-            "connect: no such file or directory",
-            "unable to connect",
-            "no route to host",
-            "i/o timeout",
-            "connect: permission denied",
-        ];
-        if lower.starts_with("the remote \"") && lower.contains("doesn't exist") {
+        if kind::query_unknown_remote(&lower) {
             // A name's REMOTE: part that the client does not know is bad input.
             return Error::Usage(format!(
                 "unknown remote {}: {msg}",
                 self.remote.as_deref().unwrap_or("")
             ));
         }
-        if unreachable.iter().any(|p| lower.contains(p)) {
+        if kind::query_unreachable(&lower) {
             Error::Unreachable(format!(
                 "cannot reach Incus{}: {msg}; check it with `incus info`",
                 self.remote_label()
             ))
         } else {
-            Error::Incus(msg)
+            kind::refusal(Origin::Query, msg).into()
         }
     }
 }
 
 fn decode<T: DeserializeOwned>(path: &str, v: Value) -> Result<T> {
     serde_json::from_value(v)
-        .map_err(|e| Error::Incus(format!("unexpected answer from Incus for {path}: {e}")))
-}
-
-/// Is this a refusal because the thing asked for does not exist?
-pub(super) fn not_found(e: &Error) -> bool {
-    matches!(e, Error::Incus(m) if m.to_lowercase().contains("not found"))
+        .map_err(|e| Error::Failed(format!("unexpected answer from Incus for {path}: {e}")))
 }
 
 #[cfg(test)]
@@ -412,8 +447,8 @@ mod tests {
         assert!(matches!(e, Error::Unreachable(_)));
         assert!(e.to_string().contains("incus info"), "{e}");
         let e = c.classify("Error: Instance not found");
-        assert!(matches!(e, Error::Incus(ref m) if m == "Instance not found"));
-        assert!(not_found(&e));
+        assert_eq!(e.to_string(), "Instance not found");
+        assert_eq!(Kind::of(&e), Kind::NotFound);
     }
 
     #[test]

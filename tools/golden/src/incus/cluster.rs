@@ -1,7 +1,8 @@
 //! The cluster: its members and whether they are online.
 
+use super::kind::Kind;
 use super::{ClusterMember, Incus, Scope};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 impl Incus {
     /// The members of the cluster, as the member we talk to sees them; empty
@@ -12,7 +13,7 @@ impl Incus {
                 m.sort_by(|a, b| a.server_name.cmp(&b.server_name));
                 Ok(m)
             }
-            Err(Error::Incus(m)) if not_clustered(&m) => Ok(Vec::new()),
+            Err(e) if Kind::of(&e) == Kind::NotClustered => Ok(Vec::new()),
             Err(e) => Err(e.context("listing cluster members")),
         }
     }
@@ -48,23 +49,5 @@ impl ClusterMember {
             "" => self.status.to_lowercase(),
             msg => format!("{}: {msg}", self.status.to_lowercase()),
         }
-    }
-}
-
-/// The daemon's words for "this server is not a cluster member".
-fn not_clustered(message: &str) -> bool {
-    let m = message.to_lowercase();
-    m.contains("not clustered") || m.contains("isn't part of a cluster")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_standalone_server_has_no_members() {
-        // Incus 6.0.4's answer to GET /1.0/cluster/members on a standalone server.
-        assert!(not_clustered("Server is not clustered"));
-        assert!(!not_clustered("Instance not found"));
     }
 }

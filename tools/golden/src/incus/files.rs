@@ -14,7 +14,8 @@
 //! a remote reached through `incus query` cannot ([`Incus::speaks_files`]).
 
 use super::client::enc;
-use super::native::{ApiError, RawResponse};
+use super::kind::Kind;
+use super::native::RawResponse;
 use super::Incus;
 use crate::error::{Error, Result};
 
@@ -80,11 +81,11 @@ impl Incus {
         instance: &str,
         path: &str,
     ) -> Result<Option<InstanceFile>> {
-        let answer = self.bytes("GET", &files_path(project, instance, path), None, &[])?;
-        match answer {
+        match self.bytes("GET", &files_path(project, instance, path), None, &[]) {
             Ok(raw) => decode(raw).map(Some),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(Error::Incus(e.message)),
+            // Not an instance without a storage volume, which is a 404 too.
+            Err(e) if Kind::of(&e) == Kind::NotFound => Ok(None),
+            Err(e) => Err(e),
         }
         .map_err(|e| e.context(format!("reading {path} in {instance}")))
     }
@@ -116,9 +117,9 @@ impl Incus {
             &files_path(project, instance, path),
             Some(content),
             &headers,
-        )?
+        )
         .map(drop)
-        .map_err(|e| Error::Incus(e.message).context(format!("writing {path} in {instance}")))
+        .map_err(|e| e.context(format!("writing {path} in {instance}")))
     }
 
     /// Writes `content` to `path` with exactly `perms`: a file that exists with
@@ -143,12 +144,10 @@ impl Incus {
 
     /// Removes `path`; `false` if it was not there.
     pub fn delete_file(&self, project: &str, instance: &str, path: &str) -> Result<bool> {
-        match self.bytes("DELETE", &files_path(project, instance, path), None, &[])? {
+        match self.bytes("DELETE", &files_path(project, instance, path), None, &[]) {
             Ok(_) => Ok(true),
-            Err(e) if e.is_not_found() => Ok(false),
-            Err(e) => {
-                Err(Error::Incus(e.message).context(format!("removing {path} in {instance}")))
-            }
+            Err(e) if Kind::of(&e) == Kind::NotFound => Ok(false),
+            Err(e) => Err(e.context(format!("removing {path} in {instance}"))),
         }
     }
 
@@ -159,7 +158,7 @@ impl Incus {
         path: &str,
         body: Option<&[u8]>,
         headers: &[(&str, &str)],
-    ) -> Result<std::result::Result<RawResponse, ApiError>> {
+    ) -> Result<RawResponse> {
         let Some(native) = self.native()? else {
             return Err(Error::Failed(format!(
                 "Incus{} is reached through `incus query`, which cannot carry files",
@@ -168,24 +167,22 @@ impl Incus {
         };
         // The daemon (6.0) serves files through a helper process it starts on
         // demand and stops on a snapshot, a stop or a delete: a request that
-        // meets it going away is told "forkfile.sock: connect: no such file".
-        // Nothing was done then; asked again, the daemon starts a new helper.
+        // meets it going away ([`Kind::FileHelperGone`]) did nothing; asked
+        // again, the daemon starts a new helper.
         let mut tries = 0;
         loop {
-            let started = std::time::Instant::now();
-            let answer = native.try_request_bytes(method, path, body, headers);
-            self.traced(method, path, started);
+            let answer = self.again_while_not_ready(method, path, || {
+                let started = std::time::Instant::now();
+                let answer = native.try_request_bytes(method, path, body, headers);
+                self.traced(method, path, started);
+                Ok(answer??)
+            });
             match &answer {
-                Ok(Err(e)) if helper_gone(&e.message) && tries < 3 => tries += 1,
+                Err(e) if Kind::of(e) == Kind::FileHelperGone && tries < 3 => tries += 1,
                 _ => return answer,
             }
         }
     }
-}
-
-/// The daemon's words when its file helper went away under a request.
-fn helper_gone(message: &str) -> bool {
-    message.contains("forkfile.sock") && message.contains("no such file or directory")
 }
 
 /// A files answer read: kind, owner, mode and content.
@@ -193,17 +190,17 @@ pub(super) fn decode(raw: RawResponse) -> Result<InstanceFile> {
     let num = |name: &str, radix: u32| -> Result<u32> {
         let v = raw.header(name).unwrap_or("0").trim();
         u32::from_str_radix(v, radix)
-            .map_err(|_| Error::Incus(format!("unexpected {name} header from Incus: {v:?}")))
+            .map_err(|_| Error::Failed(format!("unexpected {name} header from Incus: {v:?}")))
     };
     let kind = match raw.header("X-Incus-type").unwrap_or("file") {
         "file" => FileKind::File,
         "directory" => FileKind::Directory,
         "symlink" => FileKind::Symlink,
-        other => return Err(Error::Incus(format!("unexpected file type {other:?}"))),
+        other => return Err(Error::Failed(format!("unexpected file type {other:?}"))),
     };
     let entries = if kind == FileKind::Directory {
         let v: serde_json::Value = serde_json::from_slice(&raw.body)
-            .map_err(|e| Error::Incus(format!("unreadable directory listing: {e}")))?;
+            .map_err(|e| Error::Failed(format!("unreadable directory listing: {e}")))?;
         v.get("metadata")
             .and_then(|m| m.as_array())
             .map(|a| {
@@ -235,11 +232,17 @@ mod tests {
 
     #[test]
     fn a_file_helper_gone_is_told_from_a_missing_file() {
+        let refused = |status, words: &str| -> Error {
+            crate::incus::kind::refusal(crate::error::Origin::Request(status), words).into()
+        };
         let gone = "Failed getting instance SFTP connection: dial unix \
             /proc/self/fd/49/forkfile.sock: connect: no such file or directory";
-        assert!(helper_gone(gone));
-        assert!(!helper_gone("not found"));
-        assert!(!helper_gone("open /etc/x: no such file or directory"));
+        assert_eq!(Kind::of(&refused(500, gone)), Kind::FileHelperGone);
+        assert_eq!(Kind::of(&refused(404, "not found")), Kind::NotFound);
+        assert_eq!(
+            Kind::of(&refused(500, "open /etc/x: no such file or directory")),
+            Kind::Other
+        );
     }
 
     fn raw(headers: &[(&str, &str)], body: &str) -> RawResponse {

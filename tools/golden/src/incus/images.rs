@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::client::{enc, not_found};
+use super::client::enc;
+use super::kind::Kind;
 use super::{Image, ImageAlias, Incus};
 use crate::error::Result;
 
@@ -67,7 +68,7 @@ impl Incus {
     pub fn image_alias(&self, project: &str, alias: &str) -> Result<Option<ImageAlias>> {
         match self.get_tagged::<ImageAlias>(&alias_path(project, alias)) {
             Ok((a, etag)) => Ok(Some(ImageAlias { etag, ..a })),
-            Err(e) if not_found(&e) => Ok(None),
+            Err(e) if Kind::of(&e) == Kind::NotFound => Ok(None),
             Err(e) => Err(e.context(format!("reading image alias {alias}"))),
         }
     }
@@ -130,14 +131,23 @@ impl Incus {
     }
 }
 
-/// The image a publish found already made, from the same content: Incus
-/// answers "The image already exists: FINGERPRINT" (one made from the same
-/// snapshot within the same second: its metadata dates it to the second).
-pub fn already_made(e: &crate::Error) -> Option<String> {
-    let m = e.to_string();
-    let (_, rest) = m.split_once("The image already exists: ")?;
-    let fp: String = rest.chars().take_while(char::is_ascii_hexdigit).collect();
-    (fp.len() == 64).then_some(fp)
+/// The image a failed publish made all the same: one made from the same
+/// content within the same second ([`Kind::ImageExists`]: its metadata dates it
+/// to the second), or the one this publish made before the daemon failed to
+/// copy it to the other cluster members ([`Kind::NotReady`]: a member just
+/// restarted; the members fetch an image they lack when they need it). The
+/// caller reads the image to be sure it is there.
+pub fn made_anyway(e: &crate::Error) -> Option<String> {
+    match Kind::of(e) {
+        Kind::ImageExists { fingerprint } => Some(fingerprint),
+        Kind::NotReady => e
+            .refusal()
+            .filter(|r| r.origin() == crate::error::Origin::Operation)
+            .and_then(|r| r.metadata().get("fingerprint")?.as_str())
+            .filter(|f| f.len() == 64 && f.chars().all(|c| c.is_ascii_hexdigit()))
+            .map(str::to_string),
+        _ => None,
+    }
 }
 
 fn alias_path(project: &str, alias: &str) -> String {
@@ -150,4 +160,32 @@ fn alias_path(project: &str, alias: &str) -> String {
 
 fn image_path(project: &str, fingerprint: &str) -> String {
     format!("/1.0/images/{}?project={}", enc(fingerprint), enc(project))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Origin;
+    use crate::incus::kind::refusal;
+
+    #[test]
+    fn an_image_made_all_the_same_is_known_by_its_fingerprint() {
+        let fp = "a".repeat(64);
+        let same: crate::Error =
+            refusal(Origin::Operation, format!("The image already exists: {fp}")).into();
+        assert_eq!(made_anyway(&same.context("publishing g")), Some(fp.clone()));
+        let alias: crate::Error = refusal(Origin::Request(409), "Alias already exists").into();
+        assert_eq!(made_anyway(&alias), None);
+        // Made, then not copied to a member that had just restarted.
+        let words = "Failed syncing image between servers: Failed transferring image: \
+                     Server isn't ready yet";
+        let unsynced: crate::Error = refusal(Origin::Operation, words)
+            .with_metadata(serde_json::json!({"fingerprint": fp, "size": "12"}))
+            .into();
+        assert_eq!(made_anyway(&unsynced), Some(fp));
+        let nothing_made: crate::Error = refusal(Origin::Operation, words).into();
+        assert_eq!(made_anyway(&nothing_made), None);
+        let refused: crate::Error = refusal(Origin::Request(500), words).into();
+        assert_eq!(made_anyway(&refused), None);
+    }
 }

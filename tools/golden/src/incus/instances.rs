@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::client::enc;
+use super::kind::Kind;
 use super::{Incus, Instance, InstanceSnapshot, InstanceUrl, Scope, Snapshot};
 use crate::error::{Error, Result};
 
@@ -89,7 +90,7 @@ impl Incus {
     pub fn instance_if_any(&self, project: &str, name: &str) -> Result<Option<Instance>> {
         match self.get(&instance_path(project, name)) {
             Ok(i) => Ok(Some(i)),
-            Err(e) if super::client::not_found(&e) => Ok(None),
+            Err(e) if Kind::of(&e) == Kind::NotFound => Ok(None),
             Err(e) => Err(e.context(format!("reading instance {name} in project {project}"))),
         }
     }
@@ -164,7 +165,7 @@ impl Incus {
         );
         match answer {
             Ok(_) => Ok(()),
-            Err(e) => match judged(&e.to_string()) {
+            Err(e) => match super::kind::probe_judgement(&e) {
                 Some(refusal) => Err(Error::usage(refusal)),
                 None => Ok(()),
             },
@@ -294,58 +295,6 @@ impl Incus {
     }
 }
 
-/// What a refused probe copy says about its profiles or config, if anything.
-fn judged(answer: &str) -> Option<String> {
-    const RECORD: &str = "Failed creating instance record: ";
-    if answer.contains("UNIQUE constraint failed") || answer.contains("already exists") {
-        return None;
-    }
-    if let Some(i) = answer.find("Requested profile") {
-        return Some(answer[i..].to_string());
-    }
-    let i = answer.find(RECORD)?;
-    let why = &answer[i + RECORD.len()..];
-    // Refusals about the record itself, not about what was asked for.
-    let busy = ["busy running", "Add instance info to the database"];
-    (!busy.iter().any(|b| why.contains(b))).then(|| why.to_string())
-}
-
 fn instance_path(project: &str, name: &str) -> String {
     format!("/1.0/instances/{}?project={}", enc(name), enc(project))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::judged;
-
-    #[test]
-    fn a_probe_copy_is_judged_by_what_the_daemon_refused() {
-        // Incus 6.0.4's words, as `incus query` prints them.
-        let name_only = "Failed creating instance record: Add instance info to the database: \
-            Failed to create \"instances\" entry: UNIQUE constraint failed: instances.project_id, instances.name";
-        assert_eq!(judged(name_only), None);
-        assert_eq!(
-            judged("Failed creating instance record: Unknown configuration key: bad.key")
-                .as_deref(),
-            Some("Unknown configuration key: bad.key")
-        );
-        assert_eq!(
-            judged("Failed creating instance record: Invalid CPU limit syntax").as_deref(),
-            Some("Invalid CPU limit syntax")
-        );
-        assert_eq!(
-            judged("Requested profile \"nope\" doesn't exist").as_deref(),
-            Some("Requested profile \"nope\" doesn't exist")
-        );
-        assert_eq!(
-            judged("Instance type \"virtual-machine\" is not supported"),
-            None
-        );
-        assert_eq!(
-            judged(
-                "Failed creating instance record: Instance is busy running a \"stop\" operation"
-            ),
-            None
-        );
-    }
 }

@@ -11,6 +11,7 @@ pub mod config;
 mod files;
 mod images;
 mod instances;
+pub mod kind;
 pub mod native;
 mod network;
 mod operations;
@@ -24,8 +25,9 @@ pub use api::{
 };
 pub use client::Incus;
 pub use files::{FileKind, InstanceFile, Perms};
-pub use images::{already_made, PublishRequest};
+pub use images::{made_anyway, PublishRequest};
 pub use instances::CopyRequest;
+pub use kind::Kind;
 pub use storage::{PoolBook, SnapshotsOf};
 
 /// Which project(s) a request is about.

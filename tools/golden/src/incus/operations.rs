@@ -14,7 +14,7 @@ impl Incus {
         op.get("id")
             .and_then(Value::as_str)
             .map(str::to_string)
-            .ok_or_else(|| Error::Incus(format!("no operation returned for {method} {path}")))
+            .ok_or_else(|| Error::Failed(format!("no operation returned for {method} {path}")))
     }
 
     /// How far an operation has got, in percent, when it says so (image packing does).

@@ -1,6 +1,7 @@
 //! Profiles: what a clone given `--profile` will get from them.
 
-use super::client::{enc, not_found};
+use super::client::enc;
+use super::kind::Kind;
 use super::{Incus, Profile};
 use crate::error::Result;
 
@@ -13,7 +14,7 @@ impl Incus {
             enc(project)
         )) {
             Ok(p) => Ok(Some(p)),
-            Err(e) if not_found(&e) => Ok(None),
+            Err(e) if Kind::of(&e) == Kind::NotFound => Ok(None),
             Err(e) => Err(e.context(format!("reading profile {name} in project {project}"))),
         }
     }

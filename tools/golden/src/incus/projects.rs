@@ -2,7 +2,8 @@
 
 use serde_json::Value;
 
-use super::client::{enc, not_found};
+use super::client::enc;
+use super::kind::Kind;
 use super::{Incus, Project};
 use crate::error::Result;
 
@@ -35,7 +36,7 @@ impl Incus {
     pub fn project_exists(&self, project: &str) -> Result<bool> {
         match self.get::<Value>(&format!("/1.0/projects/{}", enc(project))) {
             Ok(_) => Ok(true),
-            Err(e) if not_found(&e) => Ok(false),
+            Err(e) if Kind::of(&e) == Kind::NotFound => Ok(false),
             Err(e) => Err(e.context(format!("reading project {project}"))),
         }
     }

@@ -5,7 +5,8 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock};
 
-use super::client::{enc, not_found as not_found_error};
+use super::client::enc;
+use super::kind::Kind;
 use super::{Incus, Scope, Snapshot, StoragePool, StorageVolume};
 use crate::error::{Error, Result};
 
@@ -30,7 +31,17 @@ impl<'a> PoolBook<'a> {
     /// Pool `name`; an unknown pool is bad input.
     pub fn get(&self, name: &str) -> Result<StoragePool> {
         let not_found = || Error::usage(format!("storage pool not found: {name}"));
-        if let Some(all) = self.listed.get_or_init(|| self.incus.pools().ok()) {
+        if self.listed.get().is_none() {
+            let listed = match self.incus.pools() {
+                Ok(all) => Some(all),
+                // A client that may not list them reads them one by one.
+                Err(e) if Kind::of(&e) == Kind::Forbidden => None,
+                Err(e) => return Err(e),
+            };
+            // Another thread may have listed them meanwhile: the same list.
+            let _ = self.listed.set(listed);
+        }
+        if let Some(all) = self.listed.get().expect("listed above") {
             return all
                 .iter()
                 .find(|p| p.name == name)
@@ -42,7 +53,7 @@ impl<'a> PoolBook<'a> {
         }
         let pool = match self.incus.pool(name) {
             Ok(p) => p,
-            Err(e) if not_found_error(&e) => return Err(not_found()),
+            Err(e) if Kind::of(&e) == Kind::NotFound => return Err(not_found()),
             Err(e) => return Err(e),
         };
         self.read
@@ -75,6 +86,35 @@ impl Incus {
             scope.query()
         ))
         .map_err(|e| e.context(format!("listing volumes of pool {pool}")))
+    }
+
+    /// Does instance `name` of `project` have its storage volume on `pool`? An
+    /// instance whose copy a killed daemon cut short has a record and none
+    /// (see [`super::Kind::NoStorageVolume`]).
+    pub fn has_instance_volume(
+        &self,
+        pool: &str,
+        project: &str,
+        inst: &super::Instance,
+    ) -> Result<bool> {
+        let kind = match inst.kind.as_str() {
+            "virtual-machine" => "virtual-machine",
+            _ => "container",
+        };
+        let path = format!(
+            "/1.0/storage-pools/{}/volumes/{kind}/{}?project={}",
+            enc(pool),
+            enc(&inst.name),
+            enc(project)
+        );
+        match self.get::<StorageVolume>(&path) {
+            Ok(_) => Ok(true),
+            Err(e) if Kind::of(&e) == Kind::NotFound => Ok(false),
+            Err(e) => Err(e.context(format!(
+                "reading the volume of {} on pool {pool}",
+                inst.name
+            ))),
+        }
     }
 
     /// Names of the custom volumes of one pool in `project`'s volume store.

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use hyper::http::{header, HeaderMap};
 use serde_json::Value;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Origin, Result};
 
 /// A successful answer of the daemon.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,8 +40,8 @@ impl RawResponse {
     }
 }
 
-/// The daemon said no: its message and the HTTP status, for callers that tell one
-/// refusal from another. Converts into [`Error::Incus`] with the message alone.
+/// The daemon said no: its message and the HTTP status. Converts into
+/// [`Error::Incus`], status kept (its kind read by `crate::incus::Kind::of`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: u16,
@@ -67,7 +67,7 @@ impl std::fmt::Display for ApiError {
 
 impl From<ApiError> for Error {
     fn from(e: ApiError) -> Error {
-        Error::Incus(e.message)
+        crate::incus::kind::refusal(Origin::Request(e.status), e.message).into()
     }
 }
 
@@ -129,7 +129,7 @@ impl Answer {
             Ok(v) => v,
             Err(_) if self.status >= 400 => return Ok(Err(self.api_error())),
             Err(e) => {
-                return Err(Error::Incus(format!(
+                return Err(Error::Failed(format!(
                     "unreadable answer from Incus to {what} (HTTP {}): {e}",
                     self.status
                 )))

@@ -6,13 +6,15 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::Native;
-use crate::error::{Error, Result};
+use crate::error::{Error, Origin, Result};
+use crate::incus::kind::refusal;
 
 impl Native {
     /// Waits up to `timeout_secs` for an operation (its URL `/1.0/operations/ID[?...]`
     /// or its ID) through `GET /1.0/operations/ID/wait?timeout=N`. `Ok(None)`: still
     /// running; `Ok(Some(op))`: succeeded, the operation object (its `metadata` holds
-    /// what it made); a failed or cancelled operation is [`Error::Incus`] with its `err`.
+    /// what it made); a failed or cancelled operation is [`Error::Incus`] with its `err`
+    /// and its metadata (what it made before failing).
     pub fn wait_operation(&self, operation: &str, timeout_secs: u64) -> Result<Option<Value>> {
         let path = wait_path(operation, timeout_secs)?;
         let patience = self.timeout + Duration::from_secs(timeout_secs);
@@ -55,7 +57,7 @@ pub(super) fn wait_path(operation: &str, timeout_secs: u64) -> Result<String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
-        return Err(Error::Incus(format!("not an operation: {operation:?}")));
+        return Err(Error::Failed(format!("not an operation: {operation:?}")));
     }
     let mut p = format!("/1.0/operations/{id}/wait?timeout={timeout_secs}");
     if !query.is_empty() {
@@ -78,9 +80,12 @@ fn operation_outcome(op: Value) -> Result<Option<Value>> {
                 .filter(|e| !e.is_empty())
                 .or_else(|| op.get("status").and_then(Value::as_str))
                 .unwrap_or("the operation failed");
-            Err(Error::Incus(err.to_string()))
+            let metadata = op.get("metadata").cloned().unwrap_or(Value::Null);
+            Err(refusal(Origin::Operation, err)
+                .with_metadata(metadata)
+                .into())
         }
-        None => Err(Error::Incus(format!(
+        None => Err(Error::Failed(format!(
             "unexpected answer from Incus to an operation wait: {op}"
         ))),
     }

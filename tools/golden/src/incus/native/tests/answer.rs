@@ -55,9 +55,12 @@ fn an_error_envelope_is_incus_error_with_its_status() {
     let c = fake.client();
     let e = c.request("GET", "/1.0/instances/x", None, &[]).unwrap_err();
     assert!(
-        matches!(&e, Error::Incus(m) if m == "Instance not found"),
+        matches!(&e, Error::Incus(_) if e.to_string() == "Instance not found"),
         "{e:?}"
     );
+    // The status kept: what the tools tell refusals apart by.
+    assert_eq!(e.status(), Some(404));
+    assert_eq!(crate::incus::Kind::of(&e), crate::incus::Kind::NotFound);
     let e = c
         .try_request(
             "PUT",
@@ -95,11 +98,11 @@ fn a_refusal_without_json_keeps_its_status() {
 }
 
 #[test]
-fn an_unreadable_success_is_an_incus_error() {
+fn an_unreadable_success_is_a_failure() {
     let mut fake = Fake::new(vec![http(200, &[], "not json")]);
     let e = fake.client().request("GET", "/1.0", None, &[]).unwrap_err();
     assert!(
-        matches!(&e, Error::Incus(m) if m.contains("unreadable answer from Incus to GET /1.0")),
+        matches!(&e, Error::Failed(m) if m.contains("unreadable answer from Incus to GET /1.0")),
         "{e:?}"
     );
     fake.requests();

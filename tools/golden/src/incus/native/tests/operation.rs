@@ -38,9 +38,10 @@ fn an_async_answer_and_its_operation() {
     assert_eq!(done["metadata"]["fingerprint"], "abc");
     let e = c.wait_operation(&op, 1).unwrap_err();
     assert!(
-        matches!(&e, Error::Incus(m) if m == "Failed to copy: disk full"),
+        matches!(&e, Error::Incus(r) if r.origin() == crate::error::Origin::Operation),
         "{e:?}"
     );
+    assert_eq!(e.to_string(), "Failed to copy: disk full");
     let reqs = fake.requests();
     assert!(
         reqs[1].starts_with(&format!(
