@@ -11,36 +11,35 @@ fn a_kill_at_any_point_of_create_leaves_a_usable_golden() {
     let p = Project::new("ft-kill-create");
     p.instance("t", None);
     assert_eq!(p.tool("golden-create", &["t"]).code, 0);
-    // Delays that land in the stop, the snapshot and the swap steps.
-    for (i, delay) in [0u64, 15, 30, 45, 60, 80, 100, 130, 160, 200, 250, 320]
-        .iter()
-        .enumerate()
+    // Each step of a create that replaces a pristine, named in the tool
+    // (golden::killpoint): the kill lands there on every run.
+    for (i, point) in [
+        "create:stopped",
+        "swap:next-made",
+        "swap:old-set-aside",
+        "swap:renamed",
+    ]
+    .iter()
+    .enumerate()
     {
-        if i % 2 == 0 {
-            p.incus(&["start", "t"]);
-        }
-        let mut child = golden("golden-create")
+        p.incus(&["start", "t"]);
+        let r = run(golden("golden-create")
             .args(["-q", "t", "--project", &p.name])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(*delay));
-        signal(child.id(), "KILL");
-        let _ = child.wait();
+            .env("GOLDEN_KILL_AT", point));
+        assert_eq!(r.code, -1, "killed at {point}: {}", r.stderr);
         assert!(
             !p.pristine_like("t").is_empty(),
-            "no golden after a kill at {delay} ms"
+            "no golden after a kill at {point}"
         );
         let clone = format!("c{i}");
         let r = p.tool("golden-derive", &["-q", "t", &clone]);
-        assert_eq!(r.code, 0, "derive after a kill at {delay} ms: {}", r.stderr);
+        assert_eq!(r.code, 0, "derive after a kill at {point}: {}", r.stderr);
         let r = p.tool("golden-create", &["-q", "t"]);
-        assert_eq!(r.code, 0, "create after a kill at {delay} ms: {}", r.stderr);
+        assert_eq!(r.code, 0, "create after a kill at {point}: {}", r.stderr);
         assert_eq!(
             p.pristine_like("t"),
             ["pristine"],
-            "after a kill at {delay} ms"
+            "after a kill at {point}"
         );
     }
 }

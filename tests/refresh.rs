@@ -232,6 +232,47 @@ fn killed_at_several_points_no_clone_is_lost_and_a_rerun_finishes() {
     }
 }
 
+#[test]
+fn a_kill_at_each_named_step_then_a_rerun_leaves_the_clone_whole_and_itself() {
+    let p = Project::new("rf-killpoints");
+    let clones = stale_clones(&p, 4);
+    let ids = machine_ids(&p, &clones);
+    // Each clone killed at one step of its refresh (golden::killpoint),
+    // running so that the restart is part of it.
+    for (c, point) in clones.iter().zip([
+        "refresh:kept",
+        "refresh:marked",
+        "refresh:rebuilt",
+        "refresh:recorded",
+    ]) {
+        p.incus(&["start", c]);
+        let r = run(golden("golden-refresh")
+            .args(["-q", c, "--project", &p.name])
+            .env("GOLDEN_KILL_AT", point));
+        assert_eq!(r.code, -1, "killed at {point}: {}", r.stderr);
+        p.wait_operations();
+        check_usable(&p, &clones);
+        let r = p.tool("golden-refresh", &["-f", "json", c]);
+        assert_eq!(r.code, 0, "rerun after a kill at {point}: {}", r.stderr);
+        let rec = &json_lines(&r.stdout)[0];
+        assert_eq!(rec["status"], "refreshed", "after {point}: {rec}");
+        let now = p.get(c);
+        assert_eq!(now["status"], "Running", "{c} after {point}");
+        assert_eq!(
+            p.file(c, "/etc/golden-update").as_deref(),
+            Some("v2\n"),
+            "{c} after {point}"
+        );
+        assert!(p.instances().contains(&format!("{c}-pre-refresh")), "{c}");
+        p.incus(&["stop", c]);
+    }
+    assert_eq!(
+        machine_ids(&p, &clones),
+        ids,
+        "every clone kept its machine-id"
+    );
+}
+
 /// Polls `cond` every 20 ms while a tool works; false if it never held
 /// within 60 s (the tool may have gone past that state: the test goes on).
 fn wait_for(cond: impl Fn() -> bool) -> bool {

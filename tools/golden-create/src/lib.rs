@@ -171,6 +171,7 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
     if running {
         args.stop
             .stop(&incus, (&t.project, &t.name), args.run.quiet)?;
+        golden::killpoint::reach("create:stopped");
     }
     let mut all: Vec<SnapshotsOf> = volumes
         .iter()

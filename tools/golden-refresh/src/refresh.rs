@@ -121,6 +121,7 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
     }
 
     rebuild(&incus, job, &inst, (copy.as_ref(), &fp), renew, &mut rec)?;
+    golden::killpoint::reach("refresh:recorded");
     if restart {
         restart_again(&incus, c, false, &mut rec)?;
     }
@@ -162,9 +163,11 @@ fn keep(
     // As read before the stop: what the copy takes of it (kind, member,
     // MAC addresses, devices) a stop does not change.
     let copy = backup::make(incus, c, inst, kept)?;
+    golden::killpoint::reach("refresh:kept");
     let from = Provenance::of(&inst.config).map_or("", |p| p.created_at);
     let mark = json!({ "config": { KEY_REFRESH_FROM: from } });
     incus.update_instance(&c.project, &c.name, &mark)?;
+    golden::killpoint::reach("refresh:marked");
     Ok(copy)
 }
 
@@ -191,6 +194,7 @@ fn rebuild(
     // Its files are read and written next: the client makes sure the
     // daemon serves the new root (see `Incus::rebuild_instance`).
     incus.rebuild_instance(&c.project, &c.name, fp)?;
+    golden::killpoint::reach("refresh:rebuilt");
     let new = InInstance {
         incus,
         project: &c.project,

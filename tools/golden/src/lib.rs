@@ -6,6 +6,7 @@ pub mod cli;
 pub mod error;
 pub mod identity;
 pub mod incus;
+pub mod killpoint;
 pub mod lease;
 pub mod lock;
 pub mod model;

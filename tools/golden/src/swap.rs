@@ -126,7 +126,9 @@ pub fn prepare(s: &dyn Snapshots) -> Result<Option<String>> {
 
 /// Phase 2 (readers may copy meanwhile): the new snapshot, under its temporary name.
 pub fn make_next(s: &dyn Snapshots) -> Result<()> {
-    s.create(PRISTINE_NEXT, SWAP_MARK)
+    s.create(PRISTINE_NEXT, SWAP_MARK)?;
+    crate::killpoint::reach("swap:next-made");
+    Ok(())
 }
 
 /// Phase 3 (readers held off): the new snapshot takes the name `pristine`.
@@ -135,8 +137,11 @@ pub fn commit(s: &dyn Snapshots, had_previous: bool) -> Result<()> {
         // Marked first: once set aside, it must be known as the swap's own.
         s.set_expiry(PRISTINE, SWAP_MARK)?;
         patiently(|| s.rename(PRISTINE, PRISTINE_OLD))?;
+        crate::killpoint::reach("swap:old-set-aside");
     }
-    patiently(|| s.rename(PRISTINE_NEXT, PRISTINE))
+    patiently(|| s.rename(PRISTINE_NEXT, PRISTINE))?;
+    crate::killpoint::reach("swap:renamed");
+    Ok(())
 }
 
 /// Phase 4 (readers may copy meanwhile: none reads the old one any more): the
