@@ -44,6 +44,8 @@ install() {
     # The real Debian golden of the identity tests, and ssh-keygen to check its keys.
     command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
     command -v ssh-keygen >/dev/null || missing+=(openssh-client)
+    # The terminal tests draw the tools' progress in a real terminal.
+    command -v tmux >/dev/null || missing+=(tmux)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
         die "missing: ${missing[*]} — install them (as root, with your package manager) and retry"

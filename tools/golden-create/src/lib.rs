@@ -116,7 +116,6 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     let opts = batch::Options {
         jobs: 1,
         fail_fast: args.run.fail_fast,
-        quiet: args.run.quiet,
         progress: None,
     };
     batch::run(
@@ -137,7 +136,6 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
             &incus,
             t,
             std::time::Duration::from_secs(args.stop.timeout + 300),
-            args.run.quiet,
         )?)
     };
     let inst = incus.instance(&t.project, &t.name)?;
@@ -169,8 +167,7 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
     }
 
     if running {
-        args.stop
-            .stop(&incus, (&t.project, &t.name), args.run.quiet)?;
+        args.stop.stop(&incus, (&t.project, &t.name))?;
         golden::killpoint::reach("create:stopped");
     }
     let mut all: Vec<SnapshotsOf> = volumes
@@ -178,7 +175,7 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
         .map(|(_, pool, vol)| SnapshotsOf::volume(&incus, &vol_project, pool, vol))
         .collect();
     all.push(snaps);
-    let result = swap_all(t, &all, args.run.quiet);
+    let result = swap_all(t, &all);
     let mut restarted = false;
     if running && args.restart {
         let started = incus.set_state(&t.project, &t.name, "start", None, false);
@@ -207,16 +204,13 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
 /// Swaps in a new pristine for the root disk and every volume at once: readers
 /// (derive, publish) are held off only while names change, and then for all of
 /// them together, so a reader copies the golden as a whole, old or new.
-fn swap_all(t: &Target, all: &[SnapshotsOf], quiet: bool) -> Result<Swapped> {
+fn swap_all(t: &Target, all: &[SnapshotsOf]) -> Result<Swapped> {
     let hold = || {
         Exclusive::acquire(t.remote.as_deref(), &t.project, &t.name, || {
-            notice(
-                quiet,
-                format!(
-                    "waiting for derives and publishes reading {}'s pristine",
-                    t.name
-                ),
-            )
+            notice(format!(
+                "waiting for derives and publishes reading {}'s pristine",
+                t.name
+            ))
         })
     };
     let previous = {
@@ -227,10 +221,7 @@ fn swap_all(t: &Target, all: &[SnapshotsOf], quiet: bool) -> Result<Swapped> {
     };
     {
         let _held = Snapshotting::acquire(t.remote.as_deref(), &t.project, &t.name, || {
-            notice(
-                quiet,
-                format!("waiting for images being made from {}", t.name),
-            )
+            notice(format!("waiting for images being made from {}", t.name))
         })?;
         for s in all {
             swap::make_next(s)?;

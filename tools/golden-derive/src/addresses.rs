@@ -57,11 +57,7 @@ pub struct AddressPlan {
 
 impl AddressPlan {
     /// Locks each template's network (unless `dry_run`), then reads what is used.
-    pub fn read(
-        incus: &Incus,
-        templates: &[Template],
-        (dry_run, quiet): (bool, bool),
-    ) -> Result<Self> {
+    pub fn read(incus: &Incus, templates: &[Template], dry_run: bool) -> Result<Self> {
         let mut plan = AddressPlan {
             of: Vec::new(),
             nets: Vec::new(),
@@ -105,7 +101,7 @@ impl AddressPlan {
                             "waiting for another run giving addresses on network {name} ({})",
                             file.display()
                         );
-                        golden::cli::notice(quiet, what)
+                        golden::cli::notice(what)
                     },
                 )?);
             }
@@ -118,7 +114,7 @@ impl AddressPlan {
             }
             let all = match &instances {
                 Some(i) => i,
-                None => instances.insert(every_instance(incus, &t.clone_project, quiet)?),
+                None => instances.insert(every_instance(incus, &t.clone_project)?),
             };
             for i in all {
                 for (dev, d) in &i.expanded_devices {
@@ -188,18 +184,15 @@ impl AddressPlan {
 /// Every instance, in every project; a certificate restricted to some projects
 /// may list only the clones' project: then the addresses of the others are
 /// not checked, and the user is told so.
-fn every_instance(incus: &Incus, project: &str, quiet: bool) -> Result<Vec<Instance>> {
+fn every_instance(incus: &Incus, project: &str) -> Result<Vec<Instance>> {
     match incus.instances(&Scope::All) {
         Ok(all) => Ok(all),
         Err(e) => {
             let only = incus.instances(&Scope::Project(project.to_string()))?;
-            golden::cli::notice(
-                quiet,
-                format!(
-                    "--ipv4: addresses are checked in project {project} only, other projects \
+            golden::cli::notice(format!(
+                "--ipv4: addresses are checked in project {project} only, other projects \
                      cannot be listed ({e})"
-                ),
-            );
+            ));
             Ok(only)
         }
     }

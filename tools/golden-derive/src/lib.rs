@@ -215,13 +215,13 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
             pool: &t.pool,
         })
         .collect();
-    let mut placement = placement::Placement::new(&opts.placement, &members, &of, opts.run.quiet)?;
+    let mut placement = placement::Placement::new(&opts.placement, &members, &of)?;
     let mut plan = plan::plan(&incus, &templates, requests, &opts, &mut placement)?;
     refused.append(&mut plan.refused);
     plan.refused = refused;
     let renewals = renew::prepare(&templates, &plan.jobs, &opts)?;
     let seeds = seeds::Seeds::new(!opts.start);
-    placement::say_full_copies(&templates, &plan.jobs, seeds.enabled, opts.run.quiet);
+    placement::say_full_copies(&templates, &plan.jobs, seeds.enabled);
 
     // Said once per template, and only if a copy will be made.
     for (i, tpl) in templates.iter().enumerate() {
@@ -230,13 +230,10 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
             .iter()
             .any(|j| j.template == i && j.existing.is_none());
         if let (true, Some(why)) = (copies, &tpl.full_copies) {
-            notice(
-                opts.run.quiet,
-                format!(
-                    "clones of {} are full copies, not CoW: {why}",
-                    tpl.target.name
-                ),
-            );
+            notice(format!(
+                "clones of {} are full copies, not CoW: {why}",
+                tpl.target.name
+            ));
         }
     }
     for refused in &plan.refused {
@@ -249,7 +246,6 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     let batch_opts = batch::Options {
         jobs: opts.jobs,
         fail_fast: opts.run.fail_fast,
-        quiet: opts.run.quiet,
         progress: Some("deriving"),
     };
     let status = batch::run(

@@ -61,12 +61,7 @@ pub fn offline(members: &[ClusterMember]) -> BTreeMap<String, String> {
 }
 
 impl Placement {
-    pub fn new(
-        how: &How,
-        members: &[ClusterMember],
-        templates: &[Of],
-        quiet: bool,
-    ) -> Result<Placement> {
+    pub fn new(how: &How, members: &[ClusterMember], templates: &[Of]) -> Result<Placement> {
         let offline = offline(members);
         let names: Vec<&str> = members.iter().map(|m| m.server_name.as_str()).collect();
         if members.is_empty() && *how != How::Beside {
@@ -99,7 +94,7 @@ impl Placement {
                     }
                     vec![m.clone()]
                 }
-                How::Spread => spread_over(t, &names, &offline, quiet)?,
+                How::Spread => spread_over(t, &names, &offline)?,
             };
             deals.push(deal);
         }
@@ -123,12 +118,7 @@ impl Placement {
 }
 
 /// The members a spread deals over: online, with the pool; the template's first.
-fn spread_over(
-    t: &Of,
-    names: &[&str],
-    offline: &BTreeMap<String, String>,
-    quiet: bool,
-) -> Result<Vec<String>> {
+fn spread_over(t: &Of, names: &[&str], offline: &BTreeMap<String, String>) -> Result<Vec<String>> {
     let mut deal: Vec<String> = names
         .iter()
         .filter(|m| t.pool.on_member(m) && !offline.contains_key(**m))
@@ -139,13 +129,10 @@ fn spread_over(
     }
     for (m, why) in offline {
         if t.pool.on_member(m) {
-            notice(
-                quiet,
-                format!(
-                    "--spread: member {m} is {why}: no clone of {} goes there",
-                    t.name
-                ),
-            );
+            notice(format!(
+                "--spread: member {m} is {why}: no clone of {} goes there",
+                t.name
+            ));
         }
     }
     if deal.is_empty() {
@@ -231,7 +218,7 @@ pub fn on_offline_members(
 
 /// Says once per template and member when its clones there are full copies
 /// over the network (another member, storage of each member's own).
-pub fn say_full_copies(templates: &[Template], jobs: &[Job], seeds: bool, quiet: bool) {
+pub fn say_full_copies(templates: &[Template], jobs: &[Job], seeds: bool) {
     let mut count: BTreeMap<(usize, &str), usize> = BTreeMap::new();
     for j in jobs.iter().filter(|j| j.existing.is_none()) {
         let tpl = &templates[j.template];
@@ -266,7 +253,7 @@ pub fn say_full_copies(templates: &[Template], jobs: &[Job], seeds: bool, quiet:
                 tpl.target.name
             )
         };
-        notice(quiet, msg);
+        notice(msg);
     }
 }
 

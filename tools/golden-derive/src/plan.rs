@@ -89,11 +89,7 @@ pub fn plan(
         }
     }
     let mut addresses = match opts.ipv4 {
-        Some(_) => Some(AddressPlan::read(
-            incus,
-            templates,
-            (opts.run.dry_run, opts.run.quiet),
-        )?),
+        Some(_) => Some(AddressPlan::read(incus, templates, opts.run.dry_run)?),
         None => None,
     };
     let mut volumes = LeftoverVolumes::default();

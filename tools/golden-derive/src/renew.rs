@@ -51,14 +51,11 @@ pub fn prepare(templates: &[Template], jobs: &[Job], opts: &Options) -> Result<R
         let renewal = if opts.keep_identity || copies == 0 {
             Renewal::Keep
         } else if tpl.kind == "virtual-machine" {
-            notice(
-                opts.run.quiet,
-                format!(
-                    "clones of {name} are virtual machines: their identity is not reset (the \
+            notice(format!(
+                "clones of {name} are virtual machines: their identity is not reset (the \
                      files API needs the VM agent, which runs only once a VM is started); reset \
                      it at first boot (see golden-derive(1), IDENTITY)"
-                ),
-            );
+            ));
             Renewal::Vm
         } else {
             let incus = tpl.target.incus();
@@ -78,14 +75,11 @@ pub fn prepare(templates: &[Template], jobs: &[Job], opts: &Options) -> Result<R
                 let s = identity::survey(&files, name)
                     .map_err(|e| e.context(format!("reading {name}'s identity files")))?;
                 let held = s.describe();
-                notice(
-                    opts.run.quiet,
-                    if held.is_empty() {
-                        format!("{name} holds no identity file to reset")
-                    } else {
-                        format!("{name} holds: {}", held.join(", "))
-                    },
-                );
+                notice(if held.is_empty() {
+                    format!("{name} holds no identity file to reset")
+                } else {
+                    format!("{name} holds: {}", held.join(", "))
+                });
                 Some(Box::new(s))
             } else {
                 // Only a forecast, to make keys early: a template that cannot be

@@ -162,15 +162,12 @@ fn say_offline(m: &ClusterMember, instances: &[Instance], clones: bool) {
     } else {
         "clones on it are not counted in derived and stale"
     };
-    golden::cli::notice(
-        false,
-        format!(
-            "cluster member {} is {}{why}: its {on_it} instances are listed without their \
+    golden::cli::notice(format!(
+        "cluster member {} is {}{why}: its {on_it} instances are listed without their \
              config or pool, and {missed}",
-            m.server_name,
-            m.status.to_lowercase()
-        ),
-    );
+        m.server_name,
+        m.status.to_lowercase()
+    ));
 }
 
 fn in_project(p: Option<&str>) -> String {

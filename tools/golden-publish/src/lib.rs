@@ -136,7 +136,6 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     let opts = batch::Options {
         jobs: 1,
         fail_fast: args.run.fail_fast,
-        quiet: args.run.quiet,
         progress: None,
     };
     batch::run(
@@ -209,9 +208,7 @@ fn publish_one(job: &Job, args: &Args, expires: Option<&str>) -> Result<Publishe
         volumes_left_out: job.volumes,
     };
     if job.volumes > 0 {
-        notice(
-            args.run.quiet,
-            format!("{}: {} attached custom volume(s) are not part of the image (it holds the root disk only)", t.name, job.volumes),
+        notice(format!("{}: {} attached custom volume(s) are not part of the image (it holds the root disk only)", t.name, job.volumes),
         );
     }
     if args.run.dry_run {
@@ -226,7 +223,7 @@ fn publish_one(job: &Job, args: &Args, expires: Option<&str>) -> Result<Publishe
     let mut attempts = 0;
     let made = loop {
         let req = request(job, args, expires, &snapshot, &created_at);
-        match make_image(&incus, t, &req, args.run.quiet) {
+        match make_image(&incus, t, &req) {
             Ok(m) => break m,
             Err(e) => {
                 // One made from the same content within the same second (the
@@ -282,10 +279,10 @@ fn publish_one(job: &Job, args: &Args, expires: Option<&str>) -> Result<Publishe
             if img.aliases.is_empty() {
                 incus.delete_image(&t.project, &old.target)?;
             } else {
-                notice(
-                    args.run.quiet,
-                    format!("kept image {}: other aliases name it", short(&old.target)),
-                );
+                notice(format!(
+                    "kept image {}: other aliases name it",
+                    short(&old.target)
+                ));
             }
         }
     }
@@ -317,11 +314,11 @@ fn request(
 }
 
 /// Runs the image operation, drawing its own progress ("Image pack: N%") on a terminal.
-fn make_image(incus: &Incus, t: &Target, req: &PublishRequest, quiet: bool) -> Result<Value> {
+fn make_image(incus: &Incus, t: &Target, req: &PublishRequest) -> Result<Value> {
     let id = incus
         .start_publish(&t.project, req)
         .map_err(|e| e.context(format!("publishing {}", t.name)))?;
-    let bar = golden::progress::percent(&format!("publishing {}", t.name), quiet);
+    let bar = golden::term::percent(&format!("publishing {}", t.name));
     let result = loop {
         match incus.wait_operation(&id, if bar.is_hidden() { 600 } else { 1 }) {
             Ok(Some(meta)) => break Ok(meta),

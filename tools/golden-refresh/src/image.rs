@@ -38,7 +38,7 @@ impl Images {
     /// The image of `job`'s template's current pristine, in the clone's
     /// project: found, or made. Returns its fingerprint and the pristine's
     /// `created_at` (read again under the template's readers' lock).
-    pub fn for_job(&self, job: &Job, quiet: bool) -> Result<(String, String)> {
+    pub fn for_job(&self, job: &Job) -> Result<(String, String)> {
         let t = &job.template;
         let place: Place = (
             t.remote.clone(),
@@ -69,13 +69,10 @@ impl Images {
             Some(fp) => fp,
             None => {
                 let _no_new = NoNewSnapshot::acquire(t.remote.as_deref(), &t.project, &t.name)?;
-                notice(
-                    quiet,
-                    format!(
-                        "making an image of {}'s pristine ({created_at}) to rebuild from",
-                        t.name
-                    ),
-                );
+                notice(format!(
+                    "making an image of {}'s pristine ({created_at}) to rebuild from",
+                    t.name
+                ));
                 publish(&incus, job, &snapshot, &created_at)?
             }
         };
@@ -86,14 +83,13 @@ impl Images {
     /// Removes the images no clone needs any more: those of an older
     /// pristine, and the current one once no clone of the template in that
     /// project is stale or half refreshed. Failures are notices.
-    pub fn clean(&self, quiet: bool) {
+    pub fn clean(&self) {
         let used = std::mem::take(&mut *self.used.lock().expect("images"));
         for ((_, project, uuid), template) in used {
             if let Err(e) = clean_one(&template, &project, &uuid) {
-                notice(
-                    quiet,
-                    format!("the images made to rebuild from were not all removed: {e}"),
-                );
+                notice(format!(
+                    "the images made to rebuild from were not all removed: {e}"
+                ));
             }
         }
     }

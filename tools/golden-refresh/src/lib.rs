@@ -137,7 +137,6 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     let opts = batch::Options {
         jobs: args.jobs,
         fail_fast: args.run.fail_fast,
-        quiet: args.run.quiet,
         progress: Some(if args.restore {
             "restoring"
         } else {
@@ -178,7 +177,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         },
     );
     if !args.run.dry_run {
-        images.clean(args.run.quiet);
+        images.clean();
     }
     status
 }

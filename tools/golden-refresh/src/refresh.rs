@@ -30,7 +30,6 @@ use crate::{backup, Args, Refreshed};
 pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
     let c = &job.clone;
     let incus = c.incus();
-    let quiet = args.run.quiet;
     // One run on the clone at a time, here and across machines (a
     // golden-create of it too); held for a stop and the refresh.
     let _held = match args.run.dry_run {
@@ -39,7 +38,6 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
             &incus,
             c,
             std::time::Duration::from_secs(args.stop.timeout + 900),
-            quiet,
         )?),
     };
     let inst = incus.instance(&c.project, &c.name)?;
@@ -91,7 +89,7 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
         return Ok(rec);
     }
 
-    let (fp, to) = images.for_job(job, quiet)?;
+    let (fp, to) = images.for_job(job)?;
     rec.to = to;
     let mut copy = backup::find(&incus, c, &kept)?;
     // A mark without its copy: whoever removed the copy left the clone as
@@ -114,7 +112,7 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
         )));
     } else if running {
         // Started by hand since the interrupted run.
-        args.stop.stop(&incus, (&c.project, &c.name), quiet)?;
+        args.stop.stop(&incus, (&c.project, &c.name))?;
     }
     if copy.is_some() {
         rec.snapshots = incus.snapshots(&c.project, &kept)?.len();
@@ -150,14 +148,11 @@ fn keep(
             // An earlier clean stop that timed out holds the clone until it is
             // killed: with --force, killed first, then marked (it ran).
             Err(e) if args.stop.force && stop_pending(&e) => {
-                args.stop
-                    .stop(incus, (&c.project, &c.name), args.run.quiet)?;
+                args.stop.stop(incus, (&c.project, &c.name))?;
                 incus.update_instance(&c.project, &c.name, &restart)?;
             }
             Err(e) => return Err(e),
-            Ok(()) => args
-                .stop
-                .stop(incus, (&c.project, &c.name), args.run.quiet)?,
+            Ok(()) => args.stop.stop(incus, (&c.project, &c.name))?,
         }
     }
     // As read before the stop: what the copy takes of it (kind, member,

@@ -26,14 +26,13 @@ pub fn one(kept: &Target, args: &Args) -> Result<Refreshed> {
             kept.name
         )));
     };
-    let quiet = args.run.quiet;
     let _lock = match args.run.dry_run {
         true => None,
         false => Some(InstanceLock::acquire(
             kept.remote.as_deref(),
             &kept.project,
             clone,
-            |_| notice(quiet, format!("waiting for another run on {clone}")),
+            |_| notice(format!("waiting for another run on {clone}")),
         )?),
     };
     let now = incus.instance_if_any(&kept.project, clone)?;
@@ -64,7 +63,7 @@ pub fn one(kept: &Target, args: &Args) -> Result<Refreshed> {
     }
     if now.is_some() {
         if running {
-            args.stop.stop(&incus, (&kept.project, clone), quiet)?;
+            args.stop.stop(&incus, (&kept.project, clone))?;
         }
         incus.wait_instance_operations(&kept.project, clone, 120)?;
         incus.delete_instance(&kept.project, clone)?;

@@ -19,7 +19,6 @@ pub struct Options<'a> {
     /// Records run at once (at least one; never more than there are records).
     pub jobs: u16,
     pub fail_fast: bool,
-    pub quiet: bool,
     /// A progress bar with this label, on a terminal.
     pub progress: Option<&'a str>,
 }
@@ -52,7 +51,7 @@ where
 {
     cli::stop_on_interrupt();
     let bar = match opts.progress {
-        Some(label) => crate::progress::bar(items.len() as u64, label, opts.quiet),
+        Some(label) => crate::term::bar(items.len() as u64, label),
         None => indicatif::ProgressBar::hidden(),
     };
     let next = AtomicUsize::new(0);
@@ -89,7 +88,7 @@ where
             bar.inc(1);
             match r {
                 Ok(_) if closed => {}
-                Ok(rec) => match bar.suspend(|| printer.print(&rec)) {
+                Ok(rec) => match crate::term::suspend(|| printer.print(&rec)) {
                     Ok(()) => {}
                     Err(e) if e.is_broken_pipe() => closed = true,
                     Err(e) => {
@@ -98,7 +97,7 @@ where
                     }
                 },
                 Err(e) => {
-                    bar.suspend(|| cli::report(&e.context(name(&items[i]))));
+                    cli::report(&e.context(name(&items[i])));
                     status = Status::Partial;
                 }
             }
@@ -145,7 +144,6 @@ mod tests {
         let opts = Options {
             jobs,
             fail_fast,
-            quiet: true,
             progress: None,
         };
         let ran = std::sync::Mutex::new(Vec::new());

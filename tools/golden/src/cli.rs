@@ -26,7 +26,7 @@ pub struct RunArgs {
 /// the outcome into an exit code. Usage errors from clap exit 2; a closed stdout
 /// (`| head`) is a quiet, successful end.
 pub fn main(command: Command, run: fn(&ArgMatches) -> Result<Status>) -> ExitCode {
-    let name = TOOL.get_or_init(|| command.get_name().to_string());
+    let name = command.get_name().to_string();
     let matches = match command.try_get_matches() {
         Ok(m) => m,
         Err(e) if !e.use_stderr() => {
@@ -39,11 +39,13 @@ pub fn main(command: Command, run: fn(&ArgMatches) -> Result<Status>) -> ExitCod
             return ExitCode::from(2);
         }
     };
+    let quiet = matches!(matches.try_get_one::<bool>("quiet"), Ok(Some(true)));
+    crate::term::init(&name, quiet);
     match run(&matches) {
         Ok(status) => ExitCode::from(status.exit_code()),
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{name}: {e}");
+            crate::term::error(&e);
             ExitCode::from(e.exit_code())
         }
     }
@@ -59,13 +61,6 @@ fn one_line(text: &str) -> String {
         .map(|l| l.trim_start_matches("error: "))
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-/// The running tool's name, set once by [`main`], for the messages it prints.
-static TOOL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
-fn tool() -> &'static str {
-    TOOL.get().map(String::as_str).unwrap_or("golden")
 }
 
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -97,14 +92,12 @@ pub fn interrupted_error(not_started: usize) -> Error {
 
 /// Reports one failed record on stderr (the run goes on and ends with exit 1).
 pub fn report(err: &Error) {
-    eprintln!("{}: {err}", tool());
+    crate::term::error(err);
 }
 
-/// Prints a notice on stderr unless `--quiet`.
-pub fn notice(quiet: bool, msg: impl std::fmt::Display) {
-    if !quiet {
-        eprintln!("{}: {msg}", tool());
-    }
+/// Prints a notice on stderr unless `--quiet` (see [`crate::term`]).
+pub fn notice(msg: impl std::fmt::Display) {
+    crate::term::notice(msg);
 }
 
 /// Where a tool's records come from: its NAME arguments, or stdin when there is
@@ -128,11 +121,6 @@ pub fn input(names: &[String], what: &str) -> Result<Input> {
         )));
     }
     Ok(Input::Stdin(read_records(std::io::stdin())?))
-}
-
-/// Is stderr a terminal (so progress may be drawn there)?
-pub fn stderr_is_terminal() -> bool {
-    std::io::stderr().is_terminal()
 }
 
 #[cfg(test)]

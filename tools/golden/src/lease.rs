@@ -35,17 +35,13 @@ pub fn hold<'a>(
     incus: &'a Incus,
     t: &Target,
     hold: Duration,
-    quiet: bool,
 ) -> Result<(InstanceLock, Option<Lease<'a>>)> {
     let lock = InstanceLock::acquire(t.remote.as_deref(), &t.project, &t.name, |file| {
-        notice(
-            quiet,
-            format!(
-                "waiting for another run on {} (lock {})",
-                t.name,
-                file.display()
-            ),
-        )
+        notice(format!(
+            "waiting for another run on {} (lock {})",
+            t.name,
+            file.display()
+        ))
     })?;
     incus.wait_instance_operations(&t.project, &t.name, 120)?;
     // A killed run's lease expires (at once, for a run of this machine).
@@ -56,10 +52,10 @@ pub fn hold<'a>(
         hold,
         crate::lock::wait(),
         |owner| {
-            notice(
-                quiet,
-                format!("waiting for another run on {} (held by {owner})", t.name),
-            )
+            notice(format!(
+                "waiting for another run on {} (held by {owner})",
+                t.name
+            ))
         },
     );
     match lease {
@@ -71,13 +67,10 @@ pub fn hold<'a>(
         // A client restricted to its projects may not write their config: it
         // still has the local lock.
         Err(e) if Kind::of(&e) == Kind::Forbidden => {
-            notice(
-                quiet,
-                format!(
-                    "{}: not locked across machines ({e}); runs on this machine still take turns",
-                    t.name
-                ),
-            );
+            notice(format!(
+                "{}: not locked across machines ({e}); runs on this machine still take turns",
+                t.name
+            ));
             Ok((lock, None))
         }
         Err(e) => Err(e),

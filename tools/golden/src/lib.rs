@@ -13,10 +13,10 @@ pub mod model;
 pub mod name;
 pub mod output;
 pub mod power;
-pub mod progress;
 pub mod readers;
 pub mod record;
 pub mod swap;
 pub mod target;
+pub mod term;
 
 pub use error::{Error, Result, Status};

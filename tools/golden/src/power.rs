@@ -22,8 +22,8 @@ pub struct StopArgs {
 
 impl StopArgs {
     /// Stops `name` as these options say.
-    pub fn stop(&self, incus: &Incus, at: (&str, &str), quiet: bool) -> Result<()> {
-        stop(incus, at, self.timeout, self.force, quiet)
+    pub fn stop(&self, incus: &Incus, at: (&str, &str)) -> Result<()> {
+        stop(incus, at, self.timeout, self.force)
     }
 }
 
@@ -40,13 +40,7 @@ pub fn parse_timeout(s: &str) -> std::result::Result<u64, String> {
 }
 
 /// Stops `name`, cleanly within `timeout` seconds or killed (`force`).
-fn stop(
-    incus: &Incus,
-    (project, name): (&str, &str),
-    timeout: u64,
-    force: bool,
-    quiet: bool,
-) -> Result<()> {
+fn stop(incus: &Incus, (project, name): (&str, &str), timeout: u64, force: bool) -> Result<()> {
     // A clean stop may take the whole timeout: say so at once, and count
     // down on a terminal, rather than show nothing for a minute.
     let how = if force { "killing" } else { "stopping" };
@@ -55,14 +49,10 @@ fn stop(
     } else {
         format!(" (waiting up to {timeout} s for it to stop)")
     };
-    notice(quiet, format!("{how} {name}{waiting}"));
-    let spinner = crate::progress::countdown(
-        &format!("{how} {name}"),
-        Duration::from_secs(timeout),
-        quiet,
-    );
+    notice(format!("{how} {name}{waiting}"));
+    let countdown = crate::term::countdown(&format!("{how} {name}"), Duration::from_secs(timeout));
     let stopped = incus.set_state(project, name, "stop", Some(timeout), force);
-    spinner.finish_and_clear();
+    drop(countdown);
     match stopped {
         Ok(()) => Ok(()),
         Err(e) if !force => Err(Error::failed(format!(

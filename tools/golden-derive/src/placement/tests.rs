@@ -35,7 +35,7 @@ fn deal(
         member,
         pool: p,
     }];
-    let mut pl = Placement::new(&how, m, &of, true).unwrap();
+    let mut pl = Placement::new(&how, m, &of).unwrap();
     (0..n).map(|_| pl.next(0).unwrap_or_default()).collect()
 }
 
@@ -50,7 +50,7 @@ fn clones_stay_beside_their_template_by_default() {
         member: None,
         pool: &p,
     }];
-    let mut pl = Placement::new(&How::Beside, &[], &of, true).unwrap();
+    let mut pl = Placement::new(&How::Beside, &[], &of).unwrap();
     assert_eq!(pl.next(0), None);
 }
 
@@ -83,12 +83,12 @@ fn target_must_name_a_member_with_the_pool_and_needs_a_cluster() {
         member: Some("m1"),
         pool: &p,
     }];
-    let e = Placement::new(&How::Target("m9".into()), &m, &of, true).unwrap_err();
+    let e = Placement::new(&How::Target("m9".into()), &m, &of).unwrap_err();
     assert_eq!(e.exit_code(), 2);
     assert!(e.to_string().contains("members: m1, m2"), "{e}");
-    let e = Placement::new(&How::Target("m2".into()), &m, &of, true).unwrap_err();
+    let e = Placement::new(&How::Target("m2".into()), &m, &of).unwrap_err();
     assert!(e.to_string().contains("has no pool local"), "{e}");
-    let e = Placement::new(&How::Spread, &[], &of, true).unwrap_err();
+    let e = Placement::new(&How::Spread, &[], &of).unwrap_err();
     assert!(e.to_string().contains("not a cluster"), "{e}");
     // An offline target is planned (its clones are refused one by one, naming it).
     let m = members(&[("m1", "Online"), ("m2", "Offline")]);
@@ -98,7 +98,7 @@ fn target_must_name_a_member_with_the_pool_and_needs_a_cluster() {
         member: Some("m1"),
         pool: &p,
     }];
-    let mut pl = Placement::new(&How::Target("m2".into()), &m, &of, true).unwrap();
+    let mut pl = Placement::new(&How::Target("m2".into()), &m, &of).unwrap();
     assert_eq!(pl.next(0).as_deref(), Some("m2"));
     assert!(
         pl.offline["m2"].starts_with("offline: No heartbeat"),

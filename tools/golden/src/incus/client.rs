@@ -135,10 +135,10 @@ impl Incus {
     /// With `GOLDEN_TRACE`, says how long a request took.
     pub(super) fn traced(&self, method: &str, path: &str, started: Instant) {
         if self.trace {
-            eprintln!(
-                "golden: {method} {path} ({} ms)",
+            crate::term::trace(format!(
+                "{method} {path} ({} ms)",
                 started.elapsed().as_millis()
-            );
+            ));
         }
     }
 
@@ -202,10 +202,16 @@ impl Incus {
                         && started.elapsed() + pause < NOT_READY_PATIENCE =>
                 {
                     if self.trace {
-                        eprintln!(
-                            "golden: {method} {path}: not ready yet ({e}); asking again in {} ms",
+                        crate::term::trace(format!(
+                            "{method} {path}: not ready yet ({e}); asking again in {} ms",
                             pause.as_millis()
-                        );
+                        ));
+                    } else if pause == Duration::from_millis(250) {
+                        // Once: a wait of up to a minute is never silent.
+                        crate::term::notice(format!(
+                            "the daemon is not ready yet ({e}); asking again for up to {} s",
+                            NOT_READY_PATIENCE.as_secs()
+                        ));
                     }
                     std::thread::sleep(pause);
                     pause = (pause * 2).min(Duration::from_secs(8));
@@ -364,10 +370,10 @@ impl Incus {
         };
         let stdout = reader.join().expect("stdout reader")?;
         if self.trace {
-            eprintln!(
-                "golden: incus query -X {method} {target} ({} ms)",
+            crate::term::trace(format!(
+                "incus query -X {method} {target} ({} ms)",
                 started.elapsed().as_millis()
-            );
+            ));
         }
         if !status.success() {
             return Err(self.classify(String::from_utf8_lossy(&errbuf).trim()));
