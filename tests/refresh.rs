@@ -364,6 +364,32 @@ fn snapshots_move_to_the_kept_copy_and_no_keep_or_new_identity_do_what_they_say(
         .collect();
     assert_eq!(names, ["c1", "c2", "c3"]);
 
+    // The next refresh would replace that copy, and "mine" with it: refused
+    // before anything changes, naming the snapshot; -n and --no-keep too.
+    provision(&p, "tpl", "echo v3 >/etc/golden-update");
+    let before = p.get("c1")["config"]["user.golden.created_at"].clone();
+    for args in [
+        &["c1"][..],
+        &["-n", "c1"],
+        &["--no-keep", "c1"],
+        &["--again", "c1"],
+    ] {
+        let r = p.tool("golden-refresh", args);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr
+                .contains("c1-pre-refresh holds the snapshot(s) mine"),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert_eq!(p.snapshots("c1-pre-refresh"), ["mine"], "{args:?}");
+        assert_eq!(p.get("c1")["config"]["user.golden.created_at"], before);
+    }
+    p.incus(&["snapshot", "delete", "c1-pre-refresh", "mine"]);
+    let r = p.tool("golden-refresh", &["-q", "c1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(p.file("c1", "/etc/golden-update").as_deref(), Some("v3\n"));
+
     let id = p.file("c2", "/etc/machine-id").unwrap();
     let r = p.tool(
         "golden-refresh",

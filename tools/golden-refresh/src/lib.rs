@@ -40,7 +40,9 @@ use plan::Planned;
         The state before the refresh is kept as a stopped copy named CLONE-pre-refresh \
         (replaced at the next refresh; --no-keep removes it once done). The clone's own \
         snapshots move to that copy: the daemon's rebuild needs a clone without any. \
-        A clone already made from the current pristine is reported up-to-date and left \
+        So a refresh whose copy would replace one still holding snapshots is refused \
+        before anything changes, naming them (-n says the same): keep them elsewhere or \
+        remove them, then rerun. A clone already made from the current pristine is reported up-to-date and left \
         alone (--again refreshes it anyway). A run killed at any point leaves every clone \
         usable, old or new, and a rerun finishes the job.\n\n\
         Without CLONE (or with -), records are read from stdin, as golden-ls --clones \

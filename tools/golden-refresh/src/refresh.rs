@@ -70,6 +70,9 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
     }
     let kept = backup::name(&c.name)?;
     let snapshots = incus.snapshots(&c.project, &c.name)?.len();
+    if underway.is_none() {
+        refuse_to_replace_kept_snapshots(&incus, c, &kept)?;
+    }
     if args.no_keep && snapshots > 0 && underway.is_none() {
         return Err(Error::failed(format!(
             "{} has {snapshots} snapshot(s): a refresh moves them to {kept}, which --no-keep \
@@ -130,6 +133,30 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
     }
     rec.status = "refreshed".into();
     Ok(rec)
+}
+
+/// A new refresh replaces the copy an earlier one kept, and with it the
+/// snapshots the clone had then (a refresh moves them there): refused while
+/// it holds any, before anything changes, naming them.
+fn refuse_to_replace_kept_snapshots(incus: &Incus, c: &Target, kept: &str) -> Result<()> {
+    if backup::find(incus, c, kept)?.is_none() {
+        return Ok(());
+    }
+    let held: Vec<String> = incus
+        .snapshots(&c.project, kept)?
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    if held.is_empty() {
+        return Ok(());
+    }
+    Err(Error::failed(format!(
+        "{}: its pre-refresh copy {kept} holds the snapshot(s) {} from an earlier refresh, \
+         which this refresh would replace with the copy: keep them elsewhere (incus copy \
+         {kept}/SNAPSHOT NEW) or remove them (incus snapshot delete {kept} SNAPSHOT), then rerun",
+        c.name,
+        held.join(", ")
+    )))
 }
 
 /// Phase 1: stopped, and its state kept; returns the copy.
