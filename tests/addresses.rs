@@ -183,6 +183,6 @@ fn auto_with_fewer_free_addresses_than_clones_makes_nothing() {
     );
     assert_eq!(p.instances(), ["tpl"]);
     let r = p.tool("golden-derive", &["--ipv4", "auto", "--count", "4", "tpl"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(address_of(&p, "tpl-4"), "10.219.99.6");
 }

@@ -284,13 +284,13 @@ fn crlf_and_a_bom_are_read_as_if_they_were_not_there() {
         golden("golden-create").args(["-H", "-o", "instance"]),
         &crlf,
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(r.stdout, "tpl\n");
     let r = run_with_stdin(
         golden("golden-derive").args(["tpl", "-H", "-o", "instance", "--project", &p.name]),
         "\u{feff}c-1\r\nc-2\r\n",
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let mut got: Vec<&str> = r.stdout.lines().collect();
     got.sort();
     assert_eq!(got, ["c-1", "c-2"]);
@@ -328,7 +328,7 @@ fn a_hundred_thousand_lines_are_checked_through_to_the_last() {
         ]),
         &input,
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(r.stdout.lines().count(), 100_000);
     assert_eq!(p.instances(), before);
 }

@@ -62,7 +62,7 @@ fn clones_boot_as_machines_of_their_own(image: &str) {
     p.incus(&["stop", "tpl"]);
 
     let r = p.tool("golden-derive", &["-q", "tpl", "c1", "c2", "c3"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     p.incus(&["start", "c1", "c2", "c3"]);
     let clones: Vec<Machine> = ["c1", "c2", "c3"].iter().map(|c| machine(&p, c)).collect();
     for (c, name) in clones.iter().zip(["c1", "c2", "c3"]) {
@@ -118,7 +118,7 @@ fn refreshed_clones_boot_as_themselves(image: &str) {
     let p = Project::new(&format!("rboot-{image}"));
     p.debian_golden_from(image, "tpl", UNITS);
     let r = p.tool("golden-derive", &["-q", "tpl", "r1", "r2"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     p.incus(&["start", "r1", "r2"]);
     let mac = |n: &str| p.get(n)["config"]["volatile.eth0.hwaddr"].clone();
     let before: Vec<(Machine, serde_json::Value)> = ["r1", "r2"]
@@ -130,11 +130,11 @@ fn refreshed_clones_boot_as_themselves(image: &str) {
     p.boot("tpl");
     p.sh("tpl", "echo v2 >/etc/golden-update");
     let r = p.tool("golden-create", &["-q", "tpl"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
 
     // Running, booted clones: a clean stop, the rebuild, a start.
     let r = p.tool("golden-refresh", &["-q", "-f", "json", "r1", "r2"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     for rec in json_lines(&r.stdout) {
         assert_eq!(rec["status"], "refreshed", "{rec}");
         assert_eq!(rec["restarted"], true, "{rec}");
@@ -148,7 +148,7 @@ fn refreshed_clones_boot_as_themselves(image: &str) {
 
     // Back as it was before the refresh: the same machine, the old content.
     let r = p.tool("golden-refresh", &["-q", "--restore", "r1"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(machine(&p, "r1"), before[0].0, "r1 restored");
     assert_eq!(mac("r1"), before[0].1);
     assert_eq!(

@@ -5,7 +5,7 @@ use golden_tests::*;
 
 fn ls(p: &Project, args: &[&str]) -> String {
     let r = p.tool("golden-ls", args);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     r.stdout
 }
 
@@ -23,7 +23,7 @@ fn golden_ls_piped_into_derive_count() {
         golden("golden-derive").args(["-q", "--count", "2", "-o", "instance"]),
         &records,
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let mut made: Vec<&str> = r.stdout.lines().skip(1).collect();
     made.sort();
     assert_eq!(made, ["gold-2", "gold-3", "web-1", "web-2"]);
@@ -43,13 +43,13 @@ fn xargs_form_and_name_pattern() {
     assert_eq!(names.trim(), "gold");
     for n in names.lines() {
         let r = p.tool("golden-derive", &["--count", "1", n]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.assert_ok();
     }
     let r = p.tool(
         "golden-derive",
         &["--count", "2", "--name", "s{n}-{template}", "gold"],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(p.instances(), ["gold", "gold-1", "s1-gold", "s2-gold"]);
 }
 
@@ -63,7 +63,7 @@ fn a_json_record_with_new_derives_from_its_instance() {
         p.name
     );
     let r = run_with_stdin(golden("golden-derive").args(["-q", "-f", "json"]), &input);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let rec = &json_lines(&r.stdout)[0];
     assert_eq!(
         (rec["instance"].as_str(), rec["status"].as_str()),
@@ -118,7 +118,7 @@ fn a_rerun_with_start_and_skip_existing_starts_what_was_left_stopped() {
     let p = Project::new("cmp-start");
     p.golden("gold", None);
     let r = p.tool("golden-derive", &["-q", "gold", "c1", "c2"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     p.incus(&["start", "c2"]);
     let r = p.tool(
         "golden-derive",
@@ -134,7 +134,7 @@ fn a_rerun_with_start_and_skip_existing_starts_what_was_left_stopped() {
             "c3",
         ],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let mut recs = json_lines(&r.stdout);
     recs.sort_by_key(|v| v["instance"].as_str().unwrap().to_string());
     let status: Vec<&str> = recs.iter().map(|v| v["status"].as_str().unwrap()).collect();

@@ -87,7 +87,7 @@ fn derive_rides_over_a_create_swapping_pristine() {
         let creator = s.spawn(|| {
             while !done.load(std::sync::atomic::Ordering::SeqCst) {
                 let r = p.tool("golden-create", &["-q", "tpl"]);
-                assert_eq!(r.code, 0, "{}", r.stderr);
+                r.assert_ok();
                 creates.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             }
         });

@@ -8,7 +8,7 @@ fn stops_a_running_instance_and_makes_pristine() {
     p.instance("pro-dev", None);
     p.incus(&["start", "pro-dev"]);
     let r = p.tool("golden-create", &["-f", "json", "pro-dev"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let rec = &json_lines(&r.stdout)[0];
     assert_eq!(rec["instance"], "pro-dev");
     assert_eq!(rec["project"], p.name.as_str());
@@ -29,13 +29,13 @@ fn recreating_replaces_pristine_and_reports_the_previous() {
     p.instance("t", None);
     p.snapshot("t", "keep-me");
     let first = p.tool("golden-create", &["-f", "json", "t"]);
-    assert_eq!(first.code, 0, "{}", first.stderr);
+    first.assert_ok();
     let first = json_lines(&first.stdout)[0]["created_at"]
         .as_str()
         .unwrap()
         .to_string();
     let again = p.tool("golden-create", &["-f", "json", "t"]);
-    assert_eq!(again.code, 0, "{}", again.stderr);
+    again.assert_ok();
     let rec = &json_lines(&again.stdout)[0];
     assert_eq!(rec["previous"], first.as_str());
     assert_ne!(rec["created_at"], first.as_str());
@@ -49,7 +49,7 @@ fn restart_puts_a_running_instance_back() {
     p.instance("t", None);
     p.incus(&["start", "t"]);
     let r = p.tool("golden-create", &["--restart", "-f", "json", "t"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(json_lines(&r.stdout)[0]["restarted"], true);
     assert_eq!(p.get("t")["status"], "Running");
     assert_eq!(p.snapshots("t"), ["pristine"]);
@@ -61,7 +61,7 @@ fn pristine_never_expires_even_with_snapshots_expiry() {
     p.instance("t", None);
     p.incus(&["config", "set", "t", "snapshots.expiry=1d"]);
     let r = p.tool("golden-create", &["t"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let out = incus_ok(&[
         "query",
         &format!("/1.0/instances/t/snapshots/pristine?project={}", p.name),
@@ -86,7 +86,7 @@ fn an_interrupted_swap_is_finished_by_the_next_create() {
     p.swap_leftover("t", SWAP_NEXT);
     let next = p.snapshot_created_at("t", SWAP_NEXT);
     let r = p.tool("golden-create", &["-f", "json", "t"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(p.snapshots("t"), ["pristine"]);
     // The leftover -next was the golden: it is what the new pristine replaced.
     assert_eq!(json_lines(&r.stdout)[0]["previous"], next.as_str());
@@ -98,7 +98,7 @@ fn dry_run_changes_nothing() {
     p.instance("t", None);
     p.incus(&["start", "t"]);
     let r = p.tool("golden-create", &["-n", "-f", "json", "t"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let rec = &json_lines(&r.stdout)[0];
     assert_eq!(rec["stopped"], true);
     assert_eq!(rec["created_at"], "");
@@ -114,7 +114,7 @@ fn project_is_found_and_a_name_in_two_projects_is_refused() {
     a.instance(&solo, None);
     // No -p: found in its project.
     let r = run(golden("golden-create").args(["-f", "json", &solo]));
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(json_lines(&r.stdout)[0]["project"], a.name.as_str());
 
     let twin = format!("twin{}", std::process::id());
@@ -147,7 +147,7 @@ fn records_on_stdin_carry_the_project() {
         golden("golden-create").args(["-H", "-o", "instance"]),
         &input,
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(r.stdout, "a\nb\n");
     assert_eq!(p.snapshots("b"), ["pristine"]);
 }
@@ -187,7 +187,7 @@ fn attached_custom_volumes_get_a_pristine_too() {
     let vol = p.volume("gbtrfs", "data");
     p.incus(&["storage", "volume", "attach", "gbtrfs", &vol, "t", "/data"]);
     let r = p.tool("golden-create", &["-f", "json", "t"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(json_lines(&r.stdout)[0]["volumes"], 1);
     let snaps = incus_ok(&[
         "storage", "volume", "snapshot", "list", "gbtrfs", &vol, "-f", "csv", "-c", "n",
@@ -195,7 +195,7 @@ fn attached_custom_volumes_get_a_pristine_too() {
     assert_eq!(snaps.trim(), "pristine");
     // Again: still exactly one.
     let r = p.tool("golden-create", &["t"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let snaps = incus_ok(&[
         "storage", "volume", "snapshot", "list", "gbtrfs", &vol, "-f", "csv", "-c", "n",
     ]);
@@ -253,7 +253,7 @@ fn a_stop_that_times_out_changes_nothing_and_force_kills() {
             "stubborn",
         ],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let rec = &json_lines(&r.stdout)[0];
     assert_eq!(
         (rec["stopped"].as_bool(), rec["restarted"].as_bool()),

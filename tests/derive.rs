@@ -6,7 +6,7 @@ use serde_json::Value;
 
 fn golden_row(p: &Project, name: &str) -> Value {
     let r = p.tool("golden-ls", &["-f", "json", name]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     json_lines(&r.stdout).remove(0)
 }
 
@@ -18,12 +18,12 @@ fn dev_template_workflow() {
     p.incus(&["start", "pro-dev"]);
     p.incus(&["exec", "pro-dev", "--", "touch", "/root/tools-installed"]);
     let r = p.tool("golden-create", &["pro-dev"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let r = p.tool(
         "golden-derive",
         &["-f", "json", "pro-dev", "pro-alice", "pro-bob"],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let mut recs = json_lines(&r.stdout);
     recs.sort_by_key(|v| v["instance"].as_str().unwrap().to_string());
     assert_eq!(recs.len(), 2);
@@ -73,7 +73,7 @@ fn student_lab_workflow_from_stdin() {
         ]),
         &names,
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let mut got: Vec<&str> = r.stdout.lines().collect();
     got.sort();
     let mut want: Vec<String> = (1..=20).map(|i| format!("lab-student-{i}")).collect();
@@ -100,7 +100,7 @@ fn student_lab_workflow_from_stdin() {
         ]),
         &names,
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert!(json_lines(&r.stdout)
         .iter()
         .all(|v| v["status"] == "skipped"));
@@ -117,7 +117,7 @@ fn update_cycle_makes_old_clones_stale() {
         "golden-derive",
         &["pro-dev", "pro-v1-a", "pro-v1-b", "pro-v1-c"],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let row = golden_row(&p, "pro-dev");
     assert_eq!(
         (row["derived"].as_u64(), row["stale"].as_u64()),
@@ -127,7 +127,7 @@ fn update_cycle_makes_old_clones_stale() {
     p.incus(&["start", "pro-dev"]);
     p.incus(&["exec", "pro-dev", "--", "touch", "/root/updated"]);
     let r = p.tool("golden-create", &["-f", "json", "pro-dev"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(json_lines(&r.stdout)[0]["stopped"], true);
     let row = golden_row(&p, "pro-dev");
     assert_eq!(
@@ -136,7 +136,7 @@ fn update_cycle_makes_old_clones_stale() {
     );
 
     let r = p.tool("golden-derive", &["pro-dev", "pro-dev-updated"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     p.incus(&["start", "pro-dev-updated"]);
     p.incus(&["exec", "pro-dev-updated", "--", "ls", "/root/updated"]);
     let row = golden_row(&p, "pro-dev");
@@ -167,7 +167,7 @@ fn btrfs_clones_share_blocks_and_dir_clones_do_not() {
         assert_eq!(p.tool("golden-create", &[name]).code, 0);
     }
     let r = p.tool("golden-derive", &["-f", "json", "tpl-btrfs", "c-btrfs"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(json_lines(&r.stdout)[0]["cow"], true);
     assert!(!r.stderr.contains("full copies"), "{}", r.stderr);
     let exclusive = btrfs_exclusive_bytes("gbtrfs", &p.name, "c-btrfs");
@@ -177,7 +177,7 @@ fn btrfs_clones_share_blocks_and_dir_clones_do_not() {
     );
 
     let r = p.tool("golden-derive", &["-f", "json", "tpl-dir", "c-dir"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(json_lines(&r.stdout)[0]["cow"], false);
     assert!(
         r.stderr.contains("full copies, not CoW") && r.stderr.contains("dir"),
@@ -232,7 +232,7 @@ fn static_addresses_are_refused_unless_told_what_to_do() {
         "golden-derive",
         &["-f", "json", "--ipv4", "10.219.7.50", "tpl", "fixed"],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(
         p.get("fixed")["devices"]["eth0"]["ipv4.address"],
         "10.219.7.50"
@@ -242,7 +242,7 @@ fn static_addresses_are_refused_unless_told_what_to_do() {
         "golden-derive",
         &["-f", "json", "--ipv4", "auto", "tpl", "a1", "a2", "a3"],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let mut addrs: Vec<String> = ["a1", "a2", "a3"]
         .iter()
         .map(|n| {
@@ -266,7 +266,7 @@ fn static_addresses_are_refused_unless_told_what_to_do() {
     }
 
     let r = p.tool("golden-derive", &["--dhcp", "tpl", "d1"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let eth0 = &p.get("d1")["devices"]["eth0"];
     assert_eq!(eth0["network"], "goldenbr0");
     assert!(eth0.get("ipv4.address").is_none(), "{eth0}");
@@ -295,7 +295,7 @@ fn attached_volumes_are_refused_then_copied_shared_or_dropped() {
     assert_eq!(p.instances(), ["tpl"]);
 
     let r = p.tool("golden-derive", &["--volumes", "copy", "tpl", "copied"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let dev = p.get("copied")["devices"][&vol].clone();
     assert_eq!(dev["source"], "copied-".to_string() + &vol);
     incus_ok(&[
@@ -307,12 +307,12 @@ fn attached_volumes_are_refused_then_copied_shared_or_dropped() {
     ]);
 
     let r = p.tool("golden-derive", &["--volumes", "share", "tpl", "shared"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let shared = p.get("shared")["expanded_devices"][&vol]["source"].clone();
     assert_eq!(shared, vol.as_str());
 
     let r = p.tool("golden-derive", &["--volumes", "drop", "tpl", "dropped"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     // Incus's own way to remove a device from a copy: a `none` device in its place.
     let dropped = p.get("dropped")["expanded_devices"][&vol].clone();
     assert!(
@@ -422,7 +422,7 @@ fn derive_uses_the_leftover_of_an_interrupted_swap() {
     p.swap_leftover("tpl", SWAP_OLD);
     p.swap_leftover("tpl", SWAP_NEXT);
     let r = p.tool("golden-derive", &["-f", "json", "tpl", "c1"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let rec = &json_lines(&r.stdout)[0];
     assert_eq!(
         rec["source"],
@@ -441,7 +441,7 @@ fn dry_run_plans_without_creating_and_options_reach_the_clone() {
     p.instance("tpl", None);
     assert_eq!(p.tool("golden-create", &["tpl"]).code, 0);
     let r = p.tool("golden-derive", &["-n", "-f", "json", "tpl", "x1", "x2"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert!(json_lines(&r.stdout)
         .iter()
         .all(|v| v["status"] == "planned"));
@@ -461,7 +461,7 @@ fn dry_run_plans_without_creating_and_options_reach_the_clone() {
             "x1",
         ],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let rec = &json_lines(&r.stdout)[0];
     assert_eq!(
         (rec["project"].as_str(), rec["status"].as_str()),
@@ -487,7 +487,7 @@ fn dry_run_plans_without_creating_and_options_reach_the_clone() {
             "x2",
         ],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let x2 = p.get("x2");
     assert_eq!(x2["profiles"], serde_json::json!(["default", profile]));
     assert_eq!(x2["expanded_config"]["user.from-profile"], "yes");
@@ -520,7 +520,7 @@ fn progress_is_drawn_on_a_terminal_and_never_in_a_pipe() {
         r.stdout
     );
     let r = p.tool("golden-derive", &["tpl", "p1", "p2"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert!(
         !r.stderr.contains("deriving") && !r.stderr.contains('\r'),
         "{:?}",

@@ -70,7 +70,7 @@ fn a_static_address_removed_from_the_template_after_create_still_counts() {
     );
     assert_eq!(p.instances(), ["tpl"]);
     let r = p.tool("golden-derive", &["--dhcp", "tpl", "c1"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert!(p.get("c1")["expanded_devices"]["eth0"]
         .get("ipv4.address")
         .is_none());
@@ -132,7 +132,7 @@ fn a_profile_whose_nic_has_a_static_address_is_caught() {
             "c1",
         ],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let eth0 = &p.get("c1")["expanded_devices"]["eth0"];
     assert_eq!(eth0["network"], "goldenbr0");
     assert!(eth0.get("ipv4.address").is_none(), "{eth0}");
@@ -161,7 +161,7 @@ fn bad_config_and_unknown_profiles_are_found_before_any_copy() {
         "golden-derive",
         &["-c", "limits.cpu=1", "-c", "user.x=y", "tpl", "c1"],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(p.get("c1")["config"]["limits.cpu"], "1");
 }
 
@@ -231,7 +231,7 @@ fn volumes_copy_into_a_project_with_its_own_volume_store_lands_there() {
             "c1",
         ],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let copy = format!("c1-{vol}");
     let shown = incus(&[
         "storage",
@@ -294,7 +294,7 @@ fn a_volume_copied_to_a_dir_pool_is_a_full_copy_and_says_so() {
         "golden-derive",
         &["-f", "json", "--volumes", "copy", "tpl", "c1"],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(json_lines(&r.stdout)[0]["cow"], false);
     assert!(
         r.stderr.contains("full copies") && r.stderr.contains(&vol) && r.stderr.contains("gdir"),
@@ -306,6 +306,6 @@ fn a_volume_copied_to_a_dir_pool_is_a_full_copy_and_says_so() {
         "golden-derive",
         &["-f", "json", "--volumes", "share", "tpl", "c2"],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(json_lines(&r.stdout)[0]["cow"], true);
 }

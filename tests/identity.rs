@@ -60,7 +60,7 @@ fn three_clones_of_a_debian_golden_are_three_machines() {
 
     // -n says what would be reset, and what the golden holds.
     let r = p.tool("golden-derive", &["-n", "-f", "json", "deb", "a"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let all = "machine-id,ssh-host-keys,hostname,dhcp-leases,random-seed";
     assert_eq!(json_lines(&r.stdout)[0]["identity"], all);
     for held in [
@@ -74,7 +74,7 @@ fn three_clones_of_a_debian_golden_are_three_machines() {
     assert_eq!(p.instances(), ["deb"]);
 
     let r = p.tool("golden-derive", &["-f", "json", "deb", "a", "b", "c"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let recs = json_lines(&r.stdout);
     assert_eq!(recs.len(), 3);
     assert!(recs.iter().all(|r| r["identity"] == all), "{}", r.stdout);
@@ -136,7 +136,7 @@ fn three_clones_of_a_debian_golden_are_three_machines() {
         "golden-derive",
         &["-f", "json", "--keep-identity", "deb", "d"],
     );
-    assert_eq!(d.code, 0, "{}", d.stderr);
+    d.assert_ok();
     assert_eq!(
         identity(&p, "d").keys,
         before.keys,
@@ -153,7 +153,7 @@ fn keep_identity_keeps_the_template_identity() {
         "golden-derive",
         &["-f", "json", "--keep-identity", "deb", "k1", "k2"],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert!(json_lines(&r.stdout).iter().all(|r| r["identity"] == "-"));
     for k in ["k1", "k2"] {
         let c = identity(&p, k);
@@ -171,7 +171,7 @@ fn keep_identity_keeps_the_template_identity() {
         "golden-derive",
         &["-f", "json", "--skip-existing", "deb", "k1", "k2"],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let recs = json_lines(&r.stdout);
     let by = |n: &str| recs.iter().find(|r| r["instance"] == n).unwrap().clone();
     assert_eq!(by("k1")["status"], "skipped");
@@ -233,7 +233,7 @@ fn edge_cases_no_ssh_unset_ids_symlinks_and_other_hostnames_are_left() {
         &[("/var/lib/dbus/machine-id", "/etc/machine-id")],
     );
     let r = p.tool("golden-derive", &["-f", "json", "bb", "bb1"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(json_lines(&r.stdout)[0]["identity"], "-");
     assert_eq!(p.file("bb1", "/etc/machine-id").as_deref(), Some(""));
     assert_eq!(
@@ -258,7 +258,7 @@ fn edge_cases_no_ssh_unset_ids_symlinks_and_other_hostnames_are_left() {
         &[],
     );
     let r = p.tool("golden-derive", &["-f", "json", "bb2", "bb2-1"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(json_lines(&r.stdout)[0]["identity"], "machine-id,hostname");
     assert_eq!(
         p.file("bb2-1", "/etc/machine-id").as_deref(),
@@ -337,7 +337,7 @@ fn a_started_pending_clone_without_identity_files_is_finished_not_refused() {
         "golden-derive",
         &["-f", "json", "--skip-existing", "tpl", "c"],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let rec = &json_lines(&r.stdout)[0];
     assert_eq!(
         (rec["status"].as_str(), rec["identity"].as_str()),

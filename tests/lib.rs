@@ -121,6 +121,28 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl Run {
+    /// Fails the test at the caller's line, with the tool's stderr, unless
+    /// the tool exited 0.
+    #[track_caller]
+    pub fn assert_ok(&self) -> &Self {
+        assert_eq!(self.code, 0, "exit {}: {}", self.code, self.stderr);
+        self
+    }
+
+    /// Fails the test at the caller's line, with the tool's stderr, unless
+    /// the tool exited `code`.
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "exit {} (not {code}): {}",
+            self.code, self.stderr
+        );
+        self
+    }
+}
+
 pub fn run(cmd: &mut Command) -> Run {
     let out = cmd.output().expect("run tool");
     Run {

@@ -9,7 +9,7 @@ fn ls(args: &[&str]) -> Run {
 
 fn rows_of(project: &Project) -> Vec<Value> {
     let r = ls(&["-f", "json", "-p", &project.name]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     json_lines(&r.stdout)
 }
 
@@ -25,7 +25,7 @@ fn lists_goldens_of_two_projects_with_pool_driver_and_cow() {
 
     // All projects by default: both goldens, no non-golden.
     let r = ls(&["-f", "json"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let mine: Vec<Value> = json_lines(&r.stdout)
         .into_iter()
         .filter(|v| v["project"] == a.name.as_str() || v["project"] == b.name.as_str())
@@ -68,7 +68,7 @@ fn in_a_pipe_the_first_line_is_the_tsv_header() {
     let p = Project::new("ls-tsv");
     p.golden("g1", None);
     let r = ls(&["-p", &p.name]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let mut lines = r.stdout.lines();
     assert_eq!(
         lines.next().unwrap(),
@@ -86,7 +86,7 @@ fn no_header_and_one_column_give_bare_names() {
     p.golden("alpha", None);
     p.instance("not-golden", None);
     let r = ls(&["-H", "-o", "instance", "-p", &p.name]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(r.stdout, "alpha\nzeta\n");
 }
 
@@ -102,7 +102,7 @@ fn table_format_has_an_uppercase_header_and_aligned_rows() {
         "-p",
         &p.name,
     ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(
         r.stdout,
         "INSTANCE  POOL    COW   LOCATION\ng1        gbtrfs  true  -\n"
@@ -213,7 +213,7 @@ fn daemon_calls_do_not_grow_with_instances() {
         let r = run(golden("golden-ls")
             .env("GOLDEN_TRACE", "1")
             .args(["-p", &p.name]));
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.assert_ok();
         r.stderr
             .lines()
             .filter(|l| l.starts_with("golden: incus query"))
@@ -274,7 +274,7 @@ fn derive(p: &Project, template: &str, names: &[&str], target: Option<&Project>)
 
 fn clone_rows(args: &[&str]) -> Vec<Value> {
     let r = ls(&[&["--clones", "-f", "json"], args].concat());
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     json_lines(&r.stdout)
 }
 
@@ -290,7 +290,7 @@ fn clones_are_listed_with_their_template_pristine_and_staleness() {
     derive(&p, "other", &["o1"], None);
     // A new pristine: c1 and c2 now come from an older one.
     let r = p.tool("golden-create", &["-q", "tpl"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let second = p.snapshot_created_at("tpl", "pristine");
     assert_ne!(first, second);
     derive(&p, "tpl", &["c3"], None);
@@ -368,7 +368,7 @@ fn clones_are_listed_with_their_template_pristine_and_staleness() {
 
     // In a pipe: TSV with the clone columns as header.
     let r = ls(&["--clones", "-p", &p.name, "other"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let mut lines = r.stdout.lines();
     assert_eq!(
         lines.next().unwrap(),
@@ -392,7 +392,7 @@ fn clones_are_listed_with_their_template_pristine_and_staleness() {
         bin("golden-create").display()
     );
     let r = run(command("bash").arg("-c").arg(script));
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let fed: Vec<(String, String)> = json_lines(&r.stdout)
         .iter()
         .map(|v| (v["project"].to_string(), v["instance"].to_string()))
@@ -448,7 +448,7 @@ fn clone_listing_calls_do_not_grow_with_clones() {
     derive(&big, "h", &["d0", "d1"], None);
     let calls = |args: &[&str]| {
         let r = run(golden("golden-ls").env("GOLDEN_TRACE", "1").args(args));
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.assert_ok();
         r.stderr
             .lines()
             .filter(|l| l.starts_with("golden: incus query"))

@@ -22,7 +22,7 @@ fn seed_targets_create_derive_publish_list_and_refresh() {
     p.instance("pro-dev", None);
     let proj = format!("PROJECT={}", p.name);
     let r = make(&["golden-create", "NAME=pro-dev", &proj]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(p.snapshots("pro-dev"), ["pristine"]);
     // The older spellings TEMPLATE= and INSTANCE= too.
     let r = make(&[
@@ -31,24 +31,24 @@ fn seed_targets_create_derive_publish_list_and_refresh() {
         "INSTANCE=pro-alice",
         &proj,
     ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let r = make(&[
         "golden-derive",
         "NAME=pro-dev",
         "NEW=pro-bob pro-carol",
         &proj,
     ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(
         p.instances(),
         ["pro-alice", "pro-bob", "pro-carol", "pro-dev"]
     );
     let alias = format!("ALIAS={}-golden-pro", p.name);
     let r = make(&["golden-publish", "NAME=pro-dev", &alias, &proj]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     for target in ["golden-list", "golden-ls"] {
         let r = make(&[target, &proj]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.assert_ok();
         let row = r.stdout.lines().nth(1).unwrap_or_default().to_string();
         assert!(
             row.starts_with(&format!("{}\tpro-dev\t", p.name)),
@@ -59,7 +59,7 @@ fn seed_targets_create_derive_publish_list_and_refresh() {
     // The update cycle's end: a new pristine, and one clone refreshed from it.
     assert_eq!(make(&["golden-create", "NAME=pro-dev", &proj]).code, 0);
     let r = make(&["golden-refresh", "NAME=pro-alice", &proj]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert!(r.stdout.contains("\trefreshed\t"), "{}", r.stdout);
     assert_eq!(
         p.get("pro-alice")["config"]["user.golden.created_at"],
@@ -146,7 +146,7 @@ fn install_and_uninstall_into_a_destdir() {
     let dest = tempfile::tempdir().unwrap();
     let d = format!("DESTDIR={}", dest.path().display());
     let r = make(&["install", "PREFIX=/usr/local", &d]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let root = dest.path().join("usr/local");
     for t in [
         "golden-create",
@@ -170,7 +170,7 @@ fn install_and_uninstall_into_a_destdir() {
     assert!(v.stdout.starts_with("golden-ls "), "{}", v.stdout);
 
     let r = make(&["uninstall", "PREFIX=/usr/local", &d]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let left: Vec<_> = walk(dest.path())
         .into_iter()
         .filter(|p| p.is_file())

@@ -11,12 +11,12 @@ fn a_renamed_template_keeps_its_clones() {
     p.instance("tpl", None);
     assert_eq!(p.tool("golden-create", &["tpl"]).code, 0);
     let r = p.tool("golden-derive", &["tpl", "c1", "c2"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let uuid = p.get("tpl")["config"]["volatile.uuid"].clone();
     assert_eq!(p.get("c1")["config"]["user.golden.template_uuid"], uuid);
     p.incus(&["rename", "tpl", "base"]);
     let r = p.tool("golden-ls", &["-f", "json", "base"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let row = &json_lines(&r.stdout)[0];
     assert_eq!(
         (row["derived"].as_u64(), row["stale"].as_u64()),
@@ -28,7 +28,7 @@ fn a_renamed_template_keeps_its_clones() {
         "golden-derive",
         &["-f", "json", "--skip-existing", "base", "c1"],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(json_lines(&r.stdout)[0]["status"], "skipped");
 }
 

@@ -22,7 +22,7 @@ fn publishes_pristine_with_alias_and_provenance_and_the_image_launches() {
         "golden-publish",
         &["-f", "json", "pro-dev", "--alias", &alias],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let rec = &json_lines(&r.stdout)[0];
     assert_eq!(rec["alias"], alias.as_str());
     assert_eq!(rec["replaced"], "");
@@ -65,7 +65,7 @@ fn a_project_with_its_own_images_keeps_them() {
         "golden-publish",
         &["-f", "json", "g", "--alias", "golden-g"],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let rec = &json_lines(&r.stdout)[0];
     assert_eq!(rec["image_project"], p.name.as_str());
     assert!(image(&p.name, rec["fingerprint"].as_str().unwrap()).is_some());
@@ -77,7 +77,7 @@ fn a_taken_alias_is_refused_unless_replace_which_deletes_the_orphan() {
     p.golden("g", None);
     let alias = format!("{}-g", p.name);
     let first = p.tool("golden-publish", &["-f", "json", "g", "--alias", &alias]);
-    assert_eq!(first.code, 0, "{}", first.stderr);
+    first.assert_ok();
     let old = json_lines(&first.stdout)[0]["fingerprint"]
         .as_str()
         .unwrap()
@@ -102,7 +102,7 @@ fn a_taken_alias_is_refused_unless_replace_which_deletes_the_orphan() {
         "golden-publish",
         &["-f", "json", "g", "--alias", &alias, "--replace"],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let rec = &json_lines(&r.stdout)[0];
     assert_eq!(rec["replaced"], old.as_str());
     assert_ne!(rec["fingerprint"], old.as_str());
@@ -122,7 +122,7 @@ fn a_taken_alias_is_refused_unless_replace_which_deletes_the_orphan() {
     ]);
     changed("marker-2");
     let r = p.tool("golden-publish", &["g", "--alias", &alias, "--replace"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert!(image("default", &current).is_some());
     assert!(r.stderr.contains("other aliases"), "{}", r.stderr);
 }
@@ -134,12 +134,12 @@ fn every_golden_from_golden_ls_through_a_pipe() {
     p.golden("b", None);
     p.instance("not-golden", None);
     let ls = p.tool("golden-ls", &[]);
-    assert_eq!(ls.code, 0, "{}", ls.stderr);
+    ls.assert_ok();
     let r = run_with_stdin(
         golden("golden-publish").args(["--alias", "{project}-{instance}", "-H", "-o", "alias"]),
         &ls.stdout,
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(r.stdout, format!("{0}-a\n{0}-b\n", p.name));
 }
 
@@ -190,7 +190,7 @@ fn dry_run_publishes_nothing_and_volumes_are_named_as_left_out() {
         "golden-publish",
         &["-n", "-f", "json", "g", "--alias", &format!("{}-g", p.name)],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(json_lines(&r.stdout)[0]["fingerprint"], "");
     let out = incus_ok(&["query", "/1.0/images?recursion=1&project=default"]);
     assert!(!out.contains(&p.name), "nothing published");
@@ -202,7 +202,7 @@ fn dry_run_publishes_nothing_and_volumes_are_named_as_left_out() {
         "golden-publish",
         &["-f", "json", "g", "--alias", &format!("{}-gv", p.name)],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(json_lines(&r.stdout)[0]["volumes_left_out"], 1);
     assert!(r.stderr.contains("not part of the image"), "{}", r.stderr);
     p.incus(&["delete", "g"]);

@@ -12,7 +12,7 @@ fn create_of_a_stopped_instance_on_a_quiet_daemon() {
     p.instance("idle1", None);
     p.wait_quiet();
     let r = p.tool("golden-create", &["-f", "json", "idle1"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let rec = &json_lines(&r.stdout)[0];
     assert_eq!(rec["instance"], "idle1");
     assert_eq!(rec["stopped"], false, "it was stopped already");
@@ -26,7 +26,7 @@ fn create_of_a_stopped_instance_on_a_quiet_daemon() {
     // Again, once the daemon is quiet again: the pristine is replaced.
     p.wait_quiet();
     let r = p.tool("golden-create", &["-f", "json", "idle1"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(json_lines(&r.stdout)[0]["previous"], rec["created_at"]);
     assert_eq!(p.snapshots("idle1"), ["pristine"]);
 }
@@ -37,7 +37,7 @@ fn derive_on_a_quiet_daemon() {
     p.golden("tpl", None);
     p.wait_quiet();
     let r = p.tool("golden-derive", &["-f", "json", "tpl", "c1", "c2"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let recs = json_lines(&r.stdout);
     let mut made: Vec<&str> = recs
         .iter()
@@ -58,7 +58,7 @@ fn publish_on_a_quiet_daemon() {
     p.wait_quiet();
     let alias = format!("{}-g", p.name);
     let r = p.tool("golden-publish", &["-f", "json", "g", "--alias", &alias]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let rec = &json_lines(&r.stdout)[0];
     assert_eq!(rec["alias"], alias.as_str());
     let fp = rec["fingerprint"].as_str().unwrap();
@@ -74,7 +74,7 @@ fn an_empty_project_lists_nothing_and_succeeds() {
     let p = Project::new("q-empty");
     p.wait_quiet();
     let r = run(golden("golden-ls").args(["-f", "tsv", "-p", &p.name]));
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(
         r.stdout,
         "project\tinstance\ttype\tstatus\tsnapshot\tcreated_at\tpool\tdriver\tcow\tvolumes\tderived\tstale\tlocation\n",

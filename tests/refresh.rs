@@ -42,7 +42,7 @@ fn ls_json(p: &Project, args: &[&str]) -> Vec<serde_json::Value> {
     let mut all = vec!["-f", "json"];
     all.extend(args);
     let r = p.tool("golden-ls", &all);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     json_lines(&r.stdout)
 }
 
@@ -61,7 +61,7 @@ fn the_update_cycle_of_a_20_student_lab() {
     let mut derive = vec!["-q", reference.as_str()];
     derive.extend(students.iter().map(String::as_str));
     let r = p.tool("golden-derive", &derive);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     for (i, s) in students.iter().enumerate() {
         let vol = p.volume("gbtrfs", &format!("data{i}"));
         let source = format!("source={vol}");
@@ -108,7 +108,7 @@ fn the_update_cycle_of_a_20_student_lab() {
         p = p.name,
     );
     let r = run(command("sh").args(["-c", &pipe]));
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let records = json_lines(&r.stdout);
     assert_eq!(records.len(), 20, "{}", r.stdout);
     for rec in &records {
@@ -132,7 +132,7 @@ fn the_update_cycle_of_a_20_student_lab() {
     // Back as it was before, from the README's instructions.
     let one = &students[4];
     let r = p.tool("golden-refresh", &["--restore", one]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(p.file(one, "/etc/golden-update"), None);
     assert_eq!(&student(&p, one), &before[one]);
     assert_eq!(ls_json(&p, &["--clones", &reference]).len(), 20);
@@ -151,7 +151,7 @@ fn stale_clones(p: &Project, n: usize) -> Vec<String> {
     let mut args = vec!["-q", "tpl"];
     args.extend(clones.iter().map(String::as_str));
     let r = p.tool("golden-derive", &args);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     provision(p, "tpl", "echo v2 >/etc/golden-update");
     clones
 }
@@ -162,7 +162,7 @@ fn provision(p: &Project, name: &str, script: &str) {
     p.incus(&["exec", name, "--", "sh", "-c", script]);
     p.incus(&["stop", name]);
     let r = p.tool("golden-create", &["-q", name]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
 }
 
 fn machine_ids(p: &Project, clones: &[String]) -> Vec<String> {
@@ -217,7 +217,7 @@ fn killed_at_several_points_no_clone_is_lost_and_a_rerun_finishes() {
 
     // The rerun finishes: every clone new, with its own identity.
     let r = p.tool("golden-refresh", &args);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert!(ls_json(&p, &["--clones"])
         .iter()
         .all(|c| c["stale"] == false));
@@ -309,7 +309,7 @@ fn up_to_date_clones_are_left_alone_and_a_dry_run_changes_nothing() {
         "golden-refresh",
         &["-n", "-f", "json", "-j", "1", "c1", "c2", "fresh"],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let recs = json_lines(&r.stdout);
     let status: Vec<&str> = recs.iter().map(|r| r["status"].as_str().unwrap()).collect();
     assert_eq!(status, ["would-refresh", "would-refresh", "up-to-date"]);
@@ -320,7 +320,7 @@ fn up_to_date_clones_are_left_alone_and_a_dry_run_changes_nothing() {
     // The daemon has done nothing for a while: what users meet.
     p.wait_quiet();
     let r = p.tool("golden-refresh", &["-f", "json", "fresh"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(json_lines(&r.stdout)[0]["status"], "up-to-date");
     assert!(!p.instances().contains(&"fresh-pre-refresh".to_string()));
     let r = p.tool("golden-refresh", &["-f", "json", "--again", "fresh"]);
@@ -333,7 +333,7 @@ fn up_to_date_clones_are_left_alone_and_a_dry_run_changes_nothing() {
 
     // Nothing stale in a pipe: nothing to do, and no error.
     let r = run_with_stdin(golden("golden-refresh").args(["-p", &p.name]), "");
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
 }
 
 #[test]
@@ -353,7 +353,7 @@ fn snapshots_move_to_the_kept_copy_and_no_keep_or_new_identity_do_what_they_say(
     assert!(!p.instances().contains(&"c1-pre-refresh".to_string()));
 
     let r = p.tool("golden-refresh", &["-f", "json", "c1"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(json_lines(&r.stdout)[0]["snapshots"], 1);
     assert!(p.snapshots("c1").is_empty());
     assert_eq!(p.snapshots("c1-pre-refresh"), ["mine"]);
@@ -387,7 +387,7 @@ fn snapshots_move_to_the_kept_copy_and_no_keep_or_new_identity_do_what_they_say(
     }
     p.incus(&["snapshot", "delete", "c1-pre-refresh", "mine"]);
     let r = p.tool("golden-refresh", &["-q", "c1"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(p.file("c1", "/etc/golden-update").as_deref(), Some("v3\n"));
 
     let id = p.file("c2", "/etc/machine-id").unwrap();
@@ -395,7 +395,7 @@ fn snapshots_move_to_the_kept_copy_and_no_keep_or_new_identity_do_what_they_say(
         "golden-refresh",
         &["-f", "json", "--no-keep", "--new-identity", "c2"],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let rec = &json_lines(&r.stdout)[0];
     assert_eq!(
         (rec["identity"].as_str(), rec["kept"].as_str()),
@@ -426,7 +426,7 @@ fn a_clone_with_a_static_address_is_refreshed_and_restored_with_it() {
     p.incus(&["start", &c]);
     let mac = p.get(&c)["config"]["volatile.eth0.hwaddr"].clone();
     let r = p.tool("golden-refresh", &[&c]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let now = p.get(&c);
     assert_eq!(now["status"], "Running");
     assert_eq!(now["config"]["volatile.eth0.hwaddr"], mac);
@@ -441,7 +441,7 @@ fn a_clone_with_a_static_address_is_refreshed_and_restored_with_it() {
     );
 
     let r = p.tool("golden-refresh", &["--restore", &c]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let back = p.get(&c);
     assert_eq!(back["status"], "Running");
     assert_eq!(back["config"]["volatile.eth0.hwaddr"], mac);
@@ -482,7 +482,7 @@ fn bad_inputs_are_refused_naming_the_thing_and_nothing_changes() {
     // The copy of a refresh is refused as a clone; a user's instance of the
     // copy's name is never taken for one.
     let r = p.tool("golden-refresh", &["c1"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let r = p.tool("golden-refresh", &["c1-pre-refresh"]);
     assert_eq!(r.code, 2);
     assert!(
@@ -511,11 +511,11 @@ fn a_clone_left_stopped_by_a_run_killed_before_its_restart_is_started_by_a_rerun
     let p = Project::new("rf-restart");
     stale_clones(&p, 1);
     let r = p.tool("golden-refresh", &["c1"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     // What a run killed after recording the refresh, before the start, leaves.
     p.incus(&["config", "set", "c1", "user.golden.refresh.restart=true"]);
     let r = p.tool("golden-refresh", &["-f", "json", "c1"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let rec = &json_lines(&r.stdout)[0];
     assert_eq!(
         (rec["status"].as_str(), rec["restarted"].as_bool()),
@@ -540,7 +540,7 @@ fn a_clone_a_killed_derive_left_with_the_templates_identity_gets_its_own() {
     let before = p.file("c1", "/etc/machine-id").unwrap();
     p.incus(&["config", "set", "c1", "user.golden.identity=pending"]);
     let r = p.tool("golden-refresh", &["-f", "json", "c1"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(json_lines(&r.stdout)[0]["identity"], "new");
     let id = p.file("c1", "/etc/machine-id").unwrap();
     assert_ne!(id, template_id);
@@ -578,7 +578,7 @@ fn a_clone_held_by_a_clean_stop_that_timed_out_is_refused_naming_force_and_force
     );
     assert_eq!(p.get("c1")["status"], "Running");
     let r = p.tool("golden-refresh", &["--force", "-f", "json", "c1"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let rec = &json_lines(&r.stdout)[0];
     assert_eq!(
         (rec["status"].as_str(), rec["restarted"].as_bool()),

@@ -132,11 +132,11 @@ fn every_tool_works_on_a_remote_over_https() {
     let r = run(remote
         .tool("golden-create")
         .args(["-f", "json", "lo:g", "--project", &p.name]));
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(p.snapshots("g"), ["pristine"]);
 
     let r = run(remote.tool("golden-ls").args(["-f", "json", "lo:"]));
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert!(
         json_lines(&r.stdout)
             .iter()
@@ -154,7 +154,7 @@ fn every_tool_works_on_a_remote_over_https() {
         run(remote
             .tool("golden-derive")
             .args(["-q", "lo:g", "c1", "lo:c2", "--project", &p.name]));
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(p.instances(), ["c1", "c2", "g"]);
 
     let alias = format!("{}-remote", p.name);
@@ -167,7 +167,7 @@ fn every_tool_works_on_a_remote_over_https() {
         "--project",
         &p.name,
     ]));
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     incus_ok(&["image", "show", &alias]);
 
     // An unknown remote is bad input.
@@ -202,7 +202,7 @@ fn a_project_restricted_certificate_is_enough() {
     let r = run(remote
         .tool("golden-ls")
         .args(["-f", "json", "-p", &p.name, "lo:"]));
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let rows = json_lines(&r.stdout);
     assert_eq!(rows.len(), 1, "{}", r.stdout);
     assert_eq!(
@@ -212,9 +212,9 @@ fn a_project_restricted_certificate_is_enough() {
     let r = run(remote
         .tool("golden-derive")
         .args(["-q", "-p", &p.name, "lo:gold", "c1"]));
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let r = run(remote.tool("golden-create").args(["-p", &p.name, "lo:c1"]));
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert!(
         r.stderr.contains("not locked across machines"),
         "{}",

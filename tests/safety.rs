@@ -61,16 +61,16 @@ fn a_name_starting_with_a_digit_goes_through_every_tool() {
     p.instance("1web", None);
     p.golden("web", None);
     let r = p.tool("golden-create", &["-q", "1web"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let r = p.tool("golden-derive", &["-q", "1web", "2web"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let listed = p.tool("golden-ls", &[]);
-    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    listed.assert_ok();
     let r = run_with_stdin(
         golden("golden-publish").args(["-q", "--alias", "{project}-{instance}", "-o", "alias"]),
         &listed.stdout,
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let mut aliases: Vec<&str> = r.stdout.lines().skip(1).collect();
     aliases.sort();
     let want = [format!("{}-1web", p.name), format!("{}-web", p.name)];
@@ -96,7 +96,7 @@ fn the_lock_directory_is_private_and_never_followed() {
             .args(["-q", "--project", &p.name, "web"]))
     };
     let r = create(tmp.path());
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let mode = std::fs::symlink_metadata(&dir)
         .unwrap()
         .permissions()
@@ -179,7 +179,7 @@ fn expiry_with_an_offset_is_the_same_instant() {
             "web",
         ],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let fp = json_lines(&r.stdout)[0]["fingerprint"]
         .as_str()
         .unwrap()
@@ -200,7 +200,7 @@ fn clones_in_other_projects_count_in_a_one_project_listing() {
     let b = Project::new("sf-cnt-b");
     a.golden("gold", None);
     let r = a.tool("golden-derive", &["-q", "gold", "here"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let r = a.tool(
         "golden-derive",
         &[
@@ -212,10 +212,10 @@ fn clones_in_other_projects_count_in_a_one_project_listing() {
             "there2",
         ],
     );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let derived = |args: &[&str]| {
         let r = run(golden("golden-ls").args(["-f", "json"]).args(args));
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.assert_ok();
         let rows = json_lines(&r.stdout);
         let row = rows
             .iter()

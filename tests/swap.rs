@@ -11,17 +11,17 @@ fn snapshots_a_user_named_pristine_next_or_old_are_left_alone() {
     p.snapshot("t", "pristine-next");
     // Not a golden: no pristine, and these are the user's.
     let r = p.tool("golden-ls", &["-f", "json"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(r.stdout, "", "{}", r.stdout);
     let r = p.tool("golden-create", &["t"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(
         p.snapshots("t"),
         ["pristine", "pristine-next", "pristine-old"]
     );
     // And again, replacing pristine.
     let r = p.tool("golden-create", &["t"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(
         p.snapshots("t"),
         ["pristine", "pristine-next", "pristine-old"]
@@ -43,7 +43,7 @@ fn a_user_snapshot_holding_the_swaps_name_is_never_touched_and_is_named() {
     assert_eq!(p.snapshots("t"), ["pristine", SWAP_NEXT]);
     // Readers do not take it for a pristine either.
     let r = p.tool("golden-derive", &["-f", "json", "t", "c1"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(
         json_lines(&r.stdout)[0]["source"],
         format!("{}/t/pristine", p.name).as_str()
@@ -56,7 +56,7 @@ fn the_new_pristine_never_expires_and_no_temporary_is_left() {
     p.instance("t", None);
     for _ in 0..2 {
         let r = p.tool("golden-create", &["t"]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.assert_ok();
     }
     assert_eq!(p.snapshots("t"), ["pristine"]);
     let out = incus_ok(&[
@@ -83,7 +83,7 @@ fn after_a_volumes_swap_was_interrupted_volumes_copy_uses_its_newest_snapshot() 
     ]);
     Project::volume_swap_leftover("gbtrfs", &vol, SWAP_NEXT);
     let r = p.tool("golden-derive", &["--volumes", "copy", "tpl", "c1"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     assert_eq!(
         p.get("c1")["devices"][&vol]["source"],
         format!("c1-{vol}").as_str()

@@ -75,11 +75,11 @@ fn golden_refresh_of_running_clones_leaves_whole_lines_on_a_terminal() {
     let mut args = vec!["-q", "tpl"];
     args.extend(clones.iter().map(String::as_str));
     let r = p.tool("golden-derive", &args);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     p.incus(&["start", "tpl"]);
     p.incus(&["exec", "tpl", "--", "touch", "/etc/golden-update"]);
     let r = p.tool("golden-create", &["-q", "tpl"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.assert_ok();
     let mut start = vec!["start"];
     start.extend(clones.iter().map(String::as_str));
     p.incus(&start);
