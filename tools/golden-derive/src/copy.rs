@@ -10,6 +10,7 @@ use golden::incus::{Incus, Kind};
 use golden::readers::Shared;
 use golden::{Error, Result};
 
+use crate::derived::Derived;
 use crate::options::Options;
 use crate::placement::crosses;
 use crate::plan::Job;
@@ -18,7 +19,6 @@ use crate::renew::Renewals;
 use crate::reset;
 use crate::seeds::{Seed, Seeds};
 use crate::template::Template;
-use crate::Derived;
 
 /// Makes one clone (or, with -n, says what it would be).
 pub fn derive_one(

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
+use crate::args::Volumes;
 use crate::options::Options;
-use crate::Volumes;
 
 pub type Devices = BTreeMap<String, BTreeMap<String, String>>;
 
@@ -157,7 +157,7 @@ mod tests {
         let mut all = vec!["golden-derive"];
         all.extend(extra);
         all.extend(["tpl", "new"]);
-        Options::from_args(&crate::Args::parse_from(all)).unwrap()
+        Options::from_args(&crate::args::Args::parse_from(all)).unwrap()
     }
 
     fn template() -> Devices {

@@ -7,8 +7,8 @@ use golden::record::{expand_template, Origin, Record};
 use golden::{Error, Result};
 
 use crate::addresses::Ipv4Choice;
+use crate::args::{Args, Volumes};
 use crate::placement::How;
-use crate::{Args, Volumes};
 
 /// The default `--name`: the template's name and a number.
 pub const DEFAULT_NAME: &str = "{template}-{n}";
@@ -184,7 +184,7 @@ mod tests {
 
     #[test]
     fn a_golden_ls_header_as_arguments_is_named_as_such() {
-        let args = <crate::Args as clap::Parser>::parse_from([
+        let args = <crate::args::Args as clap::Parser>::parse_from([
             "golden-derive",
             "project",
             "instance",

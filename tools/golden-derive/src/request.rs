@@ -1,10 +1,12 @@
 //! The request a clone is made with: the copy of a pristine, its provenance,
-//! the user's config and profiles, and the devices the plan overrides.
+//! the user's config and profiles, and the devices the plan overrides; and
+//! the daemon's judgement of `-c` and `--profile` on such a request, before any copy.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use golden::incus::CopyRequest;
 use golden::model::{KEY_CREATED_AT, KEY_IDENTITY, KEY_PROJECT, KEY_TEMPLATE, KEY_TEMPLATE_UUID};
+use golden::{Error, Result};
 use serde_json::Value;
 
 use crate::options::Options;
@@ -51,4 +53,45 @@ pub fn copy_request(
         req.profiles = opts.profiles.clone();
     }
     req
+}
+
+/// `-c` and `--profile` judged by the daemon itself, once per template and
+/// before any copy (see `Incus::judge_copy`): the copy is asked under a name
+/// that exists in the clones' project — the template's, or another instance's;
+/// a project with none is judged in the template's (config is checked the same
+/// everywhere).
+pub fn judge(tpl: &Template, opts: &Options, existing: &BTreeSet<String>) -> Result<()> {
+    let (project, name) = if tpl.clone_project == tpl.target.project {
+        (&tpl.clone_project, &tpl.target.name)
+    } else if let Some(other) = existing.iter().next() {
+        (&tpl.clone_project, other)
+    } else {
+        (&tpl.target.project, &tpl.target.name)
+    };
+    let req = copy_request(
+        name,
+        tpl,
+        &tpl.pristine.last(),
+        opts,
+        &BTreeMap::new(),
+        false,
+    );
+    tpl.target
+        .incus()
+        .judge_copy(project, name, &req)
+        .map_err(|e| {
+            let given: Vec<String> = opts
+                .config
+                .iter()
+                .map(|(k, v)| format!("-c {k}={v}"))
+                .collect();
+            let profiles: Vec<String> = opts
+                .profiles
+                .iter()
+                .flatten()
+                .map(|p| format!("--profile {p}"))
+                .collect();
+            let asked = [given, profiles].concat().join(" ");
+            Error::usage(format!("{asked}: refused by Incus: {e}"))
+        })
 }

@@ -11,11 +11,11 @@ use golden::readers::Shared;
 use golden::target::Target;
 use golden::{Error, Result};
 
+use crate::args::Volumes as How;
 use crate::devices::{static_nics, Devices};
 use crate::expand::{clone_devices, custom_volumes, require_root};
 use crate::options::Options;
 use crate::pristine::{read_instance, Current, Pristine, Volumes};
-use crate::Volumes as How;
 
 /// A template, read once, with what every clone of it needs.
 pub struct Template {
