@@ -21,16 +21,9 @@ use golden::target::Target;
 use golden::{Error, Result};
 
 use crate::input::{NewName, Request};
+use crate::options::PlacementChoice;
 use crate::plan::Job;
 use crate::template::Template;
-
-/// How the user asked clones to be placed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum How {
-    Beside,
-    Target(String),
-    Spread,
-}
 
 /// The members each template's clones are dealt over, and how far the deal got.
 #[derive(Debug)]
@@ -62,15 +55,15 @@ pub fn offline(members: &[ClusterMember]) -> BTreeMap<String, String> {
 
 impl Placement {
     pub fn new(
-        how: &How,
+        how: &PlacementChoice,
         members: &[ClusterMember],
         templates: &[Of],
         quiet: bool,
     ) -> Result<Placement> {
         let offline = offline(members);
         let names: Vec<&str> = members.iter().map(|m| m.server_name.as_str()).collect();
-        if members.is_empty() && *how != How::Beside {
-            let opt = if *how == How::Spread {
+        if members.is_empty() && *how != PlacementChoice::Beside {
+            let opt = if *how == PlacementChoice::Spread {
                 "--spread"
             } else {
                 "--target"
@@ -83,8 +76,8 @@ impl Placement {
         for t in templates {
             let deal = match how {
                 _ if members.is_empty() => Vec::new(),
-                How::Beside => t.member.map(str::to_string).into_iter().collect(),
-                How::Target(m) => {
+                PlacementChoice::Beside => t.member.map(str::to_string).into_iter().collect(),
+                PlacementChoice::Target(m) => {
                     if !names.contains(&m.as_str()) {
                         return Err(Error::usage(format!(
                             "--target {m}: no such cluster member (members: {})",
@@ -99,7 +92,7 @@ impl Placement {
                     }
                     vec![m.clone()]
                 }
-                How::Spread => spread_over(t, &names, &offline, quiet)?,
+                PlacementChoice::Spread => spread_over(t, &names, &offline, quiet)?,
             };
             deals.push(deal);
         }

@@ -10,12 +10,12 @@ use golden::incus::{Incus, Scope};
 use golden::{Error, Result};
 use serde_json::Value;
 
-use crate::addresses::{AddressPlan, Ipv4Choice};
+use crate::addresses::AddressPlan;
 use crate::args::Volumes;
 use crate::devices::{devices, VolumeCopy};
 use crate::expand::custom_volumes;
 use crate::input::{NewName, Request};
-use crate::options::{numbered_name, Options};
+use crate::options::{numbered_name, Ipv4Choice, Options};
 use crate::placement::{crosses, Placement};
 use crate::request::judge;
 use crate::template::{Made, Template};
