@@ -17,7 +17,9 @@ mod copy;
 mod derived;
 mod devices;
 mod expand;
+mod full_copies;
 mod input;
+mod offline;
 mod options;
 mod placement;
 mod plan;
@@ -30,7 +32,6 @@ mod template;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use golden::batch;
-use golden::cli::notice;
 use golden::output::Printer;
 use golden::target::locate;
 use golden::{Error, Result, Status};
@@ -57,7 +58,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     let members = incus.cluster_members()?;
     // Templates on an offline member cannot be read: their clones are refused.
     let (targets, requests, mut refused) =
-        placement::on_offline_members(&incus, &members, targets, requests)?;
+        offline::on_offline_members(&incus, &members, targets, requests)?;
     let templates = targets
         .into_iter()
         .map(|t| Template::read(t, &opts, &pools))
@@ -76,24 +77,8 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     plan.refused = refused;
     let renewals = renew::prepare(&templates, &plan.jobs, &opts)?;
     let seeds = seeds::Seeds::new(!opts.start);
-    placement::say_full_copies(&templates, &plan.jobs, seeds.enabled, opts.run.quiet);
+    full_copies::say(&templates, &plan.jobs, seeds.enabled, opts.run.quiet);
 
-    // Said once per template, and only if a copy will be made.
-    for (i, tpl) in templates.iter().enumerate() {
-        let copies = plan
-            .jobs
-            .iter()
-            .any(|j| j.template == i && j.existing.is_none());
-        if let (true, Some(why)) = (copies, &tpl.full_copies) {
-            notice(
-                opts.run.quiet,
-                format!(
-                    "clones of {} are full copies, not CoW: {why}",
-                    tpl.target.name
-                ),
-            );
-        }
-    }
     for refused in &plan.refused {
         golden::cli::report(refused);
     }
