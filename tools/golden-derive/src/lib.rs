@@ -1,15 +1,29 @@
 //! `golden-derive`: new instances from `TEMPLATE/pristine`, one or many at once.
 //!
-//! In phases, each its own module: the clones asked for ([`input`]), the
-//! templates read and checked ([`template`]) on what a clone will really get
-//! ([`expand`]: the pristine's devices with the clone's profiles), one plan for
-//! every clone ([`plan`]: names, addresses, devices, volumes), then the copies
-//! in parallel through the daemon's own copy operation, CoW where the pool
-//! allows ([`copy`]), each from the snapshot [`pristine`] names under the
-//! readers' lock. Everything is checked before the first copy. Each new
-//! container then gets its own identity before it is ever started
-//! ([`renew`]: machine-id, SSH host keys made here ([`keys`]), hostname, DHCP
-//! leases, random seed; [`identity`] surveys, [`reset`] writes).
+//! In phases, each importing only what comes before it, so that a change to a
+//! later phase never reaches back into an earlier one:
+//!
+//! 1. input ([`input`]): which clones of which templates, from the arguments
+//!    or stdin; templates on a cluster member that is down are told apart
+//!    before anything is read of them ([`offline`]).
+//! 2. template ([`template`]): each template read once and checked on what a
+//!    clone will really get ([`expand`]: the pristine's devices with the
+//!    clone's profiles), from the snapshot [`pristine`] names under the
+//!    readers' lock.
+//! 3. plan ([`plan`]): every clone's name, member ([`placement`]), address
+//!    ([`addresses`]), devices ([`overrides`]) and volumes, with the copy
+//!    request the daemon judges ([`request`]), before the first copy; then
+//!    what will be a full copy is said ([`full_copies`]).
+//! 4. identity ([`renew`]): decided per template once the plan is known, and
+//!    SSH host keys made ahead while the daemon copies.
+//! 5. copy ([`copy`]): `-j` at a time through the daemon's own copy operation,
+//!    CoW where the pool allows (in a spread, later clones on a member copy its
+//!    first, [`seeds`]); each new container gets its own identity before it is
+//!    ever started ([`renew`] applies it, [`reset`] handles its failure).
+//!
+//! Below them all, shared by every phase: the command line ([`args`]), what
+//! the user asked for, checked ([`options`]), a device map ([`devices`]) and
+//! the record printed ([`derived`]).
 
 mod addresses;
 mod args;
@@ -21,6 +35,7 @@ mod full_copies;
 mod input;
 mod offline;
 mod options;
+mod overrides;
 mod placement;
 mod plan;
 mod pristine;

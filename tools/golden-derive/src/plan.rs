@@ -12,10 +12,10 @@ use serde_json::Value;
 
 use crate::addresses::AddressPlan;
 use crate::args::Volumes;
-use crate::devices::{devices, VolumeCopy};
 use crate::expand::custom_volumes;
 use crate::input::{NewName, Request};
 use crate::options::{numbered_name, Ipv4Choice, Options};
+use crate::overrides::{overrides, VolumeCopy};
 use crate::placement::{crosses, Placement};
 use crate::request::judge;
 use crate::template::{Made, Template};
@@ -174,7 +174,7 @@ pub fn plan(
             }
             _ => None,
         };
-        let (devices, volume_copies) = devices(
+        let (devices, volume_copies) = overrides(
             &tpl.clone_devices,
             &name,
             opts,
