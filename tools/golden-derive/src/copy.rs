@@ -1,4 +1,4 @@
-//! Phase 4: the copies, `-j` at a time, each through the daemon's own copy
+//! Phase 5: the copies, `-j` at a time, each through the daemon's own copy
 //! operation (CoW where the pool allows), records printed as each ends.
 //!
 //! Each clone holds the template's readers' lock (see `golden::readers`) from

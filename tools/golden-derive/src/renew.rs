@@ -1,4 +1,4 @@
-//! Phase 3b: whose identity is reset, and the keys made ahead for it.
+//! Phase 4: whose identity is reset, and the keys made ahead for it.
 //!
 //! Decided per template before the first copy: kept (`--keep-identity`), not
 //! reachable (a virtual machine: the files API needs its agent, which runs
