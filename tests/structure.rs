@@ -3,7 +3,8 @@
 //! - requests to Incus are built in one place: no string literal holding an API
 //!   path (`/1.0`) in any source file under `tools/` outside
 //!   `tools/golden/src/incus/` (comments may cite API paths);
-//! - no import cycle between the top-level modules of `tools/golden/src`;
+//! - no import cycle between the top-level modules of any crate under `tools/`
+//!   (each crate's `src/`; the crate root declares the modules, it is none);
 //! - every source file of `golden-derive` and `golden-ls` has fewer than 300 lines;
 //! - the daemon's words are read in one module of the client
 //!   (`tools/golden/src/incus/kind.rs`, whose kinds the tools match on): no code
@@ -221,9 +222,10 @@ fn only_the_incus_client_holds_incus_api_paths() {
     );
 }
 
-// ---- (b) no import cycle between golden's modules ----------------------------
+// ---- (b) no import cycle between the modules of any tool crate --------------
 
-const GOLDEN_SRC: &str = "tools/golden/src/";
+/// The crates whose modules are checked: every folder under `tools/`.
+const TOOLS: &str = "tools";
 
 /// The module path of a source file under src/ (`a.rs` and `a/mod.rs`: [a];
 /// `a/b.rs`: [a, b]); lib.rs and main.rs are the crate root ([]).
@@ -341,9 +343,23 @@ fn mentions(src: &str, module: &[String]) -> Vec<(String, usize)> {
 /// Edges between top-level modules: from -> to -> where (file:line).
 type Graph = BTreeMap<String, BTreeMap<String, Vec<String>>>;
 
-fn golden_module_graph(root: &Path) -> Graph {
-    let files = rust_files(root, GOLDEN_SRC);
-    let rel_src = |f: &str| f.strip_prefix(GOLDEN_SRC).unwrap().to_string();
+/// The `src/` folder of every crate under `tools/`, as paths relative to
+/// `root` with a trailing slash, sorted.
+fn tool_crates(root: &Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(root.join(TOOLS))
+        .unwrap_or_else(|e| panic!("{TOOLS}: {e}"))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("Cargo.toml").is_file() && p.join("src").is_dir())
+        .map(|p| format!("{TOOLS}/{}/src/", p.file_name().unwrap().to_string_lossy()))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The graph of the top-level modules of the crate whose sources are in `src`.
+fn module_graph(root: &Path, src: &str) -> Graph {
+    let files = rust_files(root, src);
+    let rel_src = |f: &str| f.strip_prefix(src).unwrap().to_string();
     let modules: BTreeSet<String> = files
         .iter()
         .filter_map(|f| module_of(&rel_src(f)).first().cloned())
@@ -404,27 +420,50 @@ fn cycles(graph: &Graph) -> Vec<Vec<String>> {
 }
 
 #[test]
-fn golden_modules_import_each_other_without_cycles() {
-    let graph = golden_module_graph(&root());
-    let found = cycles(&graph);
-    let explain = |cycle: &Vec<String>| {
-        let steps: Vec<String> = cycle
-            .windows(2)
-            .map(|w| {
-                format!(
-                    "    {} -> {}: {}",
-                    w[0],
-                    w[1],
-                    graph[&w[0]][&w[1]].join(", ")
-                )
-            })
-            .collect();
-        format!("  {}\n{}", cycle.join(" -> "), steps.join("\n"))
-    };
+fn no_tool_crate_has_an_import_cycle_between_its_modules() {
+    let root = root();
+    let crates = tool_crates(&root);
+    // Every tool is checked: a crate left out would pass unseen.
+    let tools = [
+        "golden",
+        "golden-create",
+        "golden-derive",
+        "golden-ls",
+        "golden-publish",
+        "golden-refresh",
+    ];
+    for name in tools {
+        assert!(
+            crates.contains(&format!("{TOOLS}/{name}/src/")),
+            "{name} not found among {crates:?}"
+        );
+    }
+    let mut report = Vec::new();
+    for src in &crates {
+        let graph = module_graph(&root, src);
+        let explain = |cycle: &Vec<String>| {
+            let steps: Vec<String> = cycle
+                .windows(2)
+                .map(|w| {
+                    format!(
+                        "    {} -> {}: {}",
+                        w[0],
+                        w[1],
+                        graph[&w[0]][&w[1]].join(", ")
+                    )
+                })
+                .collect();
+            format!("  {}\n{}", cycle.join(" -> "), steps.join("\n"))
+        };
+        for cycle in cycles(&graph) {
+            report.push(format!("{src}:\n{}", explain(&cycle)));
+        }
+    }
     assert!(
-        found.is_empty(),
-        "import cycles between the modules of {GOLDEN_SRC}:\n{}",
-        found.iter().map(explain).collect::<Vec<_>>().join("\n")
+        report.is_empty(),
+        "import cycles between the modules of a crate (let the phases flow one way, \
+         shared types in a module that imports none of them):\n{}",
+        report.join("\n")
     );
 }
 

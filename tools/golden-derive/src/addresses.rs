@@ -17,24 +17,6 @@ use ipnet::Ipv4Net;
 use crate::devices::address_nic;
 use crate::template::Template;
 
-/// `--ipv4`: an address, or `auto`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ipv4Choice {
-    Fixed(Ipv4Addr),
-    Auto,
-}
-
-impl Ipv4Choice {
-    pub fn parse(s: &str) -> Result<Self> {
-        if s == "auto" {
-            return Ok(Ipv4Choice::Auto);
-        }
-        s.parse()
-            .map(Ipv4Choice::Fixed)
-            .map_err(|_| Error::usage(format!("--ipv4 {s:?}: not an IPv4 address nor `auto`")))
-    }
-}
-
 /// Addresses in use on one network, and who holds each.
 #[derive(Debug, Clone, Default)]
 pub struct Network {

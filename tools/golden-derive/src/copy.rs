@@ -1,4 +1,4 @@
-//! Phase 4: the copies, `-j` at a time, each through the daemon's own copy
+//! Phase 5: the copies, `-j` at a time, each through the daemon's own copy
 //! operation (CoW where the pool allows), records printed as each ends.
 //!
 //! Each clone holds the template's readers' lock (see `golden::readers`) from
@@ -10,6 +10,7 @@ use golden::incus::{Incus, Kind};
 use golden::readers::Shared;
 use golden::{Error, Result};
 
+use crate::derived::Derived;
 use crate::options::Options;
 use crate::placement::crosses;
 use crate::plan::Job;
@@ -18,7 +19,6 @@ use crate::renew::Renewals;
 use crate::reset;
 use crate::seeds::{Seed, Seeds};
 use crate::template::Template;
-use crate::Derived;
 
 /// Makes one clone (or, with -n, says what it would be).
 pub fn derive_one(

@@ -11,7 +11,7 @@ use golden::record::{Origin, Record};
 use golden::target::Wanted;
 use golden::{Error, Result};
 
-use crate::Args;
+use crate::args::Args;
 
 /// The name a clone will have: given, or the next free number of `--name`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,13 +2,39 @@
 //! (they never see the command line itself).
 
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 
 use golden::record::{expand_template, Origin, Record};
 use golden::{Error, Result};
 
-use crate::addresses::Ipv4Choice;
-use crate::placement::How;
-use crate::{Args, Volumes};
+use crate::args::{Args, Volumes};
+
+/// Where in a cluster the user asked clones to go: beside their template,
+/// on `--target MEMBER`, or `--spread` over the members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlacementChoice {
+    Beside,
+    Target(String),
+    Spread,
+}
+
+/// `--ipv4`: an address, or `auto`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ipv4Choice {
+    Fixed(Ipv4Addr),
+    Auto,
+}
+
+impl Ipv4Choice {
+    pub fn parse(s: &str) -> Result<Self> {
+        if s == "auto" {
+            return Ok(Ipv4Choice::Auto);
+        }
+        s.parse()
+            .map(Ipv4Choice::Fixed)
+            .map_err(|_| Error::usage(format!("--ipv4 {s:?}: not an IPv4 address nor `auto`")))
+    }
+}
 
 /// The default `--name`: the template's name and a number.
 pub const DEFAULT_NAME: &str = "{template}-{n}";
@@ -18,7 +44,7 @@ pub struct Options {
     pub target_project: Option<String>,
     pub storage: Option<String>,
     /// Where in a cluster the clones go.
-    pub placement: How,
+    pub placement: PlacementChoice,
     pub jobs: u16,
     pub start: bool,
     pub config: BTreeMap<String, String>,
@@ -54,10 +80,10 @@ impl Options {
                     {
                         return Err(Error::usage(format!("--target {m:?}: not a member name")));
                     }
-                    How::Target(m.clone())
+                    PlacementChoice::Target(m.clone())
                 }
-                (None, true) => How::Spread,
-                (None, false) => How::Beside,
+                (None, true) => PlacementChoice::Spread,
+                (None, false) => PlacementChoice::Beside,
             },
             jobs: args.jobs,
             start: args.start,
@@ -184,7 +210,7 @@ mod tests {
 
     #[test]
     fn a_golden_ls_header_as_arguments_is_named_as_such() {
-        let args = <crate::Args as clap::Parser>::parse_from([
+        let args = <crate::args::Args as clap::Parser>::parse_from([
             "golden-derive",
             "project",
             "instance",
@@ -197,5 +223,15 @@ mod tests {
         assert!(m.contains("golden-ls's header"), "{m}");
         assert!(m.contains("golden-ls | golden-derive --count 1"), "{m}");
         assert!(m.contains("xargs -n1 golden-derive --count 1"), "{m}");
+    }
+
+    #[test]
+    fn ipv4_choice_parses_auto_and_addresses_only() {
+        assert_eq!(Ipv4Choice::parse("auto").unwrap(), Ipv4Choice::Auto);
+        assert_eq!(
+            Ipv4Choice::parse("10.1.2.3").unwrap(),
+            Ipv4Choice::Fixed(Ipv4Addr::new(10, 1, 2, 3))
+        );
+        assert_eq!(Ipv4Choice::parse("10.1.2").unwrap_err().exit_code(), 2);
     }
 }

@@ -13,24 +13,14 @@
 //!   beside the template). Round-robin rather than least loaded: the spread of
 //!   one run is even and foreseeable (`-n` shows it), whatever else runs there.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use golden::cli::notice;
-use golden::incus::{ClusterMember, Incus, Scope, StoragePool};
-use golden::target::Target;
+use golden::incus::{ClusterMember, StoragePool};
 use golden::{Error, Result};
 
-use crate::input::{NewName, Request};
-use crate::plan::Job;
-use crate::template::Template;
-
-/// How the user asked clones to be placed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum How {
-    Beside,
-    Target(String),
-    Spread,
-}
+use crate::offline::offline;
+use crate::options::PlacementChoice;
 
 /// The members each template's clones are dealt over, and how far the deal got.
 #[derive(Debug)]
@@ -51,21 +41,16 @@ pub struct Of<'a> {
     pub pool: &'a StoragePool,
 }
 
-/// Offline members (anything but Online: Offline, Evacuated, Blocked...) and why.
-pub fn offline(members: &[ClusterMember]) -> BTreeMap<String, String> {
-    members
-        .iter()
-        .filter(|m| !m.is_online())
-        .map(|m| (m.server_name.clone(), m.describe()))
-        .collect()
-}
-
 impl Placement {
-    pub fn new(how: &How, members: &[ClusterMember], templates: &[Of]) -> Result<Placement> {
+    pub fn new(
+        how: &PlacementChoice,
+        members: &[ClusterMember],
+        templates: &[Of],
+    ) -> Result<Placement> {
         let offline = offline(members);
         let names: Vec<&str> = members.iter().map(|m| m.server_name.as_str()).collect();
-        if members.is_empty() && *how != How::Beside {
-            let opt = if *how == How::Spread {
+        if members.is_empty() && *how != PlacementChoice::Beside {
+            let opt = if *how == PlacementChoice::Spread {
                 "--spread"
             } else {
                 "--target"
@@ -78,8 +63,8 @@ impl Placement {
         for t in templates {
             let deal = match how {
                 _ if members.is_empty() => Vec::new(),
-                How::Beside => t.member.map(str::to_string).into_iter().collect(),
-                How::Target(m) => {
+                PlacementChoice::Beside => t.member.map(str::to_string).into_iter().collect(),
+                PlacementChoice::Target(m) => {
                     if !names.contains(&m.as_str()) {
                         return Err(Error::usage(format!(
                             "--target {m}: no such cluster member (members: {})",
@@ -94,7 +79,7 @@ impl Placement {
                     }
                     vec![m.clone()]
                 }
-                How::Spread => spread_over(t, &names, &offline)?,
+                PlacementChoice::Spread => spread_over(t, &names, &offline)?,
             };
             deals.push(deal);
         }
@@ -150,110 +135,6 @@ pub fn crosses(template_member: Option<&str>, member: Option<&str>, pool: &Stora
     match (template_member, member) {
         (Some(t), Some(m)) => t != m && !pool.is_shared(),
         _ => false,
-    }
-}
-
-/// Templates on an offline member, told apart before anything is read of them
-/// (the daemon answers "Server isn't ready yet" for them): their clones are
-/// refused, each naming the member; the other templates go on, re-indexed.
-/// Their members are read from one listing per project, which the daemon
-/// answers from its database with a member down.
-pub fn on_offline_members(
-    incus: &Incus,
-    members: &[ClusterMember],
-    targets: Vec<Target>,
-    requests: Vec<Request>,
-) -> Result<(Vec<Target>, Vec<Request>, Vec<Error>)> {
-    let offline = offline(members);
-    if offline.is_empty() {
-        return Ok((targets, requests, Vec::new()));
-    }
-    let projects: BTreeSet<&String> = targets.iter().map(|t| &t.project).collect();
-    let mut on: BTreeMap<(String, String), String> = BTreeMap::new();
-    for p in projects {
-        for i in incus.instances(&Scope::Project(p.clone()))? {
-            if let Some(m) = i.member() {
-                on.insert((i.project.clone(), i.name.clone()), m.to_string());
-            }
-        }
-    }
-    let mut keep = Vec::new();
-    let mut index = Vec::with_capacity(targets.len());
-    let mut gone = BTreeMap::new();
-    for (i, t) in targets.into_iter().enumerate() {
-        let member = on
-            .get(&(t.project.clone(), t.name.clone()))
-            .filter(|m| offline.contains_key(*m));
-        match member {
-            Some(m) => {
-                gone.insert(i, (t.name.clone(), m.clone()));
-                index.push(None);
-            }
-            None => {
-                index.push(Some(keep.len()));
-                keep.push(t);
-            }
-        }
-    }
-    let mut kept = Vec::new();
-    let mut refused = Vec::new();
-    for r in requests {
-        match index[r.template] {
-            Some(ti) => kept.push(Request { template: ti, ..r }),
-            None => {
-                let (template, m) = &gone[&r.template];
-                let new = match &r.new {
-                    NewName::Given(n) => n.clone(),
-                    NewName::Numbered => format!("a clone of {template}"),
-                };
-                refused.push(Error::failed(format!(
-                    "{new}: template {template} is on cluster member {m}, which is {}",
-                    offline[m]
-                )));
-            }
-        }
-    }
-    Ok((keep, kept, refused))
-}
-
-/// Says once per template and member when its clones there are full copies
-/// over the network (another member, storage of each member's own).
-pub fn say_full_copies(templates: &[Template], jobs: &[Job], seeds: bool) {
-    let mut count: BTreeMap<(usize, &str), usize> = BTreeMap::new();
-    for j in jobs.iter().filter(|j| j.existing.is_none()) {
-        let tpl = &templates[j.template];
-        if let Some(m) = j.location.as_deref() {
-            if crosses(tpl.location.as_deref(), Some(m), &tpl.pool) {
-                *count.entry((j.template, m)).or_default() += 1;
-            }
-        }
-    }
-    for ((ti, m), n) in count {
-        let tpl = &templates[ti];
-        let why = format!(
-            "pool {} ({}) is each member's own and {} is on member {}",
-            tpl.pool.name,
-            tpl.pool.driver,
-            tpl.target.name,
-            tpl.location.as_deref().unwrap_or_default()
-        );
-        let msg = if seeds && n > 1 {
-            format!(
-                "clones of {} on member {m}: the first is a full copy over the network, not \
-                 CoW ({why}); {}",
-                tpl.target.name,
-                match n - 1 {
-                    1 => "the other one is a CoW copy of it".to_string(),
-                    k => format!("the other {k} are CoW copies of it"),
-                }
-            )
-        } else {
-            format!(
-                "clones of {} on member {m} are full copies over the network, not CoW ({why})",
-                tpl.target.name
-            )
-        };
-        notice(msg);
     }
 }
 

@@ -10,12 +10,14 @@ use golden::incus::{Incus, Scope};
 use golden::{Error, Result};
 use serde_json::Value;
 
-use crate::addresses::{AddressPlan, Ipv4Choice};
-use crate::devices::{devices, VolumeCopy};
+use crate::addresses::AddressPlan;
+use crate::args::Volumes;
+use crate::expand::custom_volumes;
 use crate::input::{NewName, Request};
-use crate::options::{numbered_name, Options};
+use crate::options::{numbered_name, Ipv4Choice, Options};
+use crate::overrides::{overrides, VolumeCopy};
 use crate::placement::{crosses, Placement};
-use crate::request::copy_request;
+use crate::request::judge;
 use crate::template::{Made, Template};
 
 /// One clone to make.
@@ -168,7 +170,7 @@ pub fn plan(
             }
             _ => None,
         };
-        let (devices, volume_copies) = devices(
+        let (devices, volume_copies) = overrides(
             &tpl.clone_devices,
             &name,
             opts,
@@ -177,8 +179,8 @@ pub fn plan(
             opts.storage.is_some(),
         );
         if made.is_none() {
-            let keeps_volumes = opts.volumes.is_some_and(|v| v != crate::Volumes::Drop)
-                && !crate::expand::custom_volumes(&tpl.clone_devices).is_empty();
+            let keeps_volumes = opts.volumes.is_some_and(|v| v != Volumes::Drop)
+                && !custom_volumes(&tpl.clone_devices).is_empty();
             if keeps_volumes && crosses(tpl.location.as_deref(), location.as_deref(), &tpl.pool) {
                 return Err(Error::usage(format!(
                     "{name} would be on member {}, and the custom volumes of {} are on member \
@@ -210,47 +212,6 @@ pub fn plan(
     }
     plan._addresses = addresses;
     Ok(plan)
-}
-
-/// `-c` and `--profile` judged by the daemon itself, once per template and
-/// before any copy (see `Incus::judge_copy`): the copy is asked under a name
-/// that exists in the clones' project — the template's, or another instance's;
-/// a project with none is judged in the template's (config is checked the same
-/// everywhere).
-fn judge(tpl: &Template, opts: &Options, existing: &BTreeSet<String>) -> Result<()> {
-    let (project, name) = if tpl.clone_project == tpl.target.project {
-        (&tpl.clone_project, &tpl.target.name)
-    } else if let Some(other) = existing.iter().next() {
-        (&tpl.clone_project, other)
-    } else {
-        (&tpl.target.project, &tpl.target.name)
-    };
-    let req = copy_request(
-        name,
-        tpl,
-        &tpl.pristine.last(),
-        opts,
-        &BTreeMap::new(),
-        false,
-    );
-    tpl.target
-        .incus()
-        .judge_copy(project, name, &req)
-        .map_err(|e| {
-            let given: Vec<String> = opts
-                .config
-                .iter()
-                .map(|(k, v)| format!("-c {k}={v}"))
-                .collect();
-            let profiles: Vec<String> = opts
-                .profiles
-                .iter()
-                .flatten()
-                .map(|p| format!("--profile {p}"))
-                .collect();
-            let asked = [given, profiles].concat().join(" ");
-            Error::usage(format!("{asked}: refused by Incus: {e}"))
-        })
 }
 
 /// Custom volumes that exist already, per (pool, store project), read once.

@@ -50,12 +50,12 @@ pub fn read_instance(t: &Target, held: Option<&Shared>) -> Result<(Pristine, Ins
 }
 
 /// The volumes to copy, in `volumes_project`'s store.
-pub struct Volumes {
+pub struct VolumesToCopy {
     pub project: String,
     pub list: Vec<(String, String)>,
 }
 
-impl Volumes {
+impl VolumesToCopy {
     /// Each volume's snapshot standing for pristine (the same rule as the
     /// instance's: an interrupted swap leaves a usable one).
     pub fn read(&self, t: &Target) -> Result<BTreeMap<(String, String), String>> {
@@ -77,12 +77,12 @@ impl Volumes {
 
 /// The last pristine read, shared by the copies of one template.
 pub struct Current {
-    volumes: Volumes,
+    volumes: VolumesToCopy,
     last: Mutex<Pristine>,
 }
 
 impl Current {
-    pub fn new(volumes: Volumes, first: Pristine) -> Self {
+    pub fn new(volumes: VolumesToCopy, first: Pristine) -> Self {
         Current {
             volumes,
             last: Mutex::new(first),

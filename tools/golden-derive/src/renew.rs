@@ -1,4 +1,4 @@
-//! Phase 3b: whose identity is reset, and the keys made ahead for it.
+//! Phase 4: whose identity is reset, and the keys made ahead for it.
 //!
 //! Decided per template before the first copy: kept (`--keep-identity`), not
 //! reachable (a virtual machine: the files API needs its agent, which runs
@@ -10,17 +10,15 @@
 use std::sync::{Arc, Mutex};
 
 use golden::cli::notice;
-use golden::model::{IDENTITY_PENDING, KEY_IDENTITY};
+use golden::model::KEY_IDENTITY;
 use golden::{Error, Result};
 
 use crate::options::Options;
 use crate::plan::Job;
+use crate::request::VM_NOT_RESET;
 use crate::template::Template;
 use golden::identity::{self, Files, InInstance, Survey, SSH_DIR};
 use golden::identity::{KeyKind, KeyPool};
-
-/// The column's word for clones whose identity could not be reached.
-pub const VM_NOT_RESET: &str = "not-reset:vm";
 
 /// What happens to the identity of one template's clones.
 pub enum Renewal {
@@ -118,18 +116,6 @@ pub fn prepare(templates: &[Template], jobs: &[Job], opts: &Options) -> Result<R
 /// an earlier run copied and was stopped before resetting.
 fn resets(j: &Job) -> bool {
     j.existing.as_ref().is_none_or(|m| m.pending)
-}
-
-/// The `user.golden.identity` a clone is created with: `pending` until its
-/// reset is done (see [`golden::model::KEY_IDENTITY`]).
-pub fn initial(tpl: &Template, opts: &Options) -> &'static str {
-    if opts.keep_identity {
-        "-"
-    } else if tpl.kind == "virtual-machine" {
-        VM_NOT_RESET
-    } else {
-        IDENTITY_PENDING
-    }
 }
 
 /// The kinds of the SSH host keys the template holds now (a forecast of what

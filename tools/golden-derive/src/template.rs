@@ -11,11 +11,11 @@ use golden::readers::Shared;
 use golden::target::Target;
 use golden::{Error, Result};
 
+use crate::args::Volumes;
 use crate::devices::{static_nics, Devices};
 use crate::expand::{clone_devices, custom_volumes, require_root};
 use crate::options::Options;
-use crate::pristine::{read_instance, Current, Pristine, Volumes};
-use crate::Volumes as How;
+use crate::pristine::{read_instance, Current, Pristine, VolumesToCopy};
 
 /// A template, read once, with what every clone of it needs.
 pub struct Template {
@@ -85,7 +85,7 @@ impl Template {
             let store = |p: &str| Ok::<_, Error>(incus.project(p)?.volumes_project().to_string());
             (store(&t.project)?, store(&clone_project)?)
         };
-        if opts.volumes == Some(How::Share) && volumes_project != clone_volumes_project {
+        if opts.volumes == Some(Volumes::Share) && volumes_project != clone_volumes_project {
             return Err(Error::usage(format!(
                 "--volumes share: the clones' project {clone_project} keeps custom volumes in \
                  project {clone_volumes_project}'s store, and {}'s volumes are in project \
@@ -93,10 +93,10 @@ impl Template {
                 t.name
             )));
         }
-        let to_copy = Volumes {
+        let to_copy = VolumesToCopy {
             project: volumes_project.clone(),
             list: match opts.volumes {
-                Some(How::Copy) => volumes
+                Some(Volumes::Copy) => volumes
                     .iter()
                     .map(|(_, p, v)| (p.clone(), v.clone()))
                     .collect(),

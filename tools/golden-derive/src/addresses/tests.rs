@@ -85,13 +85,3 @@ fn too_few_addresses_is_said_once_every_clone_is_counted() {
         "{e}"
     );
 }
-
-#[test]
-fn ipv4_choice_parses_auto_and_addresses_only() {
-    assert_eq!(Ipv4Choice::parse("auto").unwrap(), Ipv4Choice::Auto);
-    assert_eq!(
-        Ipv4Choice::parse("10.1.2.3").unwrap(),
-        Ipv4Choice::Fixed(Ipv4Addr::new(10, 1, 2, 3))
-    );
-    assert_eq!(Ipv4Choice::parse("10.1.2").unwrap_err().exit_code(), 2);
-}

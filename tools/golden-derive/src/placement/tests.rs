@@ -24,7 +24,7 @@ fn pool(driver: &str, locations: &[&str]) -> StoragePool {
 }
 
 fn deal(
-    how: How,
+    how: PlacementChoice,
     member: Option<&str>,
     p: &StoragePool,
     m: &[ClusterMember],
@@ -43,14 +43,17 @@ fn deal(
 fn clones_stay_beside_their_template_by_default() {
     let m = members(&[("m1", "Online"), ("m2", "Online"), ("m3", "Online")]);
     let p = pool("btrfs", &["m1", "m2", "m3"]);
-    assert_eq!(deal(How::Beside, Some("m2"), &p, &m, 3), ["m2", "m2", "m2"]);
+    assert_eq!(
+        deal(PlacementChoice::Beside, Some("m2"), &p, &m, 3),
+        ["m2", "m2", "m2"]
+    );
     // A standalone server: no member at all.
     let of = [Of {
         name: "tpl",
         member: None,
         pool: &p,
     }];
-    let mut pl = Placement::new(&How::Beside, &[], &of).unwrap();
+    let mut pl = Placement::new(&PlacementChoice::Beside, &[], &of).unwrap();
     assert_eq!(pl.next(0), None);
 }
 
@@ -64,12 +67,12 @@ fn a_spread_deals_round_robin_from_the_template_member_over_online_members_with_
     ]);
     let p = pool("btrfs", &["m1", "m2", "m3"]);
     assert_eq!(
-        deal(How::Spread, Some("m2"), &p, &m, 7),
+        deal(PlacementChoice::Spread, Some("m2"), &p, &m, 7),
         ["m2", "m3", "m1", "m2", "m3", "m1", "m2"]
     );
     let m = members(&[("m1", "Online"), ("m2", "Online"), ("m3", "Offline")]);
     assert_eq!(
-        deal(How::Spread, Some("m1"), &p, &m, 4),
+        deal(PlacementChoice::Spread, Some("m1"), &p, &m, 4),
         ["m1", "m2", "m1", "m2"]
     );
 }
@@ -83,12 +86,12 @@ fn target_must_name_a_member_with_the_pool_and_needs_a_cluster() {
         member: Some("m1"),
         pool: &p,
     }];
-    let e = Placement::new(&How::Target("m9".into()), &m, &of).unwrap_err();
+    let e = Placement::new(&PlacementChoice::Target("m9".into()), &m, &of).unwrap_err();
     assert_eq!(e.exit_code(), 2);
     assert!(e.to_string().contains("members: m1, m2"), "{e}");
-    let e = Placement::new(&How::Target("m2".into()), &m, &of).unwrap_err();
+    let e = Placement::new(&PlacementChoice::Target("m2".into()), &m, &of).unwrap_err();
     assert!(e.to_string().contains("has no pool local"), "{e}");
-    let e = Placement::new(&How::Spread, &[], &of).unwrap_err();
+    let e = Placement::new(&PlacementChoice::Spread, &[], &of).unwrap_err();
     assert!(e.to_string().contains("not a cluster"), "{e}");
     // An offline target is planned (its clones are refused one by one, naming it).
     let m = members(&[("m1", "Online"), ("m2", "Offline")]);
@@ -98,7 +101,7 @@ fn target_must_name_a_member_with_the_pool_and_needs_a_cluster() {
         member: Some("m1"),
         pool: &p,
     }];
-    let mut pl = Placement::new(&How::Target("m2".into()), &m, &of).unwrap();
+    let mut pl = Placement::new(&PlacementChoice::Target("m2".into()), &m, &of).unwrap();
     assert_eq!(pl.next(0).as_deref(), Some("m2"));
     assert!(
         pl.offline["m2"].starts_with("offline: No heartbeat"),

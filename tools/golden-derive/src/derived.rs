@@ -1,0 +1,63 @@
+//! The record printed for each clone: one line of the table, TSV or NDJSON.
+
+use serde::Serialize;
+
+/// One clone made, skipped, or (with -n) planned.
+#[derive(Debug, Clone, Serialize)]
+pub struct Derived {
+    pub project: String,
+    pub instance: String,
+    /// `project/template/snapshot` it was copied from.
+    pub source: String,
+    pub pool: String,
+    pub driver: String,
+    pub cow: bool,
+    /// `Stopped`, `Running`, `skipped` (exists, same template), `started` (exists,
+    /// same template, was stopped: --start) or `planned` (-n).
+    pub status: String,
+    /// created_at of the pristine it came from.
+    pub created_at: String,
+    pub ipv4: Option<String>,
+    /// What was reset in the clone (`machine-id,ssh-host-keys,hostname,dhcp-leases,random-seed`),
+    /// `-` for nothing, `not-reset:vm` for a virtual machine; with -n, what would be.
+    pub identity: String,
+    /// The cluster member it is on (planned, with -n); empty outside a cluster.
+    pub location: Option<String>,
+}
+
+pub const COLUMNS: &[&str] = &[
+    "project",
+    "instance",
+    "source",
+    "pool",
+    "driver",
+    "cow",
+    "status",
+    "created_at",
+    "ipv4",
+    "identity",
+    "location",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_are_the_record_fields_in_order() {
+        let rec = Derived {
+            project: "p".into(),
+            instance: "i".into(),
+            source: "p/t/pristine".into(),
+            pool: "pool".into(),
+            driver: "btrfs".into(),
+            cow: true,
+            status: "planned".into(),
+            created_at: String::new(),
+            ipv4: None,
+            identity: "-".into(),
+            location: None,
+        };
+        assert_eq!(golden::output::fields_of(&rec), COLUMNS);
+    }
+}
