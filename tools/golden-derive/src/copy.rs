@@ -82,6 +82,9 @@ pub fn derive_one(
             identity,
         ));
     }
+    if job.half_made {
+        reset::remove_half_made(&incus, job, tpl, opts.run.quiet)?;
+    }
     let from_template = || {
         let t = &tpl.target;
         let held = Shared::acquire(t.remote.as_deref(), &t.project, &t.name)?;

@@ -28,6 +28,8 @@ pub struct Job {
     pub volume_copies: Vec<VolumeCopy>,
     /// It exists and came from this template (--skip-existing).
     pub existing: Option<Made>,
+    /// What an earlier run's copy left when the daemon died under it, to remove first.
+    pub half_made: bool,
     /// The cluster member it goes to (or is on); `None` outside a cluster.
     pub location: Option<String>,
 }
@@ -143,6 +145,7 @@ pub fn plan(
                 continue;
             }
         }
+        let half_made = made.take_if(|m| m.half_made).is_some();
         if made.is_none() {
             location = placement.next(ti);
             if let Some(why) = location.as_ref().and_then(|m| placement.offline.get(m)) {
@@ -196,6 +199,7 @@ pub fn plan(
             devices,
             volume_copies,
             existing: made,
+            half_made,
             location,
         });
     }
