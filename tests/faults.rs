@@ -250,15 +250,26 @@ fn an_unreachable_daemon_is_a_clear_error_within_seconds_for_every_tool() {
     }
 }
 
-/// A second private daemon of this test's own, since it is shut down mid-run.
+/// A second private daemon of this test's own, since it is shut down mid-run:
+/// a directory and network namespace of its own (what one test's kill leaves
+/// is never met by the next), and the tests that use one take turns.
 struct FaultDaemon {
     dir: String,
+    netns: String,
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
+
+static FAULT_DAEMON: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static FAULT_DAEMONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 impl FaultDaemon {
     fn start() -> Self {
+        let turn = FAULT_DAEMON.lock().unwrap_or_else(|e| e.into_inner());
+        let n = FAULT_DAEMONS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let d = FaultDaemon {
-            dir: format!("/tmp/golden-fault-{}", std::process::id()),
+            dir: format!("/tmp/golden-fault-{}-{n}", std::process::id()),
+            netns: format!("golden-fault-{}-{n}", std::process::id()),
+            _turn: turn,
         };
         assert!(
             d.script("start").success(),
@@ -270,10 +281,7 @@ impl FaultDaemon {
         std::process::Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/incus.sh"))
             .arg(verb)
             .env("GOLDEN_INCUS_DIR", &self.dir)
-            .env(
-                "GOLDEN_INCUS_NETNS",
-                format!("golden-fault-{}", std::process::id()),
-            )
+            .env("GOLDEN_INCUS_NETNS", &self.netns)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -292,6 +300,13 @@ impl FaultDaemon {
             "incus {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+    /// `incus query PATH` of this daemon: the object, or None if it answers an error.
+    fn query(&self, path: &str) -> Option<serde_json::Value> {
+        let out = self.cmd("incus").args(["query", path]).output().unwrap();
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).unwrap())
     }
     fn pid(&self) -> u32 {
         std::fs::read_to_string(format!("{}.state/incusd.pid", self.dir))
@@ -492,4 +507,84 @@ fn a_clone_a_killed_daemon_left_without_a_volume_is_made_again_by_a_rerun() {
             && lines[0].contains("incus delete"),
         "{stderr}"
     );
+}
+
+/// A daemon killed while it copies a clone leaves the clone's record with its
+/// copy cut short: Incus writes the record, then the volume's, then copies
+/// the data, and only then sets `volatile.apply_template` (cleared at the
+/// first start). Every request about such a clone but its deletion fails
+/// ("Failed getting instance pool: Instance storage pool not found", or its
+/// rootfs missing), so a rerun that took it for made failed. The rerun with
+/// --skip-existing removes it, says so, and copies it again.
+#[test]
+fn a_clone_whose_copy_the_daemon_died_under_is_made_again_by_a_rerun() {
+    let d = FaultDaemon::start();
+    // On the dir pool the copy is a full one: long enough to be caught under way.
+    d.incus(&["init", "busybox", "tpl", "-q", "-s", "gdir"]);
+    let big = big_file(300);
+    let push = format!("{}", big.path().display());
+    d.incus(&["file", "push", &push, "tpl/big"]);
+    d.incus(&["snapshot", "create", "tpl", "pristine"]);
+    let child = d
+        .cmd(bin("golden-derive"))
+        .args(["-q", "-f", "json", "tpl", "c1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The clone's record exists and its copy is under way: the daemon dies,
+    // with the copy it runs (its whole process group, as when the host goes).
+    let t = Instant::now();
+    let config = loop {
+        if let Some(i) = d.query("/1.0/instances/c1") {
+            break i["config"].clone();
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "no record of c1");
+    };
+    assert!(config["volatile.apply_template"].is_null(), "{config}");
+    signal_group(d.pid(), "KILL");
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(d.script("start").success(), "the daemon came back");
+    let left = d.query("/1.0/instances/c1").expect("c1's record is left");
+    assert!(
+        left["config"]["volatile.apply_template"].is_null(),
+        "{left}"
+    );
+
+    let out = d
+        .cmd(bin("golden-derive"))
+        .args(["--skip-existing", "-f", "json", "tpl", "c1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "rerun: {err}");
+    assert!(
+        err.contains("c1: its copy by an earlier run was cut short"),
+        "{err}"
+    );
+    let rec = json_lines(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(rec[0]["status"], "Stopped", "{rec:?}");
+    // Whole: it holds the template's file, and starts.
+    let pulled = tempfile::NamedTempFile::new().unwrap();
+    let pull = format!("{}", pulled.path().display());
+    d.incus(&["file", "pull", "c1/big", &pull]);
+    assert_eq!(
+        std::fs::metadata(pulled.path()).unwrap().len(),
+        300 << 20,
+        "c1/big"
+    );
+    d.incus(&["start", "c1"]);
+    d.incus(&["stop", "--force", "c1"]);
+}
+
+/// `kill -SIG -- -PGID`: a process and everything it runs in its group.
+fn signal_group(pgid: u32, sig: &str) {
+    let st = std::process::Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg("--")
+        .arg(format!("-{pgid}"))
+        .status()
+        .unwrap();
+    assert!(st.success(), "kill -{sig} -- -{pgid}");
 }

@@ -51,10 +51,12 @@ release_cgroups() {
         for name in "$@"; do
             [ -n "$name" ] || continue
             for d in "${h}lxc.payload.$name" "${h}lxc.monitor.$name"; do
-                [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+                [ ! -d "$d" ] || find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
             done
         done
-        [ -d "${h}lxc.pivot" ] && rmdir "${h}lxc.pivot" 2>/dev/null
+        # Another daemon's guest may be using it: then it stays (under
+        # `set -e`, a failed rmdir must not end the caller's cleanup).
+        [ ! -d "${h}lxc.pivot" ] || rmdir "${h}lxc.pivot" 2>/dev/null || true
     done
     return 0
 }

@@ -111,6 +111,64 @@ fn two_creates_that_share_no_local_lock_take_turns() {
     assert!(lock_key(&p).is_null(), "released: {}", lock_key(&p));
 }
 
+/// Three machines make one golden again at the same moment, round after
+/// round. Incus tells every write of the lease that read the same ETag that
+/// it matched (its check and its write are apart), so before each run's
+/// lease was confirmed after a settling wait, two of three runs often held it
+/// at once and one failed in the swap ("Instance is busy running a "create"
+/// operation", a -next deleted under the other as a leftover). Now every run
+/// succeeds, each replacing the pristine the one before it made, and one
+/// `pristine` is left with no lease and no temporary snapshot.
+#[test]
+fn three_creates_from_three_machines_at_once_take_turns() {
+    let p = Project::new("ser-three");
+    p.golden("gold", None);
+    let machines: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    for round in 0..8 {
+        let mut pristine = p.snapshot_created_at("gold", "pristine");
+        let runs: Vec<Child> = machines
+            .iter()
+            .map(|m| {
+                create_elsewhere(&p, m, &["-f", "json", "gold"])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut made = Vec::new();
+        for r in runs {
+            let out = r.wait_with_output().unwrap();
+            let (stdout, stderr) = (
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr),
+            );
+            assert_eq!(out.status.code(), Some(0), "round {round}: {stderr}");
+            made.extend(json_lines(&stdout));
+        }
+        // One after the other: each replaced the pristine of the one before.
+        for _ in 0..3 {
+            let next = made
+                .iter()
+                .position(|r| r["previous"] == pristine.as_str())
+                .unwrap_or_else(|| panic!("round {round}: none replaced {pristine}: {made:?}"));
+            pristine = made.remove(next)["created_at"]
+                .as_str()
+                .unwrap()
+                .to_string();
+        }
+        assert_eq!(p.snapshots("gold"), ["pristine"], "round {round}");
+        assert_eq!(p.snapshot_created_at("gold", "pristine"), pristine);
+        let proj: serde_json::Value =
+            serde_json::from_str(&incus_ok(&["query", &format!("/1.0/projects/{}", p.name)]))
+                .unwrap();
+        assert!(
+            proj["config"]["user.golden.lock.gold"].is_null(),
+            "round {round}: {proj}"
+        );
+    }
+}
+
 fn a_pid(held: &serde_json::Value) -> String {
     let owner = held.as_str().unwrap().split(';').next().unwrap();
     owner.split(':').nth(1).unwrap().to_string()

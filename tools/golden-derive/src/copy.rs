@@ -45,11 +45,6 @@ pub fn derive_one(
             location: job.location.clone(),
         };
     let incus = tpl.target.incus();
-    if job.remake && !opts.run.dry_run {
-        incus
-            .delete_instance(&tpl.clone_project, &job.name)
-            .map_err(|e| e.context("removing what a copy cut short by a daemon restart left"))?;
-    }
     if let Some(made) = &job.existing {
         let last = tpl.pristine.last();
         let mut identity = "-".to_string();
@@ -86,6 +81,9 @@ pub fn derive_one(
             cow,
             identity,
         ));
+    }
+    if job.half_made {
+        reset::remove_half_made(&incus, job, tpl)?;
     }
     let from_template = || {
         let t = &tpl.target;

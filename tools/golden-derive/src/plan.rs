@@ -30,9 +30,8 @@ pub struct Job {
     pub volume_copies: Vec<VolumeCopy>,
     /// It exists and came from this template (--skip-existing).
     pub existing: Option<Made>,
-    /// A copy of this template that a daemon restart cut short is there
-    /// under its name: removed first, then made.
-    pub remake: bool,
+    /// What an earlier run's copy left when the daemon died under it, to remove first.
+    pub half_made: bool,
     /// The cluster member it goes to (or is on); `None` outside a cluster.
     pub location: Option<String>,
 }
@@ -125,20 +124,12 @@ pub fn plan(
         };
         let mut made = None;
         let mut location = None;
-        let mut remake = false;
         if exists.contains(&name) {
             if opts.skip_existing {
-                match tpl.made(project, &name)? {
-                    // Made again, as if it never was (see Made::half_made).
-                    Some(m) if m.half_made => remake = true,
-                    Some(m) => {
-                        location = m.member.clone();
-                        made = Some(m);
-                    }
-                    None => {}
-                }
+                made = tpl.made(project, &name)?;
+                location = made.as_ref().and_then(|m| m.member.clone());
             }
-            if made.is_none() && !remake {
+            if made.is_none() {
                 let hint = if opts.skip_existing {
                     " (and it was not derived from this template)"
                 } else {
@@ -150,6 +141,7 @@ pub fn plan(
                 continue;
             }
         }
+        let half_made = made.take_if(|m| m.half_made).is_some();
         if made.is_none() {
             location = placement.next(ti);
             if let Some(why) = location.as_ref().and_then(|m| placement.offline.get(m)) {
@@ -203,7 +195,7 @@ pub fn plan(
             devices,
             volume_copies,
             existing: made,
-            remake,
+            half_made,
             location,
         });
     }

@@ -47,6 +47,24 @@ pub fn finish_pending(
         })
 }
 
+/// Removes what an earlier run's copy left when the daemon died under it (see
+/// `template::half_made`): a record never started, whose root volume is
+/// missing, empty or partial; the clone is then copied again.
+pub fn remove_half_made(
+    incus: &golden::incus::Incus,
+    job: &crate::plan::Job,
+    tpl: &crate::template::Template,
+) -> Result<()> {
+    let (name, project) = (&job.name, &tpl.clone_project);
+    golden::cli::notice(format!(
+        "{name}: its copy by an earlier run was cut short (the daemon stopped during it): \
+         removed, copied again"
+    ));
+    incus
+        .delete_instance(project, name)
+        .map_err(|e| e.context(format!("removing the half-made {name}")))
+}
+
 /// Removes a clone just made, and the volumes copied for it.
 pub fn remove_clone(
     incus: &golden::incus::Incus,

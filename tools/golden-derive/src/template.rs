@@ -5,6 +5,8 @@
 //! the pristine snapshot's devices with the clone's profiles, never the
 //! template's devices of now.
 
+use std::collections::BTreeMap;
+
 use golden::incus::{PoolBook, StoragePool};
 use golden::model::{pool_shares_blocks, Provenance, IDENTITY_PENDING, KEY_IDENTITY};
 use golden::readers::Shared;
@@ -160,7 +162,7 @@ impl Template {
     }
 
     /// Was `name` derived from this template (so a rerun may skip it)? And is
-    /// it stopped, and on which cluster member?
+    /// it stopped, on which cluster member, and whole?
     pub fn made(&self, project: &str, name: &str) -> Result<Option<Made>> {
         let inst = self.target.incus().instance(project, name)?;
         let ours = Provenance::of(&inst.config).is_some_and(|p| {
@@ -176,24 +178,39 @@ impl Template {
             return Ok(None);
         }
         let pending = inst.config.get(KEY_IDENTITY).map(String::as_str) == Some(IDENTITY_PENDING);
-        // Ours, never reset (so never started by us), and without a storage
-        // volume: a copy a killed daemon cut short between the instance's
-        // record and its volume. Nothing of anyone's can be in it.
-        let half_made = pending
-            && match inst.root_pool() {
-                Some(pool) => !self
-                    .target
-                    .incus()
-                    .has_instance_volume(pool, project, &inst)?,
-                None => false,
-            };
+        // A copy cut short by the daemon's death: by its config (see
+        // [`half_made`]), or ours, never reset (so never started by us) and
+        // without a storage volume. Nothing of anyone's can be in it.
+        let half_made = half_made(&inst.config)
+            || (pending
+                && match inst.root_pool() {
+                    Some(pool) => !self
+                        .target
+                        .incus()
+                        .has_instance_volume(pool, project, &inst)?,
+                    None => false,
+                });
         Ok(Some(Made {
             stopped: inst.status == "Stopped",
             pending,
-            half_made,
             member: inst.member().map(str::to_string),
+            half_made,
         }))
     }
+}
+
+/// Is this a copy the daemon died under? Incus writes a copy's record, then
+/// its volume's, then copies the data, and only then sets
+/// `volatile.apply_template` (`copy`: the templates to apply at its first
+/// start, which clears it and sets `volatile.last_state.power`; a copy takes
+/// neither key from its source). A daemon killed in between leaves a record
+/// with neither key, without a root volume or with an empty or partial one:
+/// every request about it but its deletion then fails ("Failed getting
+/// instance pool: Instance storage pool not found", or "open
+/// …/rootfs: no such file or directory").
+fn half_made(config: &BTreeMap<String, String>) -> bool {
+    !config.contains_key("volatile.apply_template")
+        && !config.contains_key("volatile.last_state.power")
 }
 
 /// A clone that exists and came from its template (--skip-existing).
@@ -202,10 +219,10 @@ pub struct Made {
     pub stopped: bool,
     /// Copied by a run killed before its identity reset.
     pub pending: bool,
-    /// A record without a storage volume, left by a copy a daemon's kill cut
-    /// short (and pending): removed and made again.
-    pub half_made: bool,
     pub member: Option<String>,
+    /// A copy cut short by the daemon's death (see [`half_made`]), or a
+    /// pending one left without a storage volume: removed and made again.
+    pub half_made: bool,
 }
 
 /// A static address every clone would copy: refused unless told what to do.
@@ -221,4 +238,31 @@ fn refuse_statics(name: &str, devices: &Devices, opts: &Options) -> Result<()> {
          network) or --dhcp (drop the static address)",
         statics.join(", ")
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copy_is_half_made_until_the_daemon_marks_its_templates_or_it_ran() {
+        let config = |keys: &[(&str, &str)]| {
+            keys.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let copied = [("user.golden.identity", "pending")];
+        assert!(half_made(&config(&copied)), "the record alone");
+        assert!(!half_made(&config(&[
+            copied[0],
+            ("volatile.apply_template", "copy")
+        ])));
+        assert!(
+            !half_made(&config(&[
+                copied[0],
+                ("volatile.last_state.power", "STOPPED")
+            ])),
+            "started once (the templates applied)"
+        );
+    }
 }

@@ -16,6 +16,15 @@
 //! on this machine whose process is gone is known to be dead at once. The key
 //! names the instance's `volatile.uuid` too, so a new instance of the same name
 //! is not held by an old key.
+//!
+//! `If-Match` alone does not make one winner: Incus compares the ETag and
+//! writes the config in two separate transactions, so writes sent at the same
+//! moment with the same ETag are all accepted, the last one landing over the
+//! others (measured: two such PUTs sent together both succeeded 50 times in
+//! 50). A write is therefore only taken as a lease once it has settled (a
+//! wait long enough for any write that crossed it to land) and is read back
+//! naming us; the same holds for the removal, which a crossing write of
+//! another key of the project would undo.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -84,8 +93,7 @@ pub fn key(instance: &str) -> String {
 
 /// Held while the value lives; released (best effort) when dropped.
 pub struct Lease<'a> {
-    incus: &'a Incus,
-    project: String,
+    config: ProjectConfig<'a>,
     name: String,
     owner: String,
 }
@@ -168,6 +176,146 @@ fn config_of(object: &mut Value) -> Result<&mut serde_json::Map<String, Value>> 
         .ok_or_else(|| Error::Failed("a project without a config object".into()))
 }
 
+/// Where a lease is kept: a config read with its ETag and written with
+/// `If-Match` (a project's, in Incus; a model of one in the tests).
+trait Config {
+    fn read(&self) -> Result<(Value, Option<String>)>;
+    /// [`Error::Conflict`] when it changed since `etag` was read.
+    fn write(&self, body: &Value, etag: Option<&str>) -> Result<()>;
+}
+
+/// The config of one project of the daemon.
+struct ProjectConfig<'a> {
+    incus: &'a Incus,
+    project: String,
+}
+
+impl Config for ProjectConfig<'_> {
+    fn read(&self) -> Result<(Value, Option<String>)> {
+        self.incus.project_tagged(&self.project)
+    }
+    fn write(&self, body: &Value, etag: Option<&str>) -> Result<()> {
+        self.incus.put_project(&self.project, body, etag)
+    }
+}
+
+/// How long a write is left to meet any other that crossed it, at least.
+const SETTLE: Duration = Duration::from_millis(250);
+
+/// Incus checks `If-Match` apart from the write it guards (`PUT
+/// /1.0/projects/NAME` compares the ETag in one database transaction and
+/// writes in another): two runs that read the same ETag and write at once
+/// are both told yes, and the later write wins. So a write only counts once
+/// any write that crossed it has landed: the time the daemon took for ours,
+/// five times over (a crossing write was being handled by the same daemon at
+/// the same moment), and never less than [`SETTLE`].
+fn settle_after(write_took: Duration, floor: Duration) -> Duration {
+    (write_took * 5).clamp(floor, Duration::from_secs(5))
+}
+
+/// What `key` of `config` says, if it parses.
+fn holder_in(config: &Value, key: &str) -> Option<Holder> {
+    config["config"][key].as_str().and_then(Holder::parse)
+}
+
+/// Waits between two looks at a held lease: half a second give or take a
+/// fifth, so that runs that started together do not keep looking (and
+/// writing) at the same moments.
+fn poll_interval() -> Duration {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    Duration::from_millis(400 + u64::from(nanos % 200))
+}
+
+/// One run's claim of one instance's key.
+struct Claim<'c> {
+    /// The instance and its project, as the messages name them.
+    name: &'c str,
+    project: &'c str,
+    key: String,
+    uuid: &'c str,
+    host: &'c str,
+    /// Its value, written afresh at each try (the expiry counts from then).
+    mine: &'c dyn Fn() -> Holder,
+    /// At least this long between a write and the look that confirms it.
+    settle: Duration,
+}
+
+impl Claim<'_> {
+    /// Writes the key once nobody else holds it, waiting up to `wait` for a
+    /// holder (`waiting` is told who, once); returns once the write has
+    /// settled and still names us (see [`settle_after`]). A write that lost
+    /// to one that crossed it is not ours: the loser looks again, and waits
+    /// for the winner like for any other holder.
+    fn take(&self, config: &dyn Config, wait: Duration, waiting: impl FnOnce(&str)) -> Result<()> {
+        let deadline = now() + wait.as_secs();
+        let mut waiting = Some(waiting);
+        loop {
+            let (mut proj, etag) = config.read()?;
+            let held = holder_in(&proj, &self.key).filter(|h| h.holds(self.uuid, now(), self.host));
+            if let Some(h) = held {
+                if let Some(w) = waiting.take() {
+                    w(&h.owner);
+                }
+                if now() >= deadline {
+                    return Err(Error::failed(format!(
+                        "another golden-create ({}) still holds {} after {} s; try again later",
+                        h.owner,
+                        self.name,
+                        wait.as_secs()
+                    )));
+                }
+                std::thread::sleep(poll_interval());
+                continue;
+            }
+            let me = (self.mine)();
+            config_of(&mut proj)?.insert(self.key.clone(), Value::from(me.value()));
+            let sent = std::time::Instant::now();
+            match config.write(&proj, etag.as_deref()) {
+                Ok(()) => {
+                    std::thread::sleep(settle_after(sent.elapsed(), self.settle));
+                    let (there, _) = config.read()?;
+                    if holder_in(&there, &self.key).is_some_and(|h| h.owner == me.owner) {
+                        return Ok(());
+                    }
+                    // Crossed by another write: its holder (if it claimed
+                    // this key too) is waited for, or the key is free again.
+                }
+                // Someone wrote in between (another run's lock, perhaps of
+                // another instance of the project): look again.
+                Err(Error::Conflict(_)) => {}
+                Err(e) => {
+                    return Err(
+                        e.context(format!("locking {} in project {}", self.name, self.project))
+                    )
+                }
+            }
+        }
+    }
+}
+
+/// Removes `key` while it names `owner`: written, settled, and looked at
+/// again, as a write that crossed ours (another run's lock of another
+/// instance, sent with what it read before our removal) brings the key back.
+fn unclaim(config: &dyn Config, key: &str, owner: &str, floor: Duration) -> Result<()> {
+    for _ in 0..10 {
+        let (mut proj, etag) = config.read()?;
+        if holder_in(&proj, key).is_none_or(|h| h.owner != owner) {
+            return Ok(());
+        }
+        config_of(&mut proj)?.remove(key);
+        let sent = std::time::Instant::now();
+        match config.write(&proj, etag.as_deref()) {
+            Ok(()) => std::thread::sleep(settle_after(sent.elapsed(), floor)),
+            Err(Error::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 impl<'a> Lease<'a> {
     /// Takes the lock for `hold`, waiting up to `wait` for another holder
     /// (`waiting` is told who, once).
@@ -191,74 +339,35 @@ impl<'a> Lease<'a> {
             .get("volatile.uuid")
             .cloned()
             .unwrap_or_default();
-        let key = key(name);
-        let deadline = now() + wait.as_secs();
-        let mut waiting = Some(waiting);
-        loop {
-            let (mut proj, etag) = incus.project_tagged(project)?;
-            let held = proj["config"][&key]
-                .as_str()
-                .and_then(Holder::parse)
-                .filter(|h| h.holds(&uuid, now(), &host));
-            if let Some(h) = held {
-                if let Some(w) = waiting.take() {
-                    w(&h.owner);
-                }
-                if now() >= deadline {
-                    return Err(Error::failed(format!(
-                        "another golden-create ({}) still holds {name} after {} s; try again later",
-                        h.owner,
-                        wait.as_secs()
-                    )));
-                }
-                std::thread::sleep(Duration::from_millis(500));
-                continue;
-            }
-            let mine = Holder {
-                owner: owner.clone(),
-                until: now() + hold.as_secs(),
-                uuid: uuid.clone(),
-            };
-            config_of(&mut proj)?.insert(key.clone(), Value::from(mine.value()));
-            match incus.put_project(project, &proj, etag.as_deref()) {
-                Ok(()) => {
-                    return Ok(Lease {
-                        incus,
-                        project: project.to_string(),
-                        name: name.to_string(),
-                        owner,
-                    })
-                }
-                // Someone wrote in between (another run's lock, perhaps of
-                // another instance of the project): look again.
-                Err(Error::Conflict(_)) => continue,
-                Err(e) => return Err(e.context(format!("locking {name} in project {project}"))),
-            }
+        let config = ProjectConfig {
+            incus,
+            project: project.to_string(),
+        };
+        let mine = || Holder {
+            owner: owner.clone(),
+            until: now() + hold.as_secs(),
+            uuid: uuid.clone(),
+        };
+        Claim {
+            name,
+            project,
+            key: key(name),
+            uuid: &uuid,
+            host: &host,
+            mine: &mine,
+            settle: SETTLE,
         }
+        .take(&config, wait, waiting)?;
+        Ok(Lease {
+            config,
+            name: name.to_string(),
+            owner,
+        })
     }
 
     /// Removes the key if it is still ours.
     fn release(&self) -> Result<()> {
-        let key = key(&self.name);
-        for _ in 0..10 {
-            let (mut proj, etag) = self.incus.project_tagged(&self.project)?;
-            let ours = proj["config"][&key]
-                .as_str()
-                .and_then(Holder::parse)
-                .is_some_and(|h| h.owner == self.owner);
-            if !ours {
-                return Ok(());
-            }
-            config_of(&mut proj)?.remove(&key);
-            match self
-                .incus
-                .put_project(&self.project, &proj, etag.as_deref())
-            {
-                Err(Error::Conflict(_)) => continue,
-                other => return other,
-            }
-        }
-        Ok(())
+        unclaim(&self.config, &key(&self.name), &self.owner, SETTLE)
     }
 }
 
@@ -295,5 +404,98 @@ mod tests {
         assert!(dead_here("here:1073741823:1", "here"));
         // Elsewhere, we cannot tell: trust the expiry.
         assert!(!dead_here("there:1073741823:1", "here"));
+    }
+
+    /// A config that checks `If-Match` apart from the write, as Incus does:
+    /// the first `crossing` writes each wait, once their ETag matched, until
+    /// all of them have matched, so that every one of them is told yes.
+    struct Racy {
+        state: std::sync::Mutex<(Value, u64)>,
+        crossing: std::sync::Barrier,
+        left: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Racy {
+        fn new(crossing: usize) -> Racy {
+            Racy {
+                state: std::sync::Mutex::new((serde_json::json!({"config": {}}), 0)),
+                crossing: std::sync::Barrier::new(crossing),
+                left: std::sync::atomic::AtomicUsize::new(crossing),
+            }
+        }
+    }
+
+    impl Config for Racy {
+        fn read(&self) -> Result<(Value, Option<String>)> {
+            let s = self.state.lock().unwrap();
+            Ok((s.0.clone(), Some(s.1.to_string())))
+        }
+        fn write(&self, body: &Value, etag: Option<&str>) -> Result<()> {
+            if etag != Some(self.state.lock().unwrap().1.to_string().as_str()) {
+                return Err(Error::Conflict("changed".into()));
+            }
+            use std::sync::atomic::Ordering::SeqCst;
+            if self
+                .left
+                .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+            {
+                self.crossing.wait();
+            }
+            let mut s = self.state.lock().unwrap();
+            *s = (body.clone(), s.1 + 1);
+            Ok(())
+        }
+    }
+
+    /// Three runs that read the free key together and write it together are
+    /// all told yes by the config; still, one at a time holds it, the first
+    /// until the two others wait for it, and each gets it in the end.
+    #[test]
+    fn claims_whose_writes_cross_take_turns() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        let config = Racy::new(3);
+        let (inside, turns) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let (told, waiters) = std::sync::mpsc::channel::<String>();
+        let waiters = std::sync::Mutex::new(waiters);
+        std::thread::scope(|s| {
+            for run in 0..3 {
+                let (config, inside, turns, waiters) = (&config, &inside, &turns, &waiters);
+                let told = told.clone();
+                s.spawn(move || {
+                    let owner = format!("elsewhere:{run}:1");
+                    let mine = || Holder {
+                        owner: owner.clone(),
+                        until: now() + 60,
+                        uuid: "u".into(),
+                    };
+                    let claim = Claim {
+                        name: "gold",
+                        project: "p",
+                        key: key("gold"),
+                        uuid: "u",
+                        host: "here",
+                        mine: &mine,
+                        settle: Duration::from_millis(20),
+                    };
+                    let waiting = |holder: &str| told.send(holder.to_string()).unwrap();
+                    claim
+                        .take(config, Duration::from_secs(60), waiting)
+                        .unwrap();
+                    assert_eq!(inside.fetch_add(1, SeqCst), 0, "two holders at once");
+                    if turns.fetch_add(1, SeqCst) == 0 {
+                        let waiters = waiters.lock().unwrap();
+                        for _ in 0..2 {
+                            let holder = waiters.recv_timeout(Duration::from_secs(20));
+                            assert_eq!(holder.as_deref(), Ok(owner.as_str()));
+                        }
+                    }
+                    inside.fetch_sub(1, SeqCst);
+                    unclaim(config, &key("gold"), &owner, Duration::from_millis(20)).unwrap();
+                });
+            }
+        });
+        assert_eq!(turns.load(SeqCst), 3);
+        assert!(config.read().unwrap().0["config"][key("gold")].is_null());
     }
 }
