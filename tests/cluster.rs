@@ -677,3 +677,217 @@ fn refresh_rebuilds_clones_on_their_own_members_and_keeps_what_makes_them_themse
     assert_eq!(p.snapshots("c1"), ["mine"]);
     assert!(!p.instances().contains(&"c1-pre-refresh".to_string()));
 }
+
+/// `incus ARGS` through member `m`'s own socket (not member 1's).
+fn incus_on(m: &str, args: &[&str]) -> std::process::Output {
+    command("incus")
+        .env("INCUS_DIR", format!("{}/{m}", cluster_dir()))
+        .args(args)
+        .output()
+        .expect("run incus")
+}
+
+/// The database leader as member `m` sees it, if it answers.
+fn leader_seen_by(m: &str) -> Option<String> {
+    let out = incus_on(m, &["query", "/1.0/cluster/members?recursion=1"]);
+    let members: Vec<Value> = serde_json::from_slice(&out.stdout).ok()?;
+    members
+        .iter()
+        .find(|v| {
+            v["roles"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|r| r == "database-leader"))
+        })
+        .and_then(|v| v["server_name"].as_str().map(str::to_string))
+}
+
+/// The members whose own store holds image `fp` (the cluster database's view).
+fn image_holders(fp: &str) -> Vec<String> {
+    let sql = format!(
+        "SELECT nodes.name FROM images_nodes \
+         JOIN nodes ON nodes.id = images_nodes.node_id \
+         JOIN images ON images.id = images_nodes.image_id \
+         WHERE images.fingerprint = '{fp}' ORDER BY nodes.name"
+    );
+    let out = incus_ok(&["admin", "sql", "global", "-f", "csv,noheader", &sql]);
+    out.lines().map(str::to_string).collect()
+}
+
+/// Member `from`'s new connections to member `to`'s API refused
+/// (`tests/cluster.sh member-block`) until lifted or dropped.
+struct Block(String, &'static str);
+
+impl Block {
+    fn new(from: &str, to: &'static str) -> Block {
+        cluster_sh(&["member-block", from, to]);
+        Block(from.to_string(), to)
+    }
+}
+
+impl Drop for Block {
+    fn drop(&mut self) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/cluster.sh");
+        let _ = std::process::Command::new(script)
+            .args(["member-unblock", &self.0, self.1])
+            .status();
+    }
+}
+
+/// A member that has just restarted is "not ready yet" to another one until that
+/// one's event link to it is up again: each request the other forwards to it, and
+/// each image copy it asks of it, is refused with "Server isn't ready yet". Made
+/// here for real and held: member 1 is restarted while F, the member that is not
+/// the leader then, is refused new connections to it (a firewall rule in F's
+/// namespace), so F says so about member 1 until the rule is lifted.
+///
+/// - golden-create through F, of a template on member 1: asked again (the trace
+///   says so) until the rule is lifted, then done.
+/// - golden-publish of a template on member 1: the image is made there, then its
+///   copy to F fails as not ready; that image is the one published. Member 1 has
+///   the lowest member id, so the daemon has F copy from member 1 even when the
+///   leader got its copy first: F is refused every time, never by chance.
+#[test]
+fn a_member_not_ready_after_a_restart_is_asked_again_and_its_image_taken() {
+    let _alone = members_alone();
+    let p = Project::new("notready");
+    p.incus(&["init", "busybox", "made", "--target", "m1"]);
+    template(&p, "pub", "m1", 0, &[]);
+
+    let _restart = Restart("m1");
+    cluster_sh(&["member-stop", "m1"]);
+    // Another member leads (it did, or one is elected): F is the third one.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let leader = loop {
+        match leader_seen_by("m2") {
+            Some(l) if l != "m1" => break l,
+            _ => {
+                assert!(Instant::now() < deadline, "no leader but m1 in 60 s");
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+    };
+    let f = if leader == "m2" { "m3" } else { "m2" };
+    let block = Block::new(f, "m1");
+    cluster_sh(&["member-start", "m1"]);
+    // F says it about member 1 (after its next heartbeat): a bounded poll of state.
+    let about_made = format!("/1.0/instances/made?project={}", p.name);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = incus_on(f, &["query", &about_made]);
+        let said = String::from_utf8_lossy(&out.stderr).into_owned();
+        if said.contains("Server isn't ready yet") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{f} not saying 'not ready yet' about m1 in 60 s: {said}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    // The publish: made on member 1, its copy to F refused; taken all the same.
+    let alias = format!("{}-img", p.name);
+    let r = p.tool("golden-publish", &["pub", "--alias", &alias, "-f", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rec = &json_lines(&r.stdout)[0];
+    let fp = rec["fingerprint"].as_str().unwrap_or_default().to_string();
+    assert_eq!(fp.len(), 64, "{rec}");
+    assert_eq!(
+        (rec["instance"].as_str(), rec["alias"].as_str()),
+        (Some("pub"), Some(alias.as_str()))
+    );
+    let store = rec["image_project"]
+        .as_str()
+        .unwrap_or("default")
+        .to_string();
+    let holders = image_holders(&fp);
+    assert!(
+        holders.contains(&"m1".to_string()) && !holders.contains(&f.to_string()),
+        "the copy to {f} was not refused: the image is on {holders:?}"
+    );
+    let named: Value = serde_json::from_str(&incus_ok(&[
+        "query",
+        &format!("/1.0/images/aliases/{alias}?project={store}"),
+    ]))
+    .unwrap();
+    assert_eq!(named["target"], fp.as_str());
+    // One image of it, no other left behind.
+    let images: Vec<Value> = serde_json::from_str(&incus_ok(&[
+        "query",
+        &format!("/1.0/images?recursion=1&project={store}"),
+    ]))
+    .unwrap();
+    let ours: Vec<&str> = images
+        .iter()
+        .filter(|i| i["properties"]["golden.project"] == p.name.as_str())
+        .map(|i| i["fingerprint"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(ours, [fp.as_str()]);
+
+    // The create through F: refused as not ready, asked again until the rule goes.
+    let mut child = golden("golden-create")
+        .env("INCUS_DIR", format!("{}/{f}", cluster_dir()))
+        .env("GOLDEN_TRACE", "1")
+        .args(["made", "-f", "json", "--project", &p.name])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn golden-create");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            all.push_str(&line);
+            all.push('\n');
+            let _ = tx.send(line);
+        }
+        all
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let asked_again = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains("not ready yet") && line.contains("asking again") => {
+                break line
+            }
+            Ok(_) => {}
+            // Ended (or 60 s) without asking again.
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "golden-create did not ask again: {}",
+                    reader.join().unwrap()
+                );
+            }
+        }
+    };
+    assert!(
+        asked_again.contains("Server isn't ready yet"),
+        "{asked_again}"
+    );
+    drop(block);
+    let out = child.wait_with_output().expect("wait golden-create");
+    let said = reader.join().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let recs = json_lines(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(recs.len(), 1, "{said}");
+    assert_eq!(
+        (recs[0]["instance"].as_str(), recs[0]["snapshot"].as_str()),
+        (Some("made"), Some("pristine")),
+        "{}",
+        recs[0]
+    );
+    assert_eq!(p.snapshots("made"), ["pristine"]);
+    assert_eq!(location(&p, "made"), "m1");
+
+    // F, linked again, fetches the image from member 1 when it needs it.
+    p.incus(&["init", &alias, "from-image", "--target", f]);
+    assert_eq!(location(&p, "from-image"), f);
+    assert!(image_holders(&fp).contains(&f.to_string()));
+}

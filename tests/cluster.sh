@@ -8,6 +8,10 @@
 #   tests/cluster.sh env              print INCUS_DIR and INCUS_CONF to export for it
 #   tests/cluster.sh member-stop M    stop member M's daemon (kill by pid; its instances stay)
 #   tests/cluster.sh member-start M   start member M's daemon again and wait until it is ONLINE
+#   tests/cluster.sh member-block M N    refuse member M's new connections to member N's API
+#                                        (port 8443): once N restarts, M answers "Server
+#                                        isn't ready yet" about N while the block holds
+#   tests/cluster.sh member-unblock M N  lift that block
 #
 # Each member (m1, m2, m3) is an incusd under its own INCUS_DIR ($DIR/mN) in its own
 # network namespace; the namespaces are joined by veth pairs to a bridge in a fourth
@@ -192,6 +196,49 @@ member_start() {
     die "member $m did not come back ONLINE and ready within 60 s"
 }
 
+# Member M's new TCP connections to member N's port 8443, refused with a reset (M's
+# daemon fails at once instead of waiting on dropped packets), in M's namespace only:
+# nothing outside the cluster's namespaces changes. Connections N opens to M, and
+# M's answers on them, pass. nftables, else iptables (Debian's incus depends on one).
+member_block() {
+    local m=$1 n=$2
+    [[ " $MEMBERS " == *" $m "* && " $MEMBERS " == *" $n "* && $m != "$n" ]] \
+        || die "member-block needs two members (of: $MEMBERS)"
+    member_unblock "$m" "$n"   # once, however often asked
+    if command -v nft >/dev/null; then
+        ip netns exec "$NS-$m" nft -f - <<EOF
+table inet golden_block_$n {
+    chain output {
+        type filter hook output priority 0; policy accept;
+        ip daddr $(addr "$n") tcp dport 8443 ct state new reject with tcp reset
+    }
+}
+EOF
+    elif command -v iptables >/dev/null; then
+        ip netns exec "$NS-$m" iptables -C OUTPUT "${block_rule[@]/@N@/$(addr "$n")}" 2>/dev/null \
+            || ip netns exec "$NS-$m" iptables -A OUTPUT "${block_rule[@]/@N@/$(addr "$n")}"
+    else
+        die "member-block needs nft or iptables (apt-get install nftables)"
+    fi
+}
+
+# The iptables form of the rule (@N@: the blocked member's address).
+block_rule=(-d @N@ -p tcp --dport 8443 -m conntrack --ctstate NEW -j REJECT --reject-with tcp-reset)
+
+member_unblock() {
+    local m=$1 n=$2
+    [[ " $MEMBERS " == *" $m "* && " $MEMBERS " == *" $n "* ]] \
+        || die "member-unblock needs two members (of: $MEMBERS)"
+    if command -v nft >/dev/null; then
+        if ip netns exec "$NS-$m" nft list table inet "golden_block_$n" >/dev/null 2>&1; then
+            ip netns exec "$NS-$m" nft delete table inet "golden_block_$n"
+        fi
+    elif command -v iptables >/dev/null; then
+        while ip netns exec "$NS-$m" iptables -D OUTPUT "${block_rule[@]/@N@/$(addr "$n")}" 2>/dev/null; do :; done
+    fi
+    return 0
+}
+
 stop() {
     local m
     # Instances first (forced), so that no daemon waits on them while it stops.
@@ -231,5 +278,7 @@ case "${1:-}" in
     env) echo "INCUS_DIR=$(mdir m1) INCUS_CONF=$CONF" ;;
     member-stop) member_stop "${2:?member-stop needs a member}" ;;
     member-start) member_start "${2:?member-start needs a member}" ;;
-    *) echo "usage: $0 start|stop|status|env|member-stop M|member-start M" >&2; exit 2 ;;
+    member-block) member_block "${2:?member-block needs M N}" "${3:?member-block needs M N}" ;;
+    member-unblock) member_unblock "${2:?member-unblock needs M N}" "${3:?member-unblock needs M N}" ;;
+    *) echo "usage: $0 start|stop|status|env|member-stop M|member-start M|member-block M N|member-unblock M N" >&2; exit 2 ;;
 esac

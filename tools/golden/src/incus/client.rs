@@ -288,9 +288,19 @@ impl Incus {
             })),
             Transport::Query => {
                 // The daemon holds this request up to `secs`: allow for it.
-                let op: Value = self
+                // Incus 6.0.4 answers a wait that did not see the operation
+                // succeed with an error (its failure without its metadata, or
+                // the wait's own timeout): the operation itself says which.
+                let op: Value = match self
                     .patient(Duration::from_secs(secs))
-                    .get(&format!("/1.0/operations/{}/wait?timeout={secs}", enc(id)))?;
+                    .get(&format!("/1.0/operations/{}/wait?timeout={secs}", enc(id)))
+                {
+                    Ok(op) => op,
+                    Err(e @ Error::Incus(_)) => self
+                        .get(&format!("/1.0/operations/{}", enc(id)))
+                        .map_err(|_| e)?,
+                    Err(e) => return Err(e),
+                };
                 match op.get("status").and_then(Value::as_str) {
                     Some("Success") => Ok(Some(op.get("metadata").cloned().unwrap_or(Value::Null))),
                     Some("Running") | Some("Pending") => Ok(None),

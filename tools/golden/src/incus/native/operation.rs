@@ -15,11 +15,26 @@ impl Native {
     /// running; `Ok(Some(op))`: succeeded, the operation object (its `metadata` holds
     /// what it made); a failed or cancelled operation is [`Error::Incus`] with its `err`
     /// and its metadata (what it made before failing).
+    ///
+    /// Incus 6.0.4 answers a wait that did not see the operation succeed with an
+    /// error instead of the operation: the operation's `err` without its metadata
+    /// when it failed, "context deadline exceeded" when the wait's seconds ran out
+    /// first. The operation itself, which the daemon keeps a few seconds after its
+    /// end, says which: it is read then, and only when it cannot be is the wait's
+    /// error returned.
     pub fn wait_operation(&self, operation: &str, timeout_secs: u64) -> Result<Option<Value>> {
         let path = wait_path(operation, timeout_secs)?;
         let patience = self.timeout + Duration::from_secs(timeout_secs);
-        let op = self.json_exchange("GET", &path, None, &[], patience)??.body;
-        operation_outcome(op)
+        match self.json_exchange("GET", &path, None, &[], patience)? {
+            Ok(answer) => operation_outcome(answer.body),
+            Err(refused) => {
+                let path = operation_path(operation)?;
+                match self.json_exchange("GET", &path, None, &[], self.timeout)? {
+                    Ok(answer) => operation_outcome(answer.body),
+                    Err(_) => Err(refused.into()),
+                }
+            }
+        }
     }
 
     /// Sends a request and, when it starts an operation, waits for its end (in waits
@@ -47,8 +62,8 @@ impl Native {
     }
 }
 
-/// `/1.0/operations/ID/wait?timeout=N`, keeping the operation URL's query (`project=`).
-pub(super) fn wait_path(operation: &str, timeout_secs: u64) -> Result<String> {
+/// An operation's URL or ID, checked: its ID and the URL's query (`project=`).
+fn operation_id(operation: &str) -> Result<(&str, &str)> {
     let op = operation.trim();
     let (path, query) = op.split_once('?').unwrap_or((op, ""));
     let id = path.strip_prefix("/1.0/operations/").unwrap_or(path);
@@ -59,12 +74,27 @@ pub(super) fn wait_path(operation: &str, timeout_secs: u64) -> Result<String> {
     {
         return Err(Error::Failed(format!("not an operation: {operation:?}")));
     }
+    Ok((id, query))
+}
+
+/// `/1.0/operations/ID/wait?timeout=N`, keeping the operation URL's query (`project=`).
+pub(super) fn wait_path(operation: &str, timeout_secs: u64) -> Result<String> {
+    let (id, query) = operation_id(operation)?;
     let mut p = format!("/1.0/operations/{id}/wait?timeout={timeout_secs}");
     if !query.is_empty() {
         p.push('&');
         p.push_str(query);
     }
     Ok(p)
+}
+
+/// `/1.0/operations/ID`, keeping the operation URL's query.
+pub(super) fn operation_path(operation: &str) -> Result<String> {
+    let (id, query) = operation_id(operation)?;
+    Ok(match query {
+        "" => format!("/1.0/operations/{id}"),
+        q => format!("/1.0/operations/{id}?{q}"),
+    })
 }
 
 /// An operation object's outcome: running, done, or its error.

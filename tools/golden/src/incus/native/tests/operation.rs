@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::fake::{accepted, operation, read_request, sync, unix_endpoint, Fake};
-use crate::error::Error;
+use super::fake::{accepted, error, http, operation, read_request, sync, unix_endpoint, Fake};
+use crate::error::{Error, Origin};
 use crate::incus::native::operation::wait_path;
 use crate::incus::native::Native;
+use crate::incus::Kind;
 
 #[test]
 fn an_async_answer_and_its_operation() {
@@ -75,6 +76,53 @@ fn run_waits_for_the_operation_to_end() {
         json!({"name": "x"})
     );
     assert_eq!(fake.requests().len(), 4);
+}
+
+/// Incus 6.0.4's answer to a wait that did not see its operation succeed: an
+/// error under the HTTP 200 sent before the wait began.
+fn wait_error(message: &str) -> String {
+    http(
+        200,
+        &[("Content-Type", "application/json")],
+        &json!({"type": "error", "status": "", "status_code": 0, "operation": "",
+                "error_code": 500, "error": message, "metadata": null})
+        .to_string(),
+    )
+}
+
+#[test]
+fn a_wait_answered_with_an_error_is_read_from_the_operation() {
+    let words = "Failed syncing image between servers: Failed transferring image \"abc\" \
+                 from \"10.77.0.11:8443\": Server isn't ready yet";
+    let mut fake = Fake::new(vec![
+        // Its seconds ran out: still running.
+        wait_error("context deadline exceeded"),
+        sync(operation("o", 103, "")),
+        // It failed after making something: the operation's metadata says what.
+        wait_error(words),
+        sync(operation("o", 400, words)),
+        // The operation is gone: the wait's error is all there is.
+        wait_error(words),
+        error(404, "Operation not found"),
+    ]);
+    let c = fake.client();
+    let op = "/1.0/operations/o?project=p";
+    assert_eq!(c.wait_operation(op, 1).unwrap(), None);
+    let e = c.wait_operation(op, 1).unwrap_err();
+    let r = e.refusal().expect("a refusal");
+    assert_eq!(r.origin(), Origin::Operation, "{e:?}");
+    assert_eq!(r.metadata()["fingerprint"], "abc");
+    assert_eq!(Kind::of(&e), Kind::NotReady);
+    let e = c.wait_operation(op, 1).unwrap_err();
+    assert_eq!(e.to_string(), words);
+    let reqs = fake.requests();
+    assert!(reqs[0].starts_with("GET /1.0/operations/o/wait?timeout=1&project=p "));
+    assert!(
+        reqs[1].starts_with("GET /1.0/operations/o?project=p "),
+        "{}",
+        reqs[1]
+    );
+    assert_eq!(reqs.len(), 6);
 }
 
 #[test]
