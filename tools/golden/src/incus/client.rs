@@ -194,12 +194,14 @@ impl Incus {
     ) -> Result<T> {
         let started = Instant::now();
         let mut pause = Duration::from_millis(250);
+        let mut vain = None;
         loop {
             match send() {
                 Err(e)
                     if Kind::of(&e) == Kind::NotReady
                         && e.refusal().is_some_and(|r| r.origin() != Origin::Operation)
-                        && started.elapsed() + pause < NOT_READY_PATIENCE =>
+                        && started.elapsed() + pause < NOT_READY_PATIENCE
+                        && !*vain.get_or_insert_with(|| self.waiting_is_vain()) =>
                 {
                     if self.trace {
                         crate::term::trace(format!(
@@ -219,6 +221,24 @@ impl Incus {
                 other => return other,
             }
         }
+    }
+
+    /// Would waiting on a "not ready yet" be in vain? The daemon says so too
+    /// of a member that is offline, for as long as it is down (a minute's
+    /// wait a request, seen: 116 s before golden-create named the member):
+    /// not waited on while the cluster sees a member offline; the tools name
+    /// it. Also when this is the check's own request (no wait within a wait).
+    fn waiting_is_vain(&self) -> bool {
+        thread_local!(static CHECKING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+        if CHECKING.get() {
+            return true;
+        }
+        CHECKING.set(true);
+        let offline = self
+            .cluster_members()
+            .is_ok_and(|m| m.iter().any(|m| !m.is_online()));
+        CHECKING.set(false);
+        offline
     }
 
     /// `GET path` and its ETag, to send back as `If-Match`. Through `incus query`
