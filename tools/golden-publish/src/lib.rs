@@ -6,14 +6,13 @@ use std::time::SystemTime;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
 use golden::batch;
 use golden::cli::{input, notice};
-use golden::incus::{made_anyway, Incus, PublishRequest};
+use golden::incus::{NewImage, PublishRequest};
 use golden::output::{OutputArgs, Printer};
 use golden::readers::{NoNewSnapshot, Shared};
 use golden::record::expand_template;
 use golden::target::{locate, wanted, Target};
 use golden::{Error, Result, Status};
 use serde::Serialize;
-use serde_json::Value;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -223,17 +222,9 @@ fn publish_one(job: &Job, args: &Args, expires: Option<&str>) -> Result<Publishe
     let mut attempts = 0;
     let made = loop {
         let req = request(job, args, expires, &snapshot, &created_at);
-        match make_image(&incus, t, &req) {
+        match make_image(t, &req) {
             Ok(m) => break m,
             Err(e) => {
-                // One made from the same content within the same second (the
-                // image's metadata has a second's precision) has the same
-                // fingerprint: that image is the one wanted. So is the one made
-                // before the daemon failed to copy it to a member not ready yet.
-                if let Some(fp) = made_anyway(&e) {
-                    let img = incus.image(&t.project, &fp)?;
-                    break serde_json::json!({ "fingerprint": fp, "size": img.size });
-                }
                 // A create elsewhere (not held off by our lock) renamed it: ride over.
                 attempts += 1;
                 let now = t.pristine()?;
@@ -245,19 +236,8 @@ fn publish_one(job: &Job, args: &Args, expires: Option<&str>) -> Result<Publishe
         }
     };
     rec.created_at = created_at;
-    rec.fingerprint = made
-        .get("fingerprint")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    rec.size = made
-        .get("size")
-        .and_then(|s| s.as_str().and_then(|s| s.parse().ok()).or(s.as_u64()));
-    if rec.fingerprint.is_empty() {
-        return Err(Error::Failed(
-            "the image operation returned no fingerprint".into(),
-        ));
-    }
+    rec.fingerprint = made.fingerprint;
+    rec.size = made.size;
 
     let pointed = match &existing {
         Some(old) => incus.move_alias(&t.project, old, &rec.fingerprint),
@@ -313,25 +293,19 @@ fn request(
     req
 }
 
-/// Runs the image operation, drawing its own progress ("Image pack: N%") on a terminal.
-fn make_image(incus: &Incus, t: &Target, req: &PublishRequest) -> Result<Value> {
-    let id = incus
-        .start_publish(&t.project, req)
+/// Runs the image operation, drawing its progress ("publishing NAME N%") on a terminal.
+fn make_image(t: &Target, req: &PublishRequest) -> Result<NewImage> {
+    let op = t
+        .incus()
+        .publish_image(&t.project, req)
         .map_err(|e| e.context(format!("publishing {}", t.name)))?;
     let bar = golden::term::percent(&format!("publishing {}", t.name));
-    let result = loop {
-        match incus.wait_operation(&id, if bar.is_hidden() { 600 } else { 1 }) {
-            Ok(Some(meta)) => break Ok(meta),
-            Ok(None) => {
-                if let Some(p) = incus.operation_percent(&id) {
-                    bar.set_position(p);
-                }
-            }
-            Err(e) => break Err(e.context(format!("publishing {}", t.name))),
-        }
+    let made = match bar.is_hidden() {
+        true => op.wait(),
+        false => op.wait_with_progress(|p| bar.set_position(p)),
     };
     bar.finish_and_clear();
-    result
+    made.map_err(|e| e.context(format!("publishing {}", t.name)))
 }
 
 fn short(fp: &str) -> &str {
