@@ -218,23 +218,13 @@ fn publish_one(job: &Job, args: &Args, expires: Option<&str>) -> Result<Publishe
     // under it: a create may have swapped it since the plan.
     let _held = Shared::acquire(t.remote.as_deref(), &t.project, &t.name)?;
     let _no_new = NoNewSnapshot::acquire(t.remote.as_deref(), &t.project, &t.name)?;
-    let (mut snapshot, mut created_at) = t.pristine()?;
-    let mut attempts = 0;
-    let made = loop {
-        let req = request(job, args, expires, &snapshot, &created_at);
-        match make_image(t, &req) {
-            Ok(m) => break m,
-            Err(e) => {
-                // A create elsewhere (not held off by our lock) renamed it: ride over.
-                attempts += 1;
-                let now = t.pristine()?;
-                if attempts >= 5 || now == (snapshot.clone(), created_at.clone()) {
-                    return Err(e);
-                }
-                (snapshot, created_at) = now;
-            }
-        }
+    // One on another machine (not held off by our lock) may swap it while
+    // the image is made: then it is made again from the new one.
+    let make = |(snapshot, created_at): &(String, String)| {
+        make_image(t, &request(job, args, expires, snapshot, created_at))
     };
+    let ((_, created_at), made) =
+        golden::pristine::ride_over_swaps(t.pristine()?, |a, b| a == b, || t.pristine(), make)?;
     rec.created_at = created_at;
     rec.fingerprint = made.fingerprint;
     rec.size = made.size;
