@@ -1,7 +1,8 @@
 //! What only the native client can do: send `If-Match`. Two golden-create of
-//! one instance that share no local lock (two machines) still take turns, a
-//! killed holder does not block the next run, and publish --replace moves an
-//! alias only if nobody moved it since it was read.
+//! one instance that share no local lock (two machines) still take turns (so
+//! do a refresh and a restore of one clone), a killed holder does not block
+//! the next run, and publish --replace moves an alias only if nobody moved it
+//! since it was read.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
@@ -241,4 +242,80 @@ fn a_lock_held_elsewhere_holds_until_it_expires_and_only_its_instance() {
         .env("GOLDEN_LOCK_TIMEOUT", "0")
         .args(["-q", "--project", &p.name, "gold"]));
     assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+/// A restore holds what a refresh holds: a refresh of the clone on another
+/// machine (its own runtime directory) makes it wait, naming the holder;
+/// nothing is restored until the holder is gone.
+#[test]
+fn a_restore_waits_for_a_refresh_held_elsewhere() {
+    let p = Project::new("ser-restore");
+    p.instance("tpl", None);
+    p.tool("golden-create", &["-q", "tpl"]).assert_ok();
+    p.tool("golden-derive", &["-q", "tpl", "stubborn"])
+        .assert_ok();
+    // A new pristine, a refresh (which keeps stubborn-pre-refresh), and a
+    // newer pristine: stubborn is stale again.
+    p.tool("golden-create", &["-q", "tpl"]).assert_ok();
+    p.tool("golden-refresh", &["-q", "stubborn"]).assert_ok();
+    p.tool("golden-create", &["-q", "tpl"]).assert_ok();
+    p.incus(&[
+        "config",
+        "set",
+        "stubborn",
+        "raw.lxc=lxc.signal.halt=SIGCONT",
+    ]);
+    p.incus(&["start", "stubborn"]);
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // A refreshes it elsewhere, waiting for a stop that never comes.
+    let mut refresh = golden("golden-refresh");
+    refresh.env("XDG_RUNTIME_DIR", a_dir.path()).args([
+        "--project",
+        &p.name,
+        "--timeout",
+        "20",
+        "stubborn",
+    ]);
+    let (mut a, _) = start_holding(refresh);
+    let held = lock_key(&p);
+    assert!(
+        held.as_str()
+            .unwrap_or("")
+            .contains(&format!(":{}:", a.id())),
+        "{held}"
+    );
+    // B, a restore on a machine of its own, waits for A, naming it.
+    let mut b = golden("golden-refresh")
+        .env("XDG_RUNTIME_DIR", b_dir.path())
+        .args(["--project", &p.name, "--restore", "--force", "stubborn"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(b.stderr.take().unwrap());
+    let mut first = String::new();
+    err.read_line(&mut first).unwrap();
+    assert!(
+        first.contains("waiting for another run on stubborn (held by")
+            && first.contains(&format!(":{}:", a_pid(&held))),
+        "{first}"
+    );
+    assert!(
+        p.instances().contains(&"stubborn-pre-refresh".to_string()),
+        "nothing restored while A holds it"
+    );
+    // A dies holding it: B goes on and restores.
+    signal(a.id(), "KILL");
+    a.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let b = b.wait().unwrap();
+    assert_eq!(b.code(), Some(0), "{first}{rest}");
+    let names = p.instances();
+    assert!(names.contains(&"stubborn".to_string()), "{names:?}");
+    assert!(
+        !names.contains(&"stubborn-pre-refresh".to_string()),
+        "{names:?}"
+    );
+    assert!(lock_key(&p).is_null(), "released: {}", lock_key(&p));
 }

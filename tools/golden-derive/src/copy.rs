@@ -171,39 +171,41 @@ pub fn derive_one(
 ///
 /// A golden-create on another machine is not held off by our lock: when a copy
 /// fails and the pristine has changed meanwhile, it is tried again from the new
-/// one, a few times.
+/// one, a few times ([`golden::pristine::ride_over_swaps`]).
 fn copy_all(
     incus: &Incus,
     job: &Job,
     tpl: &Template,
     opts: &Options,
-    mut source: Pristine,
+    source: Pristine,
 ) -> Result<Pristine> {
-    let mut attempts = 0;
-    loop {
+    let same = |a: &Pristine, b: &Pristine| {
+        (&a.snapshot, &a.created_at, &a.volumes) == (&b.snapshot, &b.created_at, &b.volumes)
+    };
+    let copy = |source: &Pristine| {
         let mut made = Vec::new();
-        let result = copy_volumes(incus, job, tpl, &source, &mut made)
-            .and_then(|()| copy_instance(incus, job, tpl, opts, &source));
-        let Err(e) = result else {
-            return Ok(source);
-        };
-        // Leave no volume behind that no clone uses.
-        for (pool, v) in made {
-            let _ =
-                incus.delete_volume(&pool, &tpl.clone_volumes_project, &v, tpl.volumes_member());
+        let result = copy_volumes(incus, job, tpl, source, &mut made)
+            .and_then(|()| copy_instance(incus, job, tpl, opts, source));
+        if result.is_err() {
+            // Leave no volume behind that no clone uses.
+            for (pool, v) in made {
+                let _ = incus.delete_volume(
+                    &pool,
+                    &tpl.clone_volumes_project,
+                    &v,
+                    tpl.volumes_member(),
+                );
+            }
         }
-        attempts += 1;
-        let now = tpl.pristine.under(&tpl.target, None)?;
-        let moved = (&now.snapshot, &now.created_at, &now.volumes)
-            != (&source.snapshot, &source.created_at, &source.volumes);
-        if attempts >= 5 || !moved {
-            return Err(already_exists(
+        result.map_err(|e| {
+            already_exists(
                 e.context(format!("copying {}/{}", tpl.target.name, source.snapshot)),
                 &tpl.clone_project,
-            ));
-        }
-        source = now;
-    }
+            )
+        })
+    };
+    let read_again = || tpl.pristine.under(&tpl.target, None);
+    golden::pristine::ride_over_swaps(source, same, read_again, copy).map(|(copied, ())| copied)
 }
 
 fn copy_volumes(

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use golden::cli::notice;
-use golden::incus::{made_anyway, Incus, PublishRequest, Scope};
+use golden::incus::{Incus, PublishRequest, Scope};
 use golden::model::{Provenance, KEY_REFRESH_FROM};
 use golden::readers::{NoNewSnapshot, Shared};
 use golden::target::Target;
@@ -111,24 +111,11 @@ fn publish(incus: &Incus, job: &Job, snapshot: &str, created_at: &str) -> Result
         (TEMPLATE_UUID.to_string(), job.template_uuid.clone()),
         (CREATED_AT.to_string(), created_at.to_string()),
     ]);
-    let id = incus
-        .start_publish(&job.clone.project, &req)
+    let made = incus
+        .publish_image(&job.clone.project, &req)
+        .and_then(|op| op.wait())
         .map_err(|e| e.context(format!("making an image of {}'s pristine", t.name)))?;
-    let meta = loop {
-        match incus.wait_operation(&id, 600) {
-            Ok(Some(meta)) => break meta,
-            Ok(None) => continue,
-            Err(e) => match made_anyway(&e) {
-                Some(fp) => return Ok(fp),
-                None => return Err(e.context(format!("making an image of {}'s pristine", t.name))),
-            },
-        }
-    };
-    meta.get("fingerprint")
-        .and_then(|f| f.as_str())
-        .filter(|f| !f.is_empty())
-        .map(str::to_string)
-        .ok_or_else(|| golden::Error::Failed("the image operation returned no fingerprint".into()))
+    Ok(made.fingerprint)
 }
 
 fn clean_one(template: &Target, project: &str, uuid: &str) -> Result<()> {

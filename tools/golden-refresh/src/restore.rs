@@ -5,8 +5,16 @@
 //!
 //! Each step can be done again: killed after the refreshed clone is removed,
 //! the copy is still there under its own name, and a rerun goes on.
+//!
+//! It holds the clone as a refresh does (the local lock and the lease in
+//! Incus, `golden::lease`): a refresh or a golden-create of it on another
+//! machine and a restore take turns; the copy is read again once held.
+
+use std::time::Duration;
 
 use golden::cli::notice;
+use golden::incus::{Incus, Instance};
+use golden::lease::Lease;
 use golden::lock::InstanceLock;
 use golden::model::{Provenance, KEY_PRE_REFRESH_OF};
 use golden::target::Target;
@@ -19,22 +27,26 @@ use crate::{Args, Refreshed};
 /// Restores the clone whose pre-refresh copy is `kept`.
 pub fn one(kept: &Target, args: &Args) -> Result<Refreshed> {
     let incus = kept.incus();
-    let k = incus.instance(&kept.project, &kept.name)?;
-    let Some(clone) = k.config.get(KEY_PRE_REFRESH_OF).filter(|c| !c.is_empty()) else {
+    let first = incus.instance(&kept.project, &kept.name)?;
+    let clone = &clone_of(kept, &first)?;
+    // One run on the clone at a time, here and across machines: what a
+    // refresh (or a golden-create of it) holds.
+    let held = match args.run.dry_run {
+        true => None,
+        false => Some(hold(&incus, kept, clone, args)?),
+    };
+    // Read again under it: a run that held it may have replaced the copy,
+    // or restored it already.
+    let k = match held.is_some() {
+        true => incus.instance(&kept.project, &kept.name)?,
+        false => first,
+    };
+    if clone_of(kept, &k)? != *clone {
         return Err(Error::failed(format!(
-            "{} is not a copy golden-refresh kept",
+            "{} was replaced meanwhile by a copy of another instance",
             kept.name
         )));
-    };
-    let _lock = match args.run.dry_run {
-        true => None,
-        false => Some(InstanceLock::acquire(
-            kept.remote.as_deref(),
-            &kept.project,
-            clone,
-            |_| notice(format!("waiting for another run on {clone}")),
-        )?),
-    };
+    }
     let now = incus.instance_if_any(&kept.project, clone)?;
     let running = now.as_ref().is_some_and(|i| i.status != "Stopped");
     let prov = |config| Provenance::of(config).map(|p| (p.project, p.template, p.created_at));
@@ -79,6 +91,39 @@ pub fn one(kept: &Target, args: &Args) -> Result<Refreshed> {
     }
     rec.status = "restored".into();
     Ok(rec)
+}
+
+/// The clone whose pre-refresh copy `k` is.
+fn clone_of(kept: &Target, k: &Instance) -> Result<String> {
+    match k.config.get(KEY_PRE_REFRESH_OF).filter(|c| !c.is_empty()) {
+        Some(clone) => Ok(clone.clone()),
+        None => Err(Error::failed(format!(
+            "{} is not a copy golden-refresh kept",
+            kept.name
+        ))),
+    }
+}
+
+/// The clone held as a refresh holds it ([`golden::lease::hold`]), for a stop
+/// and the restore. A clone an interrupted restore removed has nothing to hold
+/// in Incus: the local lock only.
+fn hold<'a>(
+    incus: &'a Incus,
+    kept: &Target,
+    clone: &str,
+    args: &Args,
+) -> Result<(InstanceLock, Option<Lease<'a>>)> {
+    if incus.instance_if_any(&kept.project, clone)?.is_none() {
+        let lock = InstanceLock::acquire(kept.remote.as_deref(), &kept.project, clone, |_| {
+            notice(format!("waiting for another run on {clone}"))
+        })?;
+        return Ok((lock, None));
+    }
+    let t = Target {
+        name: clone.to_string(),
+        ..kept.clone()
+    };
+    golden::lease::hold(incus, &t, Duration::from_secs(args.stop.timeout + 900))
 }
 
 /// What the copy held for the clone, put back: its MAC addresses and static

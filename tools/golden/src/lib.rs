@@ -13,6 +13,7 @@ pub mod model;
 pub mod name;
 pub mod output;
 pub mod power;
+pub mod pristine;
 pub mod readers;
 pub mod record;
 pub mod swap;

@@ -32,8 +32,8 @@
 //! Copies are not affected and take no part.
 //!
 //! Runs on other machines (or as other users, whose lock files are their own)
-//! are not held off: readers still ride over a rename by looking again, and
-//! the swap tries a busy rename again for a while (see `swap`).
+//! are not held off: readers still ride over a rename by looking again (see
+//! `pristine`), and the swap tries a busy rename again for a while (see `swap`).
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};

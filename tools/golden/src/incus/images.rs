@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::client::enc;
 use super::kind::Kind;
+use super::operations::Operation;
 use super::{Image, ImageAlias, Incus};
 use crate::error::Result;
 
@@ -52,16 +53,42 @@ impl PublishRequest {
     }
 }
 
+/// An image an [`Operation`] made: its fingerprint and, when known, its size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewImage {
+    pub fingerprint: String,
+    pub size: Option<u64>,
+}
+
 impl Incus {
-    /// Starts making an image; returns the operation to wait for (its metadata
-    /// holds the fingerprint and size), whose progress is the packing.
-    pub fn start_publish(&self, project: &str, req: &PublishRequest) -> Result<String> {
+    /// Starts making an image; its progress is the packing, its result the
+    /// image made. "Already made" is success: the image a failed publish made
+    /// all the same ([`made_anyway`]), read to be sure it is there.
+    pub fn publish_image(
+        &self,
+        project: &str,
+        req: &PublishRequest,
+    ) -> Result<Operation<NewImage>> {
         let body = serde_json::to_value(req).expect("a publish request is JSON");
-        self.start(
+        let id = self.start(
             "POST",
             &format!("/1.0/images?project={}", enc(project)),
             &body,
-        )
+        )?;
+        let project = project.to_string();
+        Ok(Operation::new(self, id, move |incus, done| match done {
+            Ok(meta) => made(&meta),
+            Err(e) => match made_anyway(&e) {
+                Some(fingerprint) => {
+                    let img = incus.image(&project, &fingerprint)?;
+                    Ok(NewImage {
+                        fingerprint,
+                        size: Some(img.size),
+                    })
+                }
+                None => Err(e),
+            },
+        }))
     }
 
     /// The image an alias points to, if the alias exists.
@@ -131,13 +158,31 @@ impl Incus {
     }
 }
 
+/// The image an image operation's metadata names.
+fn made(meta: &Value) -> Result<NewImage> {
+    let fingerprint = meta
+        .get("fingerprint")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if fingerprint.is_empty() {
+        return Err(crate::Error::Failed(
+            "the image operation returned no fingerprint".into(),
+        ));
+    }
+    let size = meta
+        .get("size")
+        .and_then(|s| s.as_str().and_then(|s| s.parse().ok()).or(s.as_u64()));
+    Ok(NewImage { fingerprint, size })
+}
+
 /// The image a failed publish made all the same: one made from the same
 /// content within the same second ([`Kind::ImageExists`]: its metadata dates it
 /// to the second), or the one this publish made before the daemon failed to
 /// copy it to the other cluster members ([`Kind::NotReady`]: a member just
 /// restarted; the members fetch an image they lack when they need it). The
 /// caller reads the image to be sure it is there.
-pub fn made_anyway(e: &crate::Error) -> Option<String> {
+fn made_anyway(e: &crate::Error) -> Option<String> {
     match Kind::of(e) {
         Kind::ImageExists { fingerprint } => Some(fingerprint),
         Kind::NotReady => e
@@ -187,5 +232,18 @@ mod tests {
         assert_eq!(made_anyway(&nothing_made), None);
         let refused: crate::Error = refusal(Origin::Request(500), words).into();
         assert_eq!(made_anyway(&refused), None);
+    }
+
+    #[test]
+    fn an_image_operation_names_what_it_made() {
+        let fp = "b".repeat(64);
+        let m = made(&serde_json::json!({"fingerprint": fp, "size": "12"})).unwrap();
+        assert_eq!((m.fingerprint.as_str(), m.size), (fp.as_str(), Some(12)));
+        let m = made(&serde_json::json!({"fingerprint": fp, "size": 7})).unwrap();
+        assert_eq!(m.size, Some(7));
+        let m = made(&serde_json::json!({"fingerprint": fp})).unwrap();
+        assert_eq!(m.size, None);
+        assert!(made(&serde_json::json!({"fingerprint": ""})).is_err());
+        assert!(made(&Value::Null).is_err());
     }
 }

@@ -25,9 +25,10 @@ pub use api::{
 };
 pub use client::Incus;
 pub use files::{FileKind, InstanceFile, Perms};
-pub use images::{made_anyway, PublishRequest};
+pub use images::{NewImage, PublishRequest};
 pub use instances::CopyRequest;
 pub use kind::Kind;
+pub use operations::Operation;
 pub use storage::{PoolBook, SnapshotsOf};
 
 /// Which project(s) a request is about.

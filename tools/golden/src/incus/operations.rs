@@ -1,4 +1,8 @@
 //! Operations: the daemon's long-running work, waited for or watched.
+//!
+//! A method that starts one returns an [`Operation`], as Incus's own Go
+//! client does: a handle to wait on, with its progress, whose result is what
+//! the operation made, read in one place (the method that started it).
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -6,6 +10,75 @@ use std::collections::BTreeMap;
 use super::client::enc;
 use super::Incus;
 use crate::error::{Error, Result};
+
+/// How long one wait for an operation lasts when nobody watches it.
+const UNWATCHED_WAIT_SECS: u64 = 600;
+
+/// How an operation's outcome (its metadata, or its error) becomes its result.
+type Outcome<T> = Box<dyn FnOnce(&Incus, Result<Value>) -> Result<T> + Send>;
+
+/// An operation under way on the daemon, and what it will have made.
+#[must_use = "an operation runs on the daemon: wait for it"]
+pub struct Operation<T> {
+    incus: Incus,
+    id: String,
+    outcome: Outcome<T>,
+}
+
+impl<T> std::fmt::Debug for Operation<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Operation").field("id", &self.id).finish()
+    }
+}
+
+impl<T> Operation<T> {
+    /// The operation `id`, whose outcome `outcome` reads as its result.
+    pub(super) fn new(
+        incus: &Incus,
+        id: String,
+        outcome: impl FnOnce(&Incus, Result<Value>) -> Result<T> + Send + 'static,
+    ) -> Self {
+        Operation {
+            incus: incus.clone(),
+            id,
+            outcome: Box::new(outcome),
+        }
+    }
+
+    /// The daemon's id of it.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Waits for its end: what it made, or its error.
+    pub fn wait(self) -> Result<T> {
+        let done = loop {
+            match self.incus.wait(&self.id, UNWATCHED_WAIT_SECS) {
+                Ok(None) => continue,
+                Ok(Some(meta)) => break Ok(meta),
+                Err(e) => break Err(e),
+            }
+        };
+        (self.outcome)(&self.incus, done)
+    }
+
+    /// Waits for its end, telling `progress` each second how far it has got
+    /// in percent, when the daemon says so (image packing does).
+    pub fn wait_with_progress(self, mut progress: impl FnMut(u64)) -> Result<T> {
+        let done = loop {
+            match self.incus.wait(&self.id, 1) {
+                Ok(None) => {
+                    if let Some(p) = self.incus.operation_percent(&self.id) {
+                        progress(p);
+                    }
+                }
+                Ok(Some(meta)) => break Ok(meta),
+                Err(e) => break Err(e),
+            }
+        };
+        (self.outcome)(&self.incus, done)
+    }
+}
 
 impl Incus {
     /// Starts an operation without waiting; returns its id.
@@ -18,16 +91,11 @@ impl Incus {
     }
 
     /// How far an operation has got, in percent, when it says so (image packing does).
-    pub fn operation_percent(&self, id: &str) -> Option<u64> {
+    fn operation_percent(&self, id: &str) -> Option<u64> {
         let op: Value = self.get(&format!("/1.0/operations/{}", enc(id))).ok()?;
         op["metadata"]["progress"]["percent"]
             .as_str()
             .and_then(|p| p.parse().ok())
-    }
-
-    /// Waits up to `secs` for an operation; `None` if it still runs.
-    pub fn wait_operation(&self, id: &str, secs: u64) -> Result<Option<Value>> {
-        self.wait(id, secs)
     }
 
     /// Waits (up to `secs` each) for operations still running on an instance,
@@ -45,7 +113,7 @@ impl Incus {
         for op in ops.get("running").into_iter().flatten() {
             if let (true, Some(id)) = (touches(op, &prefix), op["id"].as_str()) {
                 // Its own outcome is not ours to report: only that it is over.
-                let _ = self.wait_operation(id, secs);
+                let _ = self.wait(id, secs);
             }
         }
         Ok(())
