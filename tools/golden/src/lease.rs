@@ -52,7 +52,9 @@ pub fn hold<'a>(
             file.display()
         ))
     })?;
-    incus.wait_instance_operations(&t.project, &t.name, 120)?;
+    // The lease is looked at first: a run waiting on the operations of one
+    // that holds it (its stop) said nothing, then raced its release, and went
+    // on without a word of whom it had waited for (seen in serialize's tests).
     // A killed run's lease expires (at once, for a run of this machine).
     let lease = Lease::acquire(
         incus,
@@ -80,6 +82,7 @@ pub fn hold<'a>(
                 "{}: not locked across machines ({e}); runs on this machine still take turns",
                 t.name
             ));
+            incus.wait_instance_operations(&t.project, &t.name, 120)?;
             Ok((lock, None))
         }
         Err(e) => Err(e),
