@@ -408,6 +408,28 @@ fn snapshots_move_to_the_kept_copy_and_no_keep_or_new_identity_do_what_they_say(
 }
 
 #[test]
+fn a_clone_with_a_name_of_63_characters_is_refreshed_and_restored() {
+    let p = Project::new("rf-long");
+    stale_clones(&p, 1);
+    // The longest name golden-derive accepts: CLONE-pre-refresh would be 75.
+    let long = format!("c{}", "x".repeat(62));
+    p.incus(&["rename", "c1", &long]);
+    let r = p.tool("golden-refresh", &["-f", "json", &long]);
+    r.assert_ok();
+    let rec = &json_lines(&r.stdout)[0];
+    let kept = rec["kept"].as_str().unwrap().to_string();
+    assert!(kept.len() <= 63 && kept.ends_with("-pre-refresh"), "{kept}");
+    assert_eq!(
+        p.get(&kept)["config"]["user.golden.pre-refresh-of"],
+        long.as_str()
+    );
+    assert_eq!(p.file(&long, "/etc/golden-update").as_deref(), Some("v2\n"));
+    p.tool("golden-refresh", &["--restore", &long]).assert_ok();
+    assert_eq!(p.file(&long, "/etc/golden-update"), None);
+    assert!(!p.instances().contains(&kept));
+}
+
+#[test]
 fn a_clone_with_a_static_address_is_refreshed_and_restored_with_it() {
     let p = Project::new("rf-addr");
     stale_clones(&p, 1);

@@ -28,13 +28,29 @@ pub const KEY_DEVICE: &str = "user.golden.device.";
 /// A NIC's keys that name addresses no other NIC may hold.
 const STATIC: &[&str] = &["ipv4.address", "ipv6.address"];
 
-/// The name of `clone`'s pre-refresh copy.
+/// What a copy's name ends with.
+const SUFFIX: &str = "-pre-refresh";
+
+/// The name of `clone`'s pre-refresh copy: `CLONE-pre-refresh`, or, for a
+/// name too long for that (golden-derive makes names of up to 63
+/// characters), the clone's name cut short and 8 hex digits of its SHA-256
+/// (`…-1a2b3c4d-pre-refresh`): one name per clone, the same for every
+/// version of the tools, so that a restore finds it. Which clone a copy is
+/// of is its `KEY_PRE_REFRESH_OF`, checked by [`find`].
 pub fn name(clone: &str) -> Result<String> {
-    let kept = format!("{clone}-pre-refresh");
+    let kept = format!("{clone}{SUFFIX}");
+    if check_instance_name(&kept).is_ok() {
+        return Ok(kept);
+    }
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(clone.as_bytes());
+    let hash: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let room = 63 - SUFFIX.len() - hash.len() - 1;
+    let stem = clone[..room.min(clone.len())].trim_end_matches('-');
+    let kept = format!("{stem}-{hash}{SUFFIX}");
     check_instance_name(&kept).map_err(|_| {
         Error::failed(format!(
-            "{clone}: the name of its pre-refresh copy, {kept}, is not a valid instance name \
-             (63 characters at most); rename the clone to refresh it"
+            "{clone}: no valid name for its pre-refresh copy ({kept}); rename the clone to refresh it"
         ))
     })?;
     Ok(kept)
@@ -132,6 +148,24 @@ pub fn image_keys_back(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_clone_name_has_a_copy_name_of_its_own() {
+        assert_eq!(name("web").unwrap(), "web-pre-refresh");
+        let long = "a".repeat(63);
+        let other = format!("{}b", "a".repeat(62));
+        let (k1, k2) = (name(&long).unwrap(), name(&other).unwrap());
+        assert_ne!(k1, k2);
+        for k in [&k1, &k2] {
+            assert!(k.len() <= 63 && k.ends_with(SUFFIX), "{k}");
+            check_instance_name(k).unwrap();
+        }
+        // The same name every time: a restore finds the copy a refresh made.
+        assert_eq!(name(&long).unwrap(), k1);
+        // Cut on a hyphen: none doubled before the digits.
+        let hyphen = format!("{}-{}", "a".repeat(41), "b".repeat(21));
+        assert!(!name(&hyphen).unwrap().contains("--"));
+    }
+
     use super::*;
     use serde_json::json;
 

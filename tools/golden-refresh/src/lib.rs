@@ -38,7 +38,8 @@ use plan::Planned;
         carried from the old root so known_hosts stays valid; --new-identity makes new \
         ones). A running clone is stopped cleanly first and started again.\n\n\
         The state before the refresh is kept as a stopped copy named CLONE-pre-refresh \
-        (replaced at the next refresh; --no-keep removes it once done). The clone's own \
+        (a name too long for that is cut short and given 8 hex digits of its hash; \
+        replaced at the next refresh; --no-keep removes it once done). The clone's own \
         snapshots move to that copy: the daemon's rebuild needs a clone without any. \
         So a refresh whose copy would replace one still holding snapshots is refused \
         before anything changes, naming them (-n says the same): keep them elsewhere or \
