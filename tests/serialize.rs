@@ -62,6 +62,33 @@ fn start_holding(mut cmd: std::process::Command) -> (Child, Vec<String>) {
     (child, seen)
 }
 
+/// Spawns `cmd`, a run on another machine, and checks that the first thing
+/// it says is that it waits for the holder of `held`, naming it; returns it,
+/// the rest of its stderr and that first line.
+fn spawn_waiting_for(
+    cmd: &mut std::process::Command,
+    held: &serde_json::Value,
+) -> (
+    std::process::Child,
+    BufReader<std::process::ChildStderr>,
+    String,
+) {
+    let mut b = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(b.stderr.take().unwrap());
+    let mut first = String::new();
+    err.read_line(&mut first).unwrap();
+    assert!(
+        first.contains("waiting for another run on stubborn (held by")
+            && first.contains(&format!(":{}:", a_pid(held))),
+        "{first}"
+    );
+    (b, err, first)
+}
+
 fn lock_key(p: &Project) -> serde_json::Value {
     let proj: serde_json::Value =
         serde_json::from_str(&incus_ok(&["query", &format!("/1.0/projects/{}", p.name)])).unwrap();
@@ -87,18 +114,9 @@ fn two_creates_that_share_no_local_lock_take_turns() {
         "{held}"
     );
     // B, told to kill, must wait for A: it says so, naming A.
-    let mut b = create_elsewhere(&p, &b_dir, &["--force", "--timeout", "1", "stubborn"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(b.stderr.take().unwrap());
-    let mut first = String::new();
-    err.read_line(&mut first).unwrap();
-    assert!(
-        first.contains("waiting for another run on stubborn (held by")
-            && first.contains(&format!(":{}:", a_pid(&held))),
-        "{first}"
+    let (mut b, mut err, first) = spawn_waiting_for(
+        &mut create_elsewhere(&p, &b_dir, &["--force", "--timeout", "1", "stubborn"]),
+        &held,
     );
     // A dies holding it: B goes on (a holder of this machine that is gone
     // holds nothing), after what A left running on the daemon ends.
@@ -285,20 +303,11 @@ fn a_restore_waits_for_a_refresh_held_elsewhere() {
         "{held}"
     );
     // B, a restore on a machine of its own, waits for A, naming it.
-    let mut b = golden("golden-refresh")
-        .env("XDG_RUNTIME_DIR", b_dir.path())
-        .args(["--project", &p.name, "--restore", "--force", "stubborn"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(b.stderr.take().unwrap());
-    let mut first = String::new();
-    err.read_line(&mut first).unwrap();
-    assert!(
-        first.contains("waiting for another run on stubborn (held by")
-            && first.contains(&format!(":{}:", a_pid(&held))),
-        "{first}"
+    let (mut b, mut err, first) = spawn_waiting_for(
+        golden("golden-refresh")
+            .env("XDG_RUNTIME_DIR", b_dir.path())
+            .args(["--project", &p.name, "--restore", "--force", "stubborn"]),
+        &held,
     );
     assert!(
         p.instances().contains(&"stubborn-pre-refresh".to_string()),
