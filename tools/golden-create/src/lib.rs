@@ -12,7 +12,7 @@ use golden::model::PRISTINE;
 use golden::output::{OutputArgs, Printer};
 use golden::readers::{Exclusive, Snapshotting};
 use golden::swap::{self, Swapped};
-use golden::target::{locate, wanted, Target};
+use golden::target::{locate_each_once, wanted, Target};
 use golden::{Error, Result, Status};
 use serde::Serialize;
 
@@ -84,17 +84,11 @@ pub fn command() -> clap::Command {
 pub fn run(matches: &ArgMatches) -> Result<Status> {
     let args = Args::from_arg_matches(matches).map_err(|e| Error::usage(e.to_string()))?;
     let printer = Printer::stdout(&args.output, COLUMNS)?;
-    let targets = locate(wanted(
+    let targets = locate_each_once(wanted(
         input(&args.names, "instance")?,
         args.project.as_deref(),
         "instance",
     )?)?;
-    let mut seen = std::collections::BTreeSet::new();
-    for t in &targets {
-        if !seen.insert((&t.remote, &t.project, &t.name)) {
-            return Err(Error::usage(format!("{t} is named twice")));
-        }
-    }
     // Stopping an ephemeral instance deletes it, rootfs and pristine with it:
     // refuse before touching any, -n included.
     for t in &targets {

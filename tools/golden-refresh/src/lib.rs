@@ -14,7 +14,7 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
 use golden::batch;
 use golden::cli::{input, Input};
 use golden::output::{OutputArgs, Printer};
-use golden::target::{locate, wanted, wanted_from};
+use golden::target::{locate, locate_each_once, wanted, wanted_from};
 use golden::{Error, Result, Status};
 use serde::Serialize;
 
@@ -162,7 +162,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
             |k| restore::one(k, &args),
         );
     }
-    let targets = locate(wanted)?;
+    let targets = locate_each_once(wanted)?;
     let planned = plan::plan(targets)?;
     let images = image::Images::default();
     let status = batch::run(

@@ -2,7 +2,7 @@
 //! a name that is no clone, a pre-refresh copy, a virtual machine or a clone
 //! whose template is gone is refused with exit 2, and nothing is done.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use golden::incus::{Instance, Kind, Scope};
 use golden::model::{Provenance, KEY_PRE_REFRESH_OF};
@@ -38,12 +38,6 @@ impl Planned {
 }
 
 pub fn plan(targets: Vec<Target>) -> Result<Vec<Planned>> {
-    let mut seen = BTreeSet::new();
-    for t in &targets {
-        if !seen.insert((&t.remote, &t.project, &t.name)) {
-            return Err(Error::usage(format!("{t} is named twice")));
-        }
-    }
     // One listing per remote: the clones, and their templates by uuid.
     let mut listings: BTreeMap<Option<String>, Vec<Instance>> = BTreeMap::new();
     for t in &targets {

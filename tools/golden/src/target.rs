@@ -127,6 +127,19 @@ pub fn wanted_from(
         .collect()
 }
 
+/// [`locate`], for a tool that does one thing to each instance: one named
+/// twice (the same remote, project and name) is a usage error.
+pub fn locate_each_once(wanted: Vec<Wanted>) -> Result<Vec<Target>> {
+    let targets = locate(wanted)?;
+    let mut seen = BTreeSet::new();
+    for t in &targets {
+        if !seen.insert((&t.remote, &t.project, &t.name)) {
+            return Err(Error::usage(format!("{t} is named twice")));
+        }
+    }
+    Ok(targets)
+}
+
 /// Finds each wanted instance's project, in one listing call per remote.
 /// A name missing, or found in more than one project when none was given, is a
 /// usage error: nothing is done for any of them.
