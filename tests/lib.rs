@@ -710,9 +710,29 @@ impl Project {
         boot(&self.name, name)
     }
 
-    /// `sh -c LINE` in a running instance; its stdout, which must succeed.
+    /// `sh -c LINE` in a running instance, which must succeed; its stdout.
+    /// Read back through the files API from a file in the guest, never from
+    /// `incus exec`'s own output: that came back empty, with exit 0, about
+    /// once in 100-200 runs on a busy machine (Incus 6.0.4, seen on Debian
+    /// 12 and 13: `cat /etc/machine-id; echo end` printed nothing at all),
+    /// while the files API read the same file right 200 times in 200.
     pub fn sh(&self, instance: &str, line: &str) -> String {
-        self.incus(&["exec", instance, "--", "sh", "-c", line])
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let out = format!(
+            "/run/golden-test-{}-{}.out",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        self.incus(&[
+            "exec",
+            instance,
+            "--",
+            "sh",
+            "-c",
+            &format!("( {line} ) >{out}"),
+        ]);
+        self.file(instance, &out)
+            .unwrap_or_else(|| panic!("{instance}: {out} (the output of `{line}`) unreadable"))
     }
 
     /// The IPv4 address a booted instance holds on eth0, once networkd says
