@@ -12,6 +12,12 @@ use golden_tests::*;
 /// A running instance that ignores the halt signal: a clean stop never ends.
 fn stubborn(p: &Project) {
     p.instance("stubborn", None);
+    make_stubborn(p);
+}
+
+/// The instance `stubborn`, there already, made to ignore a clean stop, and
+/// started.
+fn make_stubborn(p: &Project) {
     p.incus(&[
         "config",
         "set",
@@ -19,6 +25,18 @@ fn stubborn(p: &Project) {
         "raw.lxc=lxc.signal.halt=SIGCONT",
     ]);
     p.incus(&["start", "stubborn"]);
+}
+
+/// The lease on `stubborn`, which must name the run `holder` as its owner.
+fn held_by(p: &Project, holder: &Child) -> serde_json::Value {
+    let held = lock_key(p);
+    assert!(
+        held.as_str()
+            .unwrap_or("")
+            .contains(&format!(":{}:", holder.id())),
+        "{held}"
+    );
+    held
 }
 
 /// golden-create as if on a machine of its own: its own runtime directory, so
@@ -106,13 +124,7 @@ fn two_creates_that_share_no_local_lock_take_turns() {
         &a_dir,
         &["--timeout", "20", "stubborn"],
     ));
-    let held = lock_key(&p);
-    assert!(
-        held.as_str()
-            .unwrap_or("")
-            .contains(&format!(":{}:", a.id())),
-        "{held}"
-    );
+    let held = held_by(&p, &a);
     // B, told to kill, must wait for A: it says so, naming A.
     let (mut b, mut err, first) = spawn_waiting_for(
         &mut create_elsewhere(&p, &b_dir, &["--force", "--timeout", "1", "stubborn"]),
@@ -277,13 +289,7 @@ fn a_restore_waits_for_a_refresh_held_elsewhere() {
     p.tool("golden-create", &["-q", "tpl"]).assert_ok();
     p.tool("golden-refresh", &["-q", "stubborn"]).assert_ok();
     p.tool("golden-create", &["-q", "tpl"]).assert_ok();
-    p.incus(&[
-        "config",
-        "set",
-        "stubborn",
-        "raw.lxc=lxc.signal.halt=SIGCONT",
-    ]);
-    p.incus(&["start", "stubborn"]);
+    make_stubborn(&p);
     let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     // A refreshes it elsewhere, waiting for a stop that never comes.
     let mut refresh = golden("golden-refresh");
@@ -295,13 +301,7 @@ fn a_restore_waits_for_a_refresh_held_elsewhere() {
         "stubborn",
     ]);
     let (mut a, _) = start_holding(refresh);
-    let held = lock_key(&p);
-    assert!(
-        held.as_str()
-            .unwrap_or("")
-            .contains(&format!(":{}:", a.id())),
-        "{held}"
-    );
+    let held = held_by(&p, &a);
     // B, a restore on a machine of its own, waits for A, naming it.
     let (mut b, mut err, first) = spawn_waiting_for(
         golden("golden-refresh")
