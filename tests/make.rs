@@ -10,10 +10,35 @@ fn make(args: &[&str]) -> Run {
     static BUILD: std::sync::Once = std::sync::Once::new();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     BUILD.call_once(|| {
-        let r = run(command("make").arg("-s").arg("-C").arg(&root).arg("build"));
+        let r = run(make_command().arg("-C").arg(&root).arg("build"));
         assert_eq!(r.code, 0, "make build: {}", r.stderr);
     });
-    run(command("make").arg("-s").arg("-C").arg(root).args(args))
+    run(make_command().arg("-C").arg(root).args(args))
+}
+
+/// `make -s` in the environment a user's shell has: without the variables
+/// cargo sets for a test binary. ring's build script reruns when
+/// CARGO_MANIFEST_DIR changes, so with them `make build` rebuilt the whole
+/// release tree (4-8 minutes of every `make test`) that `make demo` had built.
+fn make_command() -> std::process::Command {
+    let mut c = command("make");
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let from_cargo = [
+            "CARGO_MANIFEST_",
+            "CARGO_PKG_",
+            "CARGO_CRATE_",
+            "CARGO_BIN_",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p))
+            || ["CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"].contains(&&*name);
+        if from_cargo {
+            c.env_remove(&*name);
+        }
+    }
+    c.arg("-s");
+    c
 }
 
 #[test]
