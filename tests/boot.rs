@@ -167,3 +167,108 @@ fn debian12_refreshed_clones_boot_as_themselves() {
 fn debian13_refreshed_clones_boot_as_themselves() {
     refreshed_clones_boot_as_themselves("debian13");
 }
+
+/// Its machine-id as the templates make it: the instance's `volatile.uuid`.
+fn uuid_id(p: &Project, name: &str) -> String {
+    let uuid = p.get(name)["config"]["volatile.uuid"].clone();
+    uuid.as_str().unwrap().replace('-', "")
+}
+
+/// Every route from a golden gives a machine of its own, renewed by the
+/// golden's templates at its first start: golden-derive, a plain `incus copy`
+/// of the pristine, a copy of a clone, the published image launched.
+/// `--keep-identity` keeps the template's. The template is unchanged.
+fn every_route_gives_a_machine_of_its_own(image: &str) {
+    let p = Project::new(&format!("routes-{image}"));
+    p.debian_golden_from(image, "tpl", UNITS);
+    let template = machine(&p, "tpl");
+    let rsa = |m: &Machine| keyscan(&m.address, "rsa");
+    let template_rsa = rsa(&template);
+    p.incus(&["stop", "tpl"]);
+
+    let r = p.tool("golden-derive", &["-f", "json", "tpl", "d1"]);
+    r.assert_ok();
+    let renewed = "machine-id,ssh-host-keys,hostname,dhcp-leases";
+    assert_eq!(
+        json_lines(&r.stdout)[0]["identity"],
+        renewed,
+        "{}",
+        r.stdout
+    );
+    p.incus(&["copy", "tpl/pristine", "x1"]);
+    let alias = format!("routes-{image}");
+    p.tool("golden-publish", &["-q", "--alias", &alias, "tpl"])
+        .assert_ok();
+    p.incus(&["init", &alias, "i1", "--network", BRIDGE]);
+    p.incus(&["start", "d1", "x1", "i1"]);
+    // With its RSA key's fingerprint, read while it runs where it is.
+    let seen = |n: &str| {
+        let m = machine(&p, n);
+        let key = rsa(&m);
+        (m, key)
+    };
+    let mut named = vec![("tpl", template.clone(), template_rsa.clone())];
+    for n in ["d1", "x1", "i1"] {
+        let (m, key) = seen(n);
+        named.push((n, m, key));
+    }
+    // A copy of a clone renews too (the templates travel with it).
+    p.incus(&["stop", "d1"]);
+    p.incus(&["copy", "d1", "d1b"]);
+    p.incus(&["start", "d1", "d1b"]);
+    let (m, key) = seen("d1b");
+    named.push(("d1b", m, key));
+    for (n, m, key) in &named[1..] {
+        assert_eq!(&m.hostname, n, "{m:?}");
+        assert_eq!(m.machine_id, uuid_id(&p, n), "{n}");
+        assert_ne!(key, &template_rsa, "{n}: the RSA key renewed too");
+        assert_eq!(units(&p, n), ("enabled".into(), "disabled".into()), "{n}");
+        assert_eq!(p.sh(n, "cat /etc/golden-provisioned"), "provisioned\n");
+        assert_eq!(
+            p.sh(n, "test -e /etc/golden/renew-ssh-keys || echo done"),
+            "done\n",
+            "{n}: the renewal ran"
+        );
+    }
+    for f in [
+        |m: &Machine| m.machine_id.clone(),
+        |m: &Machine| m.ssh_key.clone(),
+        |m: &Machine| m.address.clone(),
+        |m: &Machine| m.hostname.clone(),
+    ] {
+        let distinct: BTreeSet<String> = named.iter().map(|(_, m, _)| f(m)).collect();
+        assert_eq!(distinct.len(), named.len(), "{named:?}");
+    }
+    let rsas: BTreeSet<&String> = named.iter().map(|(_, _, k)| k).collect();
+    assert_eq!(rsas.len(), named.len(), "{named:?}");
+    p.incus(&["stop", "d1", "x1", "i1", "d1b"]);
+
+    // Kept: the template's identity, as asked (the template is stopped).
+    p.tool("golden-derive", &["-q", "--keep-identity", "tpl", "k1"])
+        .assert_ok();
+    let k1 = machine(&p, "k1");
+    assert_eq!(k1.machine_id, template.machine_id);
+    assert_eq!(k1.ssh_key, template.ssh_key);
+    assert_eq!(k1.hostname, "tpl");
+    p.incus(&["stop", "k1"]);
+
+    // The template keeps its own, and boots as before.
+    let again = machine(&p, "tpl");
+    assert_eq!(
+        (&again.hostname, &again.machine_id, &again.ssh_key),
+        (&template.hostname, &template.machine_id, &template.ssh_key)
+    );
+    assert_eq!(rsa(&again), template_rsa);
+    assert_eq!(units(&p, "tpl"), ("enabled".into(), "disabled".into()));
+    p.incus(&["stop", "tpl"]);
+}
+
+#[test]
+fn debian12_every_route_gives_a_machine_of_its_own() {
+    every_route_gives_a_machine_of_its_own("debian12");
+}
+
+#[test]
+fn debian13_every_route_gives_a_machine_of_its_own() {
+    every_route_gives_a_machine_of_its_own("debian13");
+}

@@ -15,6 +15,7 @@ fn a_kill_at_any_point_of_create_leaves_a_usable_golden() {
     // (golden::killpoint): the kill lands there on every run.
     for (i, point) in [
         "create:stopped",
+        "create:templated",
         "swap:next-made",
         "swap:old-set-aside",
         "swap:renamed",

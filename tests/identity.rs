@@ -1,5 +1,6 @@
-//! Every clone its own machine: golden-derive's identity reset, end to end, on
-//! a real Debian 12 golden (the `debian12` image `tests/incus.sh start` builds
+//! Every clone its own machine, end to end: renewed by the golden's templates
+//! at the first start, or reset by golden-derive for a pristine without them,
+//! on a real Debian 12 golden (the `debian12` image `tests/incus.sh start` builds
 //! with mmdebstrap: systemd, openssh-server, dbus) and on busybox fixtures for
 //! the edge cases.
 
@@ -51,6 +52,9 @@ fn identity(p: &Project, i: &str) -> Identity {
     }
 }
 
+/// What golden-create's templates renew in the Debian golden.
+const RENEWED: &str = "machine-id,ssh-host-keys,hostname,dhcp-leases";
+
 #[test]
 fn three_clones_of_a_debian_golden_are_three_machines() {
     let p = Project::new("identity");
@@ -58,28 +62,30 @@ fn three_clones_of_a_debian_golden_are_three_machines() {
     let before = identity(&p, "deb");
     assert_eq!(before.machine_id.trim().len(), 32, "{}", before.machine_id);
 
-    // -n says what would be reset, and what the golden holds.
+    // golden-create and derive's -n say what every instance will renew.
+    let r = p.tool("golden-create", &["-n", "-f", "json", "deb"]);
+    r.assert_ok();
+    assert_eq!(json_lines(&r.stdout)[0]["identity"], RENEWED);
     let r = p.tool("golden-derive", &["-n", "-f", "json", "deb", "a"]);
     r.assert_ok();
-    let all = "machine-id,ssh-host-keys,hostname,dhcp-leases,random-seed";
-    assert_eq!(json_lines(&r.stdout)[0]["identity"], all);
-    for held in [
-        "/etc/machine-id (an id: new one)",
-        "/etc/ssh/ssh_host_rsa_key (rsa-3072)",
-        "/etc/ssh/ssh_host_ed25519_key (ed25519)",
-        "/var/lib/dhcp/dhclient.eth0.leases (removed)",
-    ] {
-        assert!(r.stderr.contains(held), "{held}: {}", r.stderr);
-    }
+    assert_eq!(json_lines(&r.stdout)[0]["identity"], RENEWED);
     assert_eq!(p.instances(), ["deb"]);
 
     let r = p.tool("golden-derive", &["-f", "json", "deb", "a", "b", "c"]);
     r.assert_ok();
     let recs = json_lines(&r.stdout);
     assert_eq!(recs.len(), 3);
-    assert!(recs.iter().all(|r| r["identity"] == all), "{}", r.stdout);
-    assert_eq!(p.get("a")["config"]["user.golden.identity"], all);
+    assert!(
+        recs.iter().all(|r| r["identity"] == RENEWED),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(p.get("a")["config"]["user.golden.identity"], RENEWED);
 
+    // Renewed by the daemon and the guest at the first start.
+    for name in ["a", "b", "c"] {
+        assert_eq!(p.boot(name), "running", "{name}");
+    }
     let clones: Vec<Identity> = ["a", "b", "c"].iter().map(|c| identity(&p, c)).collect();
     let ids: BTreeSet<&str> = clones
         .iter()
@@ -88,9 +94,9 @@ fn three_clones_of_a_debian_golden_are_three_machines() {
         .collect();
     assert_eq!(ids.len(), 4, "four machine-ids: {ids:?}");
     for (c, name) in clones.iter().zip(["a", "b", "c"]) {
-        assert_eq!(c.machine_id.trim().len(), 32);
-        // A booted Debian's D-Bus id is a link to /etc/machine-id (dbus's
-        // tmpfiles.d): one id, reset once.
+        let uuid = p.get(name)["config"]["volatile.uuid"].clone();
+        assert_eq!(c.machine_id.trim(), uuid.as_str().unwrap().replace('-', ""));
+        // A booted Debian's D-Bus id is a link to /etc/machine-id.
         assert_eq!(
             stat(&p, name, "/var/lib/dbus/machine-id"),
             "777 symbolic link"
@@ -112,8 +118,12 @@ fn three_clones_of_a_debian_golden_are_three_machines() {
                 "{public}"
             );
         }
-        assert_eq!(p.file(name, "/var/lib/dhcp/dhclient.eth0.leases"), None);
-        assert_eq!(p.file(name, "/var/lib/systemd/random-seed"), None);
+        assert_eq!(
+            p.file(name, "/var/lib/dhcp/dhclient.eth0.leases")
+                .as_deref(),
+            Some("")
+        );
+        assert_eq!(p.file(name, "/etc/golden/renew-ssh-keys"), None);
     }
     for (i, k) in KEYS.iter().enumerate() {
         let prints: BTreeSet<&str> = clones
@@ -125,23 +135,20 @@ fn three_clones_of_a_debian_golden_are_three_machines() {
     }
     let rsa = p.file("a", "/etc/ssh/ssh_host_rsa_key.pub").unwrap();
     assert!(rsa.starts_with("ssh-rsa "), "{rsa}");
+    p.incus(&["stop", "a", "b", "c"]);
 
-    // The template and its pristine are untouched.
+    // The template is untouched, and never renders its own templates.
     let after = identity(&p, "deb");
     assert_eq!(after.machine_id, before.machine_id);
     assert_eq!(after.keys, before.keys);
     assert_eq!(after.hostname, "deb");
-    assert!(p.file("deb", "/var/lib/systemd/random-seed").is_some());
-    let d = p.tool(
-        "golden-derive",
-        &["-f", "json", "--keep-identity", "deb", "d"],
-    );
-    d.assert_ok();
+    assert_eq!(p.boot("deb"), "running");
+    let booted = identity(&p, "deb");
     assert_eq!(
-        identity(&p, "d").keys,
-        before.keys,
-        "the pristine kept its keys"
+        (booted.machine_id, booted.keys, booted.hostname),
+        (before.machine_id, before.keys, "deb".to_string())
     );
+    p.incus(&["stop", "deb"]);
 }
 
 #[test]
@@ -155,43 +162,72 @@ fn keep_identity_keeps_the_template_identity() {
     );
     r.assert_ok();
     assert!(json_lines(&r.stdout).iter().all(|r| r["identity"] == "-"));
+    assert_eq!(p.get("k1")["config"]["user.golden.identity"], "-");
+    // Booted: still the template's (one at a time, never beside it).
     for k in ["k1", "k2"] {
+        assert_eq!(p.boot(k), "running", "{k}");
         let c = identity(&p, k);
         assert_eq!(c.machine_id, before.machine_id);
         assert_eq!(c.keys, before.keys);
         assert_eq!(c.hostname, "deb");
-        assert!(p.file(k, "/var/lib/systemd/random-seed").is_some());
+        p.incus(&["stop", k]);
     }
-    assert_eq!(p.get("k1")["config"]["user.golden.identity"], "-");
+}
+
+#[test]
+fn a_pristine_without_templates_is_reset_by_the_tool() {
+    // A pristine made before golden-create wrote templates (or by hand):
+    // golden-derive resets each clone's files itself, before any start.
+    let p = Project::new("oldpristine");
+    p.debian_golden("deb");
+    p.incus(&["config", "unset", "deb", "user.golden.renews"]);
+    p.incus(&["snapshot", "delete", "deb", "pristine"]);
+    p.snapshot("deb", "pristine");
+    let before = identity(&p, "deb");
+    let all = "machine-id,ssh-host-keys,hostname,dhcp-leases,random-seed";
+    let r = p.tool("golden-derive", &["-n", "-f", "json", "deb", "a"]);
+    r.assert_ok();
+    assert_eq!(json_lines(&r.stdout)[0]["identity"], all);
+    for held in [
+        "/etc/machine-id (an id: new one)",
+        "/etc/ssh/ssh_host_rsa_key (rsa-3072)",
+        "/var/lib/dhcp/dhclient.eth0.leases (removed)",
+    ] {
+        assert!(r.stderr.contains(held), "{held}: {}", r.stderr);
+    }
+    let r = p.tool("golden-derive", &["-f", "json", "deb", "a"]);
+    r.assert_ok();
+    assert_eq!(json_lines(&r.stdout)[0]["identity"], all);
+    let a = identity(&p, "a");
+    assert_ne!(a.machine_id, before.machine_id);
+    assert!(a.keys.iter().all(|k| !before.keys.contains(k)));
+    assert_eq!(a.hostname, "a");
+    assert_eq!(p.file("a", "/var/lib/dhcp/dhclient.eth0.leases"), None);
 
     // A run killed between the copy and the reset leaves the clone marked
-    // pending: --skip-existing finishes it, and the clone says so.
+    // pending, with the template's identity: --skip-existing finishes it.
+    p.tool("golden-derive", &["-q", "--keep-identity", "deb", "k2"])
+        .assert_ok();
     p.incus(&["config", "set", "k2", "user.golden.identity=pending"]);
     let r = p.tool(
         "golden-derive",
-        &["-f", "json", "--skip-existing", "deb", "k1", "k2"],
+        &["-f", "json", "--skip-existing", "deb", "k2"],
     );
     r.assert_ok();
-    let recs = json_lines(&r.stdout);
-    let by = |n: &str| recs.iter().find(|r| r["instance"] == n).unwrap().clone();
-    assert_eq!(by("k1")["status"], "skipped");
-    assert_eq!(by("k1")["identity"], "-");
-    let all = "machine-id,ssh-host-keys,hostname,dhcp-leases,random-seed";
-    assert_eq!(by("k2")["status"], "skipped");
-    assert_eq!(by("k2")["identity"], all);
+    let rec = &json_lines(&r.stdout)[0];
+    assert_eq!(
+        (rec["status"].as_str(), rec["identity"].as_str()),
+        (Some("skipped"), Some(all))
+    );
     assert_eq!(p.get("k2")["config"]["user.golden.identity"], all);
-    let k2 = identity(&p, "k2");
-    assert_ne!(k2.machine_id, before.machine_id);
-    assert_ne!(k2.keys, before.keys);
-    assert_eq!(k2.hostname, "k2");
 
     // Started meanwhile, with the template's identity: refused, saying how to redo it.
-    p.incus(&["config", "set", "k1", "user.golden.identity=pending"]);
-    p.incus(&["start", "k1"]);
-    let r = p.tool("golden-derive", &["--skip-existing", "deb", "k1"]);
+    p.incus(&["config", "set", "a", "user.golden.identity=pending"]);
+    p.incus(&["start", "a"]);
+    let r = p.tool("golden-derive", &["--skip-existing", "deb", "a"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("incus delete --force k1"), "{}", r.stderr);
-    p.incus(&["stop", "k1"]);
+    assert!(r.stderr.contains("incus delete --force a"), "{}", r.stderr);
+    p.incus(&["stop", "a"]);
 }
 
 /// A busybox golden with `files` written (path, content) and `links` made.

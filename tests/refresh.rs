@@ -139,7 +139,8 @@ fn the_update_cycle_of_a_20_student_lab() {
 }
 
 /// A busybox golden and clones with an identity of their own (a machine-id,
-/// as derive left it), then a new pristine: every clone stale.
+/// as the golden's templates render it at a clone's first start), then a new
+/// pristine: every clone stale.
 fn stale_clones(p: &Project, n: usize) -> Vec<String> {
     p.instance("tpl", None);
     provision(
@@ -152,6 +153,11 @@ fn stale_clones(p: &Project, n: usize) -> Vec<String> {
     args.extend(clones.iter().map(String::as_str));
     let r = p.tool("golden-derive", &args);
     r.assert_ok();
+    let mut started = vec!["start"];
+    started.extend(clones.iter().map(String::as_str));
+    p.incus(&started);
+    started[0] = "stop";
+    p.incus(&started);
     provision(p, "tpl", "echo v2 >/etc/golden-update");
     clones
 }

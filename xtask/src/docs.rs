@@ -120,12 +120,23 @@ fn identity_section(roff: &mut Roff) {
     section(roff, "IDENTITY");
     roff.text([roman(
         "Incus gives a copy a new MAC address and volatile.uuid, and never touches its root \
-         filesystem: without a reset, every clone is the template's machine. golden-derive resets \
-         each new container before it is ever started, through the daemon's files API only \
-         (reads, writes with owner and mode, removals), touching only files the clone holds; the \
-         template and its pristine are never written. The identity column says what was reset: \
-         machine-id,ssh-host-keys,hostname,dhcp-leases,random-seed, or - for nothing; with -n, \
-         what would be, and a notice lists the identity files the golden holds.",
+         filesystem by itself: without more, every clone is the template's machine. \
+         golden-create writes identity templates into the golden's metadata before it takes \
+         the pristine (see golden-create(1)); Incus renders them at the first start \
+         of every instance made from the pristine by any route: golden-derive, incus copy \
+         of the pristine or of a clone, a copy to another cluster member, incus launch of the \
+         image golden-publish made. The golden itself never renders them: it keeps its \
+         identity. golden-derive then only copies, and the identity column says what the \
+         templates renew (user.golden.renews of the pristine). With --keep-identity, each copy's \
+         template trigger is replaced by one no template answers, so it boots as the template.",
+    )]);
+    roff.control("PP", []).text([roman(
+        "A pristine without these templates (made by hand, or by an older golden-create) is \
+         reset by golden-derive itself, in each new container before it is ever started, \
+         through the daemon's files API only (reads, writes with owner and mode, removals); the \
+         template and its pristine are never written. The identity column then says what was \
+         reset: machine-id,ssh-host-keys,hostname,dhcp-leases,random-seed, or - for nothing; \
+         with -n, what would be, and a notice lists the identity files the golden holds:",
     )]);
     tagged(roff, "machine-id", "/etc/machine-id holding an id gets a new random one (journald, D-Bus, and systemd-networkd's DHCP client id derive from it: clones sharing it get one address). Empty or `uninitialized` is left: systemd makes one at first boot. /var/lib/dbus/machine-id gets the same new id when it is a file; a symlink is left.");
     tagged(roff, "ssh-host-keys", "Each /etc/ssh/ssh_host_*_key is replaced by a fresh key of the same kind (ed25519, ECDSA of the same curve, RSA of the same size), made in golden-derive itself, comment root@CLONE, owner kept, mode 0600, and its .pub 0644: no clone can pass for another. A key of a kind not made (DSA) is removed. RSA keys are slow to make (about a second of CPU each for 3072 bits): they are made on every core from the start of the run, while the daemon copies.");

@@ -27,6 +27,16 @@ use serde::Serialize;
         a failure or a kill at any point leaves a usable golden; snapshots the user named \
         are never renamed or deleted. Custom volumes attached to the instance get a pristine \
         snapshot too. The snapshots never expire, whatever snapshots.expiry says.\n\n\
+        Before the snapshot, a container gets identity templates in its metadata, so that \
+        every instance made from the pristine, by any route (golden-derive, incus copy, \
+        incus launch of a published image), is a machine of its own from its first start: \
+        Incus renders /etc/machine-id from the instance's volatile.uuid (and a \
+        /var/lib/dbus/machine-id file), /etc/hostname and /etc/hosts with its name, and \
+        empties DHCP leases; with sshd and systemd, a oneshot unit installed in the golden \
+        (golden-renew-ssh-keys.service) makes new host keys of the same kinds, at the paths \
+        sshd reads, before sshd starts. The golden itself never renders them and keeps its \
+        identity. The identity column says what is renewed; what cannot be (a symlinked \
+        file) is named in a notice.\n\n\
         Without NAME (or with -), records are read from stdin: bare names, TSV with a \
         header, or NDJSON, as golden-ls prints them."
 )]
@@ -64,6 +74,9 @@ pub struct Created {
     pub volumes: usize,
     /// Running again (--restart)?
     pub restarted: bool,
+    /// What every instance made from this pristine renews at its first start
+    /// (its templates; `-` for none).
+    pub identity: String,
 }
 
 pub const COLUMNS: &[&str] = &[
@@ -75,6 +88,7 @@ pub const COLUMNS: &[&str] = &[
     "stopped",
     "volumes",
     "restarted",
+    "identity",
 ];
 
 pub fn command() -> clap::Command {
@@ -141,6 +155,13 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
         incus.project(&t.project)?.volumes_project().to_string()
     };
     let snaps = SnapshotsOf::instance(&incus, &t.project, &t.name);
+    let templates = identity_templates(&incus, t, &inst)?;
+    let identity = golden::identity::column(
+        &templates
+            .as_ref()
+            .map(|p| p.categories())
+            .unwrap_or_default(),
+    );
 
     if args.run.dry_run {
         let previous = golden::swap::Snapshots::list(&snaps)?
@@ -157,12 +178,19 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
             stopped: running,
             volumes: volumes.len(),
             restarted: running && args.restart,
+            identity,
         });
     }
 
     if running {
         args.stop.stop(&incus, (&t.project, &t.name))?;
         golden::killpoint::reach("create:stopped");
+    }
+    if let Some(plan) = &templates {
+        // Before the snapshot, which carries them; the golden's own files
+        // are never rendered (it gets no trigger).
+        golden::identity::templates::install(&incus, &t.project, &t.name, plan)?;
+        golden::killpoint::reach("create:templated");
     }
     let mut all: Vec<SnapshotsOf> = volumes
         .iter()
@@ -192,7 +220,38 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
         stopped: running,
         volumes: volumes.len(),
         restarted,
+        identity,
     })
+}
+
+/// The templates that give every instance made from the pristine its own
+/// identity ([`golden::identity::templates`]), planned from the golden's root
+/// as it is now; what they cannot renew is said. `None` where templates do not
+/// apply: a virtual machine (its agent would render them after its init read
+/// the machine-id), or a remote whose requests cannot carry files.
+fn identity_templates(
+    incus: &golden::incus::Incus,
+    t: &Target,
+    inst: &golden::incus::Instance,
+) -> Result<Option<golden::identity::templates::Plan>> {
+    if inst.kind != "container" || !incus.speaks_files()? {
+        return Ok(None);
+    }
+    let files = golden::identity::InInstance {
+        incus,
+        project: &t.project,
+        name: &t.name,
+    };
+    let plan = golden::identity::templates::plan(&files)
+        .map_err(|e| e.context(format!("reading {}'s identity files", t.name)))?;
+    if !plan.not_renewed.is_empty() {
+        notice(format!(
+            "{}: instances made from it will keep its {}",
+            t.name,
+            plan.not_renewed.join(", ")
+        ));
+    }
+    Ok(Some(plan))
 }
 
 /// Swaps in a new pristine for the root disk and every volume at once: readers
@@ -253,6 +312,7 @@ mod tests {
             stopped: false,
             volumes: 0,
             restarted: false,
+            identity: "-".into(),
         };
         assert_eq!(golden::output::fields_of(&rec), COLUMNS);
     }

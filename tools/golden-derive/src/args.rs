@@ -32,11 +32,13 @@ pub enum Volumes {
         --ipv4 addresses (free on the network in every project; concurrent runs never \
         give one twice). Each clone names the snapshot it was really copied from: a \
         golden-create running meanwhile waits for the copies under way to rename it.\n\n\
-        Each new container gets its own identity before it is ever started, through \
-        the daemon's files API: a new /etc/machine-id (and /var/lib/dbus/machine-id when \
-        it is a file), fresh SSH host keys of the same kinds, its own name in /etc/hostname \
-        and /etc/hosts where they held the template's, and no DHCP leases nor random seed \
-        of the template's. --keep-identity keeps everything as copied.\n\n\
+        Each new container is a machine of its own from its first start: the identity \
+        templates golden-create put in the pristine make Incus render its own machine-id \
+        (its volatile.uuid), hostname and empty DHCP leases, and a unit in the guest make \
+        new SSH host keys before sshd starts; golden-derive only copies. A pristine without \
+        them (made by hand, or by an older golden-create) gets each clone reset through the \
+        daemon's files API before it is ever started. --keep-identity keeps everything as \
+        copied. See IDENTITY.\n\n\
         In a cluster, each clone lands on its template's member, so that it stays CoW; \
         --target MEMBER puts them on that member (a full copy over the network, on storage of \
         each member's own: cow is false and a notice says so; a shared pool such as Ceph \

@@ -17,12 +17,20 @@ use crate::options::Options;
 use crate::plan::Job;
 use crate::request::VM_NOT_RESET;
 use crate::template::Template;
+use golden::identity::templates::TRIGGER_NONE;
 use golden::identity::{self, Files, InInstance, Survey, SSH_DIR};
 use golden::identity::{KeyKind, KeyPool};
 
 /// What happens to the identity of one template's clones.
 pub enum Renewal {
     Keep,
+    /// The pristine's templates renew it at the first start (the column
+    /// says what), unless kept: nothing to do per clone but, to keep it, to
+    /// replace the daemon's trigger ([`TRIGGER_NONE`]).
+    Templates {
+        column: String,
+        keep: bool,
+    },
     /// A virtual machine: said in a notice and in the column.
     Vm,
     Reset {
@@ -46,7 +54,12 @@ pub fn prepare(templates: &[Template], jobs: &[Job], opts: &Options) -> Result<R
     for (i, tpl) in templates.iter().enumerate() {
         let copies = jobs.iter().filter(|j| j.template == i && resets(j)).count();
         let name = &tpl.target.name;
-        let renewal = if opts.keep_identity || copies == 0 {
+        let renewal = if !tpl.renews.is_empty() {
+            Renewal::Templates {
+                column: tpl.renews.clone(),
+                keep: opts.keep_identity,
+            }
+        } else if opts.keep_identity || copies == 0 {
             Renewal::Keep
         } else if tpl.kind == "virtual-machine" {
             notice(format!(
@@ -143,7 +156,8 @@ impl Renewals {
     /// The column of a dry run: what would be reset.
     pub fn planned(&self, template: usize) -> String {
         match &self.of[template] {
-            Renewal::Keep => "-".into(),
+            Renewal::Keep | Renewal::Templates { keep: true, .. } => "-".into(),
+            Renewal::Templates { column, .. } => column.clone(),
             Renewal::Vm => VM_NOT_RESET.into(),
             Renewal::Reset { dry, .. } => {
                 identity::column(&dry.as_deref().map(Survey::categories).unwrap_or_default())
@@ -162,10 +176,18 @@ impl Renewals {
         clone: &str,
         (source, holder): (&str, &str),
     ) -> Result<String> {
-        let Renewal::Reset { last, .. } = &self.of[template] else {
-            return Ok(self.planned(template));
-        };
         let incus = tpl.target.incus();
+        let last = match &self.of[template] {
+            Renewal::Reset { last, .. } => last,
+            Renewal::Templates { keep: true, .. } => {
+                let kept = serde_json::json!({ "config": {
+                    "volatile.apply_template": TRIGGER_NONE,
+                }});
+                incus.update_instance(&tpl.clone_project, clone, &kept)?;
+                return Ok(self.planned(template));
+            }
+            _ => return Ok(self.planned(template)),
+        };
         let files = InInstance {
             incus: &incus,
             project: &tpl.clone_project,

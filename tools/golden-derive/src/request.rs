@@ -53,7 +53,7 @@ pub fn copy_request(
             .insert(KEY_TEMPLATE_UUID.into(), tpl.uuid.clone());
     }
     req.config
-        .insert(KEY_IDENTITY.into(), identity_at_creation(tpl, opts).into());
+        .insert(KEY_IDENTITY.into(), identity_at_creation(tpl, opts));
     req.devices.extend(devices.clone());
     if opts.profiles.is_some() {
         req.profiles = opts.profiles.clone();
@@ -83,13 +83,16 @@ fn carry_settings(req: &mut CopyRequest, source: &Pristine) {
 
 /// The `user.golden.identity` a clone is created with: `pending` until its
 /// reset is done (see [`golden::model::KEY_IDENTITY`]).
-fn identity_at_creation(tpl: &Template, opts: &Options) -> &'static str {
+fn identity_at_creation(tpl: &Template, opts: &Options) -> String {
     if opts.keep_identity {
-        "-"
+        "-".into()
+    } else if !tpl.renews.is_empty() {
+        // Its templates renew it at its first start: nothing is pending.
+        tpl.renews.clone()
     } else if tpl.kind == "virtual-machine" {
-        VM_NOT_RESET
+        VM_NOT_RESET.into()
     } else {
-        IDENTITY_PENDING
+        IDENTITY_PENDING.into()
     }
 }
 

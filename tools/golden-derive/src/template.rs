@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use golden::incus::{PoolBook, StoragePool};
-use golden::model::{pool_shares_blocks, Provenance, IDENTITY_PENDING, KEY_IDENTITY};
+use golden::model::{pool_shares_blocks, Provenance, IDENTITY_PENDING, KEY_IDENTITY, KEY_RENEWS};
 use golden::readers::Shared;
 use golden::target::Target;
 use golden::{Error, Result};
@@ -42,6 +42,9 @@ pub struct Template {
     pub full_copies: Option<String>,
     /// The snapshots copied, as of the last look.
     pub pristine: Current,
+    /// What its pristine's identity templates renew in every copy at its
+    /// first start (`golden::model::KEY_RENEWS`), empty if it has none.
+    pub renews: String,
 }
 
 impl Template {
@@ -109,6 +112,12 @@ impl Template {
             volumes: to_copy.read(&t)?,
             ..first
         };
+        let renews = first
+            .config
+            .get(KEY_RENEWS)
+            .filter(|r| !r.is_empty())
+            .cloned()
+            .unwrap_or_default();
         drop(held);
 
         let pool = inst.root_pool().unwrap_or("").to_string();
@@ -151,6 +160,7 @@ impl Template {
             pool: p.clone(),
             clone_pool,
             pristine: Current::new(to_copy, first),
+            renews,
             target: t,
         })
     }

@@ -11,6 +11,7 @@
 //! clone's are written on it ([`KEY_HWADDR`], [`KEY_DEVICE`]), and
 //! `golden-refresh --restore` puts them back (see [`crate::restore`]).
 
+use golden::identity::templates::TRIGGER_NONE;
 use std::collections::BTreeMap;
 
 use serde_json::json;
@@ -123,6 +124,10 @@ pub fn make(
     incus
         .copy_instance_from(&c.project, inst.member(), &c.name, &req)
         .map_err(|e| e.context(format!("keeping {} as {kept}", c.name)))?;
+    // A copy: the daemon set its templates to renew its identity at its
+    // first start. It holds the clone's own, to give back.
+    let own = json!({ "config": { "volatile.apply_template": TRIGGER_NONE } });
+    incus.update_instance(&c.project, kept, &own)?;
     incus.instance(&c.project, kept)
 }
 

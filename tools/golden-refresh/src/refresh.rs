@@ -13,6 +13,7 @@
 //! 3. *Restart*: a clone that ran is started, and only then is `restart`
 //!    cleared: a rerun that finds it on an up-to-date clone starts it.
 
+use golden::identity::templates::TRIGGER_NONE;
 use golden::identity::{self, InInstance, KeyPool};
 use golden::incus::{Incus, Instance, SnapshotsOf};
 use golden::model::{
@@ -229,6 +230,9 @@ fn rebuild(
         KEY_CREATED_AT: rec.to,
         KEY_TEMPLATE_UUID: job.template_uuid,
         KEY_REFRESH_FROM: "",
+        // The rebuild set the templates to renew it at the next start: it
+        // carries its own (or got new ones just now) instead.
+        "volatile.apply_template": TRIGGER_NONE,
     }});
     // Carried from the copy, or made new (asked, or the clone had none of
     // its own; `one` never goes on without a copy unless renewing).

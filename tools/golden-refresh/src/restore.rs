@@ -10,6 +10,7 @@
 //! Incus, `golden::lease`): a refresh or a golden-create of it on another
 //! machine and a restore take turns; the copy is read again once held.
 
+use golden::identity::templates::TRIGGER_NONE;
 use std::time::Duration;
 
 use golden::cli::notice;
@@ -138,6 +139,8 @@ fn given_back(body: &mut Value) {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     config.remove(KEY_PRE_REFRESH_OF);
+    // Its own identity, never the templates' (see backup::make).
+    config.insert("volatile.apply_template".into(), TRIGGER_NONE.into());
     let mut devices_back = Vec::new();
     for (key, value) in saved {
         config.remove(&key);
@@ -162,7 +165,7 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn the_copy_gets_back_the_clones_mac_and_static_address() {
+    fn the_copy_gets_back_the_clones_mac_static_address_and_identity() {
         let mut body = json!({
             "config": {
                 "user.golden.pre-refresh-of": "c1",
@@ -179,7 +182,9 @@ mod tests {
             json!({
                 "config": {
                     "volatile.eth0.hwaddr": "10:66:6a:00:00:01",
-                    "user.mine": "kept"
+                    "user.mine": "kept",
+                    // Its own identity at its next start, not the templates'.
+                    "volatile.apply_template": TRIGGER_NONE
                 },
                 "devices": { "eth0": { "type": "nic", "network": "br0", "ipv4.address": "10.0.0.7" } }
             })

@@ -3,7 +3,7 @@
 //! names, on every run and every machine, where a kill after a delay lands
 //! somewhere different each time. Release builds hold none of it.
 //!
-//! The names, by tool: `create:stopped`, `swap:next-made`,
+//! The names, by tool: `create:stopped`, `create:templated`, `swap:next-made`,
 //! `swap:old-set-aside`, `swap:renamed`;
 //! `refresh:kept`, `refresh:marked`, `refresh:rebuilt`, `refresh:recorded`.
 

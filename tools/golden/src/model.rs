@@ -26,6 +26,11 @@ pub const KEY_TEMPLATE_UUID: &str = "user.golden.template_uuid";
 /// the two (killed) is told from one reset, and `--skip-existing` finishes it.
 pub const KEY_IDENTITY: &str = "user.golden.identity";
 pub const IDENTITY_PENDING: &str = "pending";
+/// On a golden, and so in its pristine: what its identity templates renew in
+/// every instance made from it (see `golden::identity::templates`). Written
+/// after the templates, before the snapshot: a pristine that says so holds
+/// them. golden-derive then leaves the identity to them.
+pub const KEY_RENEWS: &str = "user.golden.renews";
 
 /// Set on a clone while golden-refresh rebuilds it: "true" if it ran before
 /// (a rerun after a kill starts it again).

@@ -12,6 +12,7 @@ use crate::Result;
 mod carry;
 pub mod keys;
 mod reset;
+pub mod templates;
 
 pub use carry::carry;
 pub use keys::{KeyKind, KeyPool};
@@ -33,7 +34,7 @@ pub const RANDOM_SEED_FILE: &str = "/var/lib/systemd/random-seed";
 
 /// Where DHCP clients keep leases (dhclient, systemd-networkd, NetworkManager,
 /// dhcpcd), and which of their files are leases (or a client identity).
-const LEASE_DIRS: &[(&str, &[&str])] = &[
+pub(super) const LEASE_DIRS: &[(&str, &[&str])] = &[
     ("/var/lib/dhcp", &[".leases", ".lease"]),
     ("/var/lib/dhclient", &[".leases", ".lease"]),
     ("/run/systemd/netif/leases", &[""]),

@@ -341,3 +341,123 @@ fn a_carry_that_cannot_read_the_old_root_fails_with_the_daemon_words() {
     // Nothing was written into the new root.
     assert_eq!(new.get(ETC_HOSTNAME).unwrap().text(), "tpl\n");
 }
+
+mod templates {
+    use super::super::templates::{merged, plan, renewed_by, MARKER};
+    use super::*;
+
+    fn link(to: &str) -> InstanceFile {
+        let mut l = file(to, 0o777);
+        l.kind = FileKind::Symlink;
+        l
+    }
+
+    #[test]
+    fn a_debian_root_gets_every_template_and_the_key_renewer() {
+        let root = Fake::with(&[
+            (ETC_MACHINE_ID, file(ID, 0o444)),
+            (ETC_HOSTNAME, file("tpl\n", 0o644)),
+            (
+                ETC_HOSTS,
+                file("127.0.0.1 localhost\n127.0.1.1 tpl tpl-old\n", 0o644),
+            ),
+            ("/etc/ssh/sshd_config", file("", 0o644)),
+            (
+                "/etc/systemd/system/multi-user.target.wants/x",
+                file("", 0o644),
+            ),
+            ("/var/lib/dhcp/dhclient.eth0.leases", file("lease", 0o644)),
+        ]);
+        let p = plan(&root).unwrap();
+        assert_eq!(
+            p.categories(),
+            [MACHINE_ID, SSH_HOST_KEYS, HOSTNAME, DHCP_LEASES]
+        );
+        assert!(p.renewer);
+        assert!(p.not_renewed.is_empty(), "{:?}", p.not_renewed);
+        let of = |path: &str| &p.templates.iter().find(|t| t.path == path).unwrap().content;
+        assert_eq!(
+            of(ETC_MACHINE_ID),
+            "{{ config_get(\"volatile.uuid\", \"\")|cut:\"-\" }}\n"
+        );
+        assert_eq!(of(ETC_HOSTNAME), "{{ instance.name }}\n");
+        // Only the whole word: tpl-old is another name.
+        assert_eq!(
+            of(ETC_HOSTS),
+            "127.0.0.1 localhost\n127.0.1.1 {{ instance.name }} tpl-old\n"
+        );
+        assert_eq!(of("/var/lib/dhcp/dhclient.eth0.leases"), "");
+        assert_eq!(of(MARKER), "renew\n");
+        // Nothing was written in the golden by planning.
+        assert!(root.deleted.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_root_without_identity_files_gets_nothing() {
+        let root = Fake::with(&[("/bin/busybox", file("", 0o755))]);
+        let p = plan(&root).unwrap();
+        assert!(p.templates.is_empty() && !p.renewer && p.not_renewed.is_empty());
+        assert!(p.categories().is_empty());
+    }
+
+    #[test]
+    fn what_cannot_be_rendered_is_named_never_planned() {
+        let root = Fake::with(&[
+            (ETC_MACHINE_ID, link("/srv/id")),
+            (ETC_HOSTNAME, link("/srv/hostname")),
+            (ETC_HOSTS, file("127.0.1.1 {{ odd }}\n", 0o644)),
+            ("/etc/ssh/sshd_config", file("", 0o644)),
+        ]);
+        let p = plan(&root).unwrap();
+        assert!(p.templates.is_empty(), "{:?}", p.templates);
+        let said = p.not_renewed.join("; ");
+        for what in [ETC_MACHINE_ID, ETC_HOSTNAME, "SSH host keys (no systemd"] {
+            assert!(said.contains(what), "{what}: {said}");
+        }
+        // /etc/hosts does not name the (unreadable) hostname: left, unsaid.
+        assert!(!said.contains(ETC_HOSTS), "{said}");
+    }
+
+    #[test]
+    fn hosts_with_template_syntax_is_left_and_said() {
+        let root = Fake::with(&[
+            (ETC_HOSTNAME, file("tpl\n", 0o644)),
+            (ETC_HOSTS, file("127.0.1.1 tpl # {{ x }}\n", 0o644)),
+        ]);
+        let p = plan(&root).unwrap();
+        assert_eq!(p.categories(), [HOSTNAME]);
+        assert!(
+            p.not_renewed[0].starts_with(ETC_HOSTS),
+            "{:?}",
+            p.not_renewed
+        );
+    }
+
+    #[test]
+    fn merging_replaces_ours_and_keeps_others() {
+        let current = serde_json::json!({
+            "architecture": "x86_64",
+            "templates": {
+                "/etc/hostname": {"when": ["create"], "template": "hostname.tpl"},
+                "/etc/old": {"when": ["copy"], "template": "golden-hosts.tpl"},
+                "/etc/motd": {"when": ["start"], "template": "motd.tpl"},
+            }
+        });
+        let root = Fake::with(&[(ETC_MACHINE_ID, file(ID, 0o444))]);
+        let m = merged(&current, &plan(&root).unwrap());
+        let t = m["templates"].as_object().unwrap();
+        assert_eq!(m["architecture"], "x86_64");
+        assert!(t.contains_key("/etc/motd") && t.contains_key("/etc/hostname"));
+        assert!(!t.contains_key("/etc/old"), "ours from before: replaced");
+        assert_eq!(
+            t[ETC_MACHINE_ID]["when"],
+            serde_json::json!(["copy", "create"])
+        );
+        assert_eq!(renewed_by(&m), [MACHINE_ID]);
+        assert!(
+            renewed_by(&current).contains(&HOSTNAME),
+            "an old golden-hosts.tpl"
+        );
+        assert!(renewed_by(&serde_json::json!({})).is_empty());
+    }
+}

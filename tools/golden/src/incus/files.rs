@@ -151,6 +151,55 @@ impl Incus {
         }
     }
 
+    /// Makes the directory `path` (its parent must exist).
+    pub fn make_dir(&self, project: &str, instance: &str, path: &str, perms: Perms) -> Result<()> {
+        let (uid, gid, mode) = (
+            perms.uid.to_string(),
+            perms.gid.to_string(),
+            format!("{:04o}", perms.mode),
+        );
+        let headers = [
+            ("X-Incus-uid", uid.as_str()),
+            ("X-Incus-gid", gid.as_str()),
+            ("X-Incus-mode", mode.as_str()),
+            ("X-Incus-type", "directory"),
+        ];
+        self.bytes("POST", &files_path(project, instance, path), None, &headers)
+            .map(drop)
+            .map_err(|e| e.context(format!("making directory {path} in {instance}")))
+    }
+
+    /// Makes `path` a symlink to `target`.
+    pub fn make_symlink(
+        &self,
+        project: &str,
+        instance: &str,
+        path: &str,
+        target: &str,
+    ) -> Result<()> {
+        let headers = [("X-Incus-type", "symlink")];
+        self.bytes(
+            "POST",
+            &files_path(project, instance, path),
+            Some(target.as_bytes()),
+            &headers,
+        )
+        .map(drop)
+        .map_err(|e| e.context(format!("making symlink {path} in {instance}")))
+    }
+
+    /// A request with a raw body, through the native client (files and
+    /// template files).
+    pub(super) fn raw_request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        headers: &[(&str, &str)],
+    ) -> Result<RawResponse> {
+        self.bytes(method, path, body, headers)
+    }
+
     /// One files request through the native client.
     fn bytes(
         &self,

@@ -12,6 +12,7 @@ mod files;
 mod images;
 mod instances;
 pub mod kind;
+mod metadata;
 pub mod native;
 mod network;
 mod operations;
