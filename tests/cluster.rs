@@ -376,7 +376,7 @@ fn an_offline_member_is_named_and_the_rest_goes_on() {
             r.stderr
         );
     }
-    // golden-create goes on with the others; golden-publish names the member.
+    // golden-create goes on with the others, naming the member.
     let r = p.tool("golden-create", &["t3", "t1", "-f", "json"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(json_lines(&r.stdout).len(), 1, "t1 made again");
@@ -401,9 +401,16 @@ fn an_offline_member_is_named_and_the_rest_goes_on() {
         "{}",
         r.stderr
     );
-    let alias = format!("{}-img", p.name);
-    let r = p.tool("golden-publish", &["t3", "--alias", &alias]);
+    // golden-publish too: t1 is published, t3 named.
+    let alias = format!("{}-{{instance}}", p.name);
+    let r = p.tool(
+        "golden-publish",
+        &["t3", "t1", "--alias", &alias, "-f", "json"],
+    );
     assert_eq!(r.code, 1, "{}", r.stderr);
+    let published = json_lines(&r.stdout);
+    assert_eq!(published.len(), 1, "{}", r.stdout);
+    assert_eq!(published[0]["instance"], "t1");
     assert!(
         r.stderr
             .contains("t3 is on cluster member m3, which is offline"),

@@ -105,13 +105,10 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     )?)?;
     // Stopping an ephemeral instance deletes it, rootfs and pristine with it:
     // refuse before touching any, -n included.
-    for t in &targets {
-        let inst = match t.incus().instance(&t.project, &t.name) {
-            Ok(i) => i,
-            // On an offline member: its record fails alone below, naming the member.
-            Err(_) if t.incus().offline_member_of(&t.project, &t.name).is_some() => continue,
-            Err(e) => return Err(e),
-        };
+    // One on a member that is down cannot be read: its record fails alone
+    // below, naming the member.
+    for t in targets.iter().filter(|t| t.reachable().is_ok()) {
+        let inst = t.incus().instance(&t.project, &t.name)?;
         if inst.ephemeral {
             return Err(Error::usage(format!(
                 "{t} is ephemeral: stopping it would delete it; make it persistent first \
@@ -131,7 +128,10 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         opts,
         printer,
         |t| t.name.clone(),
-        |t| create_one(t, &args).map_err(|e| t.on_offline_member(e)),
+        |t| {
+            t.reachable()?;
+            create_one(t, &args)
+        },
     )
 }
 

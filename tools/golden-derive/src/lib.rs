@@ -72,8 +72,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     let pools = golden::incus::PoolBook::new(&incus);
     let members = incus.cluster_members()?;
     // Templates on an offline member cannot be read: their clones are refused.
-    let (targets, requests, mut refused) =
-        offline::on_offline_members(&incus, &members, targets, requests)?;
+    let (targets, requests, mut refused) = offline::on_offline_members(targets, requests);
     let templates = targets
         .into_iter()
         .map(|t| Template::read(t, &opts, &pools))

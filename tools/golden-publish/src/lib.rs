@@ -26,6 +26,7 @@ use golden::cli::input;
 use golden::output::Printer;
 use golden::target::{locate, wanted};
 use golden::{Error, Result, Status};
+use plan::Planned;
 
 pub use args::Args;
 pub use published::{Published, COLUMNS};
@@ -47,7 +48,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         args.project.as_deref(),
         "instance",
     )?)?;
-    let jobs = plan::plan(targets, &args.alias)?;
+    let planned = plan::plan(targets, &args.alias)?;
 
     let opts = batch::Options {
         jobs: 1,
@@ -55,13 +56,13 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         progress: None,
     };
     batch::run(
-        &jobs,
+        &planned,
         opts,
         printer,
-        |job| job.target.name.clone(),
-        |job| {
-            publish::one(job, &args, expires.as_deref())
-                .map_err(|e| job.target.on_offline_member(e))
+        |p| p.target().name.clone(),
+        |p| match p {
+            Planned::Publish(job) => publish::one(job, &args, expires.as_deref()),
+            Planned::Offline(t) => Err(t.reachable().expect_err("planned for its member down")),
         },
     )
 }

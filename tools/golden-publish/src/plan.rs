@@ -19,8 +19,27 @@ pub struct Job {
     pub volumes: usize,
 }
 
-/// A job for each golden; an alias given to two images is refused.
-pub fn plan(targets: Vec<Target>, alias: &str) -> Result<Vec<Job>> {
+/// What is done for one golden named.
+pub enum Planned {
+    Publish(Job),
+    /// On a cluster member that is not online: nothing can be read of it.
+    /// Its record fails alone, naming the member ([`Target::reachable`]);
+    /// the others go on.
+    Offline(Target),
+}
+
+impl Planned {
+    pub fn target(&self) -> &Target {
+        match self {
+            Planned::Publish(j) => &j.target,
+            Planned::Offline(t) => t,
+        }
+    }
+}
+
+/// A job for each golden; an alias given to two images is refused (one on
+/// a member that is down too: the run is refused whatever the member does).
+pub fn plan(targets: Vec<Target>, alias: &str) -> Result<Vec<Planned>> {
     let mut jobs = Vec::new();
     let mut aliases = BTreeSet::new();
     for t in targets {
@@ -30,21 +49,31 @@ pub fn plan(targets: Vec<Target>, alias: &str) -> Result<Vec<Job>> {
         let alias = expand_template(alias, &fields)?;
         check_alias(&alias)?;
         let incus = t.incus();
-        let (_, created_at) = t.pristine().map_err(|e| t.on_offline_member(e))?;
+        // Nothing is read of one on a member that is down but its project.
+        let reachable = t.offline_member().is_none();
+        let created_at = if reachable {
+            t.pristine()?.1
+        } else {
+            String::new()
+        };
         let image_project = incus.project(&t.project)?.images_project().to_string();
         if !aliases.insert((t.remote.clone(), image_project.clone(), alias.clone())) {
             return Err(Error::usage(format!(
                 "alias {alias} would be given to two images"
             )));
         }
+        if !reachable {
+            jobs.push(Planned::Offline(t));
+            continue;
+        }
         let volumes = incus.instance(&t.project, &t.name)?.custom_volumes().len();
-        jobs.push(Job {
+        jobs.push(Planned::Publish(Job {
             target: t,
             alias,
             created_at,
             image_project,
             volumes,
-        });
+        }));
     }
     Ok(jobs)
 }

@@ -170,13 +170,9 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         opts,
         printer,
         |p| p.clone_target().name.clone(),
-        |p| {
-            let t = p.clone_target();
-            match p {
-                Planned::Refresh(j) => refresh::one(j, &args, &images),
-                Planned::Offline(_) => Err(Error::failed("not refreshed")),
-            }
-            .map_err(|e| t.on_offline_member(e))
+        |p| match p {
+            Planned::Refresh(j) => refresh::one(j, &args, &images),
+            Planned::Offline(t) => Err(t.reachable().expect_err("planned for its member down")),
         },
     );
     if !args.run.dry_run {

@@ -22,9 +22,10 @@ pub struct Job {
 /// What is done for one clone named.
 pub enum Planned {
     Refresh(Job),
-    /// On a cluster member that is offline: the daemon lists it without its
-    /// config, so nothing can be told of it. Its record fails alone, naming
-    /// the member; the others go on (as golden-create and golden-derive do).
+    /// On a cluster member that is not online: the daemon lists it without
+    /// its config, so nothing can be told of it. Its record fails alone,
+    /// naming the member ([`Target::reachable`]); the others go on (as
+    /// golden-create, golden-publish and golden-derive do).
     Offline(Target),
 }
 
@@ -62,6 +63,9 @@ pub fn plan(targets: Vec<Target>) -> Result<Vec<Planned>> {
     targets
         .into_iter()
         .map(|t| {
+            if t.offline_member().is_some() {
+                return Ok(Planned::Offline(t));
+            }
             let listed = &listings[&t.remote];
             let inst = match listed
                 .iter()
@@ -70,12 +74,6 @@ pub fn plan(targets: Vec<Target>) -> Result<Vec<Planned>> {
                 Some(i) => i.clone(),
                 None => t.incus().instance(&t.project, &t.name)?,
             };
-            // Asked only of a name without provenance: one call, then.
-            if Provenance::of(&inst.config).is_none()
-                && t.incus().offline_member_of(&t.project, &t.name).is_some()
-            {
-                return Ok(Planned::Offline(t));
-            }
             job(t, &inst, listed).map(Planned::Refresh)
         })
         .collect()
@@ -126,11 +124,14 @@ fn job(clone: Target, inst: &Instance, listed: &[Instance]) -> Result<Job> {
         )));
     };
     Ok(Job {
+        // Its member is not asked about: the template is read only for the
+        // clone, whose record a failure there fails.
         template: Target {
             remote: clone.remote.clone(),
             project: tpl.project.clone(),
             name: tpl.name.clone(),
             record: clone.record.clone(),
+            member: None,
         },
         template_uuid: tpl.config.get("volatile.uuid").cloned().unwrap_or_default(),
         clone,

@@ -1,7 +1,7 @@
 //! The cluster: its members and whether they are online.
 
 use super::kind::Kind;
-use super::{ClusterMember, Incus, Scope};
+use super::{ClusterMember, Incus};
 use crate::error::Result;
 
 impl Incus {
@@ -16,29 +16,6 @@ impl Incus {
             Err(e) if Kind::of(&e) == Kind::NotClustered => Ok(Vec::new()),
             Err(e) => Err(e.context("listing cluster members")),
         }
-    }
-}
-
-impl Incus {
-    /// The member instance `name` of `project` is on, when that member is not
-    /// online, and what the cluster says of it (`offline: No heartbeat for
-    /// 12s`). Asked after a failure, to name the member: a listing of the
-    /// project, which the daemon answers from its database with a member down.
-    pub fn offline_member_of(&self, project: &str, name: &str) -> Option<(String, String)> {
-        let members = self.cluster_members().ok()?;
-        if members.iter().all(ClusterMember::is_online) {
-            return None;
-        }
-        let listed = self.instances(&Scope::Project(project.to_string())).ok()?;
-        let on = listed
-            .iter()
-            .find(|i| i.name == name)?
-            .member()?
-            .to_string();
-        let m = members
-            .iter()
-            .find(|m| m.server_name == on && !m.is_online())?;
-        Some((on, m.describe()))
     }
 }
 
