@@ -382,3 +382,85 @@ fn a_started_pending_clone_without_identity_files_is_finished_not_refused() {
     assert_eq!(p.get("c")["config"]["user.golden.identity"], "-");
     p.incus(&["stop", "c"]);
 }
+
+#[test]
+fn shared_identities_are_listed_and_one_is_renewed() {
+    // Copies made by hand of an instance without identity templates: each
+    // holds its machine-id and host keys (lxd issue 15117).
+    let p = Project::new("idshared");
+    p.incus(&["init", "debian12", "old", "--network", BRIDGE]);
+    assert_eq!(p.boot("old"), "running");
+    p.incus(&["stop", "old"]);
+    p.incus(&["copy", "old", "x1"]);
+    p.incus(&["copy", "old", "x2"]);
+    let shared = |p: &Project| -> Vec<serde_json::Value> {
+        let r = p.tool("golden-identity", &["-f", "json", "--shared"]);
+        r.assert_ok();
+        json_lines(&r.stdout)
+    };
+    let before = shared(&p);
+    let names: Vec<&str> = before
+        .iter()
+        .map(|r| r["instance"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["old", "x1", "x2"], "{before:?}");
+    let x2 = &before[2];
+    assert_eq!(x2["machine_id"], before[0]["machine_id"]);
+    let project = &p.name;
+    assert_eq!(x2["shares"], format!("{project}/old,{project}/x1"));
+    assert_eq!(x2["host_keys"].as_str().unwrap().split(',').count(), 3);
+
+    // Bad input: a one-line error, nothing changed.
+    let r = p.tool("golden-identity", &["--renew"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--renew needs the containers"),
+        "{}",
+        r.stderr
+    );
+    let r = p.tool("golden-identity", &["--renew", "x2", "nosuch"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("nosuch"), "{}", r.stderr);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+
+    // -n says what would be renewed, and renews nothing.
+    p.incus(&["start", "x2"]);
+    let r = p.tool("golden-identity", &["-n", "-f", "json", "--renew", "x2"]);
+    r.assert_ok();
+    let rec = &json_lines(&r.stdout)[0];
+    assert_eq!(rec["status"], "would-renew");
+    assert!(
+        rec["identity"]
+            .as_str()
+            .unwrap()
+            .starts_with("machine-id,ssh-host-keys,hostname"),
+        "{rec}"
+    );
+    assert_eq!(shared(&p).len(), 3);
+
+    // Renewed, running: restarted with its own.
+    let r = p.tool("golden-identity", &["-f", "json", "--renew", "x2"]);
+    r.assert_ok();
+    let rec = &json_lines(&r.stdout)[0];
+    assert_eq!(
+        (rec["status"].as_str(), rec["restarted"].as_bool()),
+        (Some("renewed"), Some(true))
+    );
+    assert_eq!(p.boot("x2"), "running");
+    let uuid = p.get("x2")["config"]["volatile.uuid"].clone();
+    assert_eq!(
+        p.sh("x2", "cat /etc/machine-id").trim(),
+        uuid.as_str().unwrap().replace('-', "")
+    );
+    assert_eq!(p.sh("x2", "hostnamectl hostname").trim(), "x2");
+    p.incus(&["stop", "x2"]);
+    let after = shared(&p);
+    let names: Vec<&str> = after
+        .iter()
+        .map(|r| r["instance"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["old", "x1"], "x2 shares nothing now: {after:?}");
+    let r = p.tool("golden-identity", &["-f", "json", "x2"]);
+    r.assert_ok();
+    assert_eq!(json_lines(&r.stdout)[0]["shares"], "-");
+}

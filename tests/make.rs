@@ -179,6 +179,7 @@ fn install_and_uninstall_into_a_destdir() {
         "golden-publish",
         "golden-ls",
         "golden-refresh",
+        "golden-identity",
     ] {
         for f in [
             format!("bin/{t}"),

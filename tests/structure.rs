@@ -432,6 +432,7 @@ fn no_tool_crate_has_an_import_cycle_between_its_modules() {
         "golden-ls",
         "golden-publish",
         "golden-refresh",
+        "golden-identity",
     ];
     for name in tools {
         assert!(

@@ -8,7 +8,7 @@ use clap::Command;
 use clap_complete::Shell;
 use roff::{bold, italic, roman, Roff};
 
-/// The five tools and their clap commands.
+/// The tools and their clap commands.
 pub fn tools() -> Vec<Command> {
     vec![
         golden_create::command(),
@@ -16,6 +16,7 @@ pub fn tools() -> Vec<Command> {
         golden_publish::command(),
         golden_ls::command(),
         golden_refresh::command(),
+        golden_identity::command(),
     ]
 }
 
@@ -84,6 +85,15 @@ fn extra(tool: &str) -> Extra {
                 ("Finish a run that was interrupted: run it again:", "golden-ls --clones -f json lab-reference | jq -c 'select(.stale)' | golden-refresh"),
                 ("A student back as it was before the refresh:", "golden-refresh --restore lab-student-3 --project lab"),
                 ("Refresh without keeping the old state, with new machine-ids and host keys:", "golden-refresh --no-keep --new-identity lab-student-3"),
+            ],
+            exit: EXIT_COMMON,
+        },
+        "golden-identity" => Extra {
+            examples: &[
+                ("The containers that share a machine-id or an SSH host key with another instance:", "golden-identity --shared"),
+                ("The identity of two copies made by hand, and whom each shares it with:", "golden-identity --project lab copy-1 copy-2"),
+                ("What renewing one would change:", "golden-identity -n --renew copy-2 --project lab"),
+                ("Give it a machine-id, host keys and hostname of its own (restarted if it runs):", "golden-identity --renew copy-2 --project lab"),
             ],
             exit: EXIT_COMMON,
         },
@@ -397,7 +407,7 @@ pub fn overview_page() -> Vec<u8> {
     section(&mut r, "SEE ALSO");
     r.text([roman(
         "golden-create(1), golden-derive(1), golden-publish(1), golden-ls(1), golden-refresh(1), \
-         incus(1)",
+         golden-identity(1), incus(1)",
     )]);
     r.to_roff().into_bytes()
 }

@@ -1,8 +1,16 @@
-//! Every clone its own machine: what the identity reset costs. Twenty clones
-//! of a real Debian 12 golden (the `debian12` image of `tests/incus.sh`),
-//! with `--keep-identity`, with the reset, and with the reset of a golden
-//! without an RSA host key: the difference of the last two is what RSA keys
-//! cost, the rest is the files API's work.
+//! Every clone its own machine: what it costs golden-derive. Twenty clones of
+//! a real Debian 12 golden (the `debian12` image of `tests/incus.sh`, RSA,
+//! ECDSA and Ed25519 host keys) whose pristine holds golden-create's identity
+//! templates, against the same with `--keep-identity` and against twenty
+//! plain `incus copy` of the pristine, interleaved. The identity is then made
+//! at each clone's first start, in the guest: the last row says what that
+//! start costs, against a start of a clone that keeps the template's. The
+//! files-API reset (a pristine without templates) is measured for the record.
+
+use std::process::Stdio;
+use std::time::Instant;
+
+use golden_tests::{command, incus_ok};
 
 use super::{delete_all, drop_project, median, project, rounds, timed, tool, Row};
 
@@ -21,7 +29,33 @@ pub fn bench_identity(rows: &mut Vec<Row>, n: usize) {
     let p = "bench-identity";
     project(p);
     debian_golden(p, "deb", true, &[]);
-    debian_golden(p, "deb-norsa", false, &[]);
+    // The same golden, its pristine taken by hand: no templates say so, and
+    // golden-derive resets each clone through the files API.
+    debian_golden(p, "deb-files", true, &[]);
+    incus_ok(&[
+        "config",
+        "unset",
+        "deb-files",
+        "user.golden.renews",
+        "--project",
+        p,
+    ]);
+    incus_ok(&[
+        "snapshot",
+        "delete",
+        "deb-files",
+        "pristine",
+        "--project",
+        p,
+    ]);
+    incus_ok(&[
+        "snapshot",
+        "create",
+        "deb-files",
+        "pristine",
+        "--project",
+        p,
+    ]);
     let names: Vec<String> = (1..=n).map(|i| format!("c{i}")).collect();
     let derive = |tpl: &str, keep: bool| {
         let mut c = tool("golden-derive");
@@ -33,36 +67,86 @@ pub fn bench_identity(rows: &mut Vec<Row>, n: usize) {
         delete_all(p, &names);
         t
     };
-    let (mut keep, mut reset, mut norsa) = (vec![], vec![], vec![]);
+    // What a user types: one copy after another.
+    let copies = || {
+        let t = Instant::now();
+        for name in &names {
+            let st = command("incus")
+                .args(["copy", "deb/pristine", name, "--project", p])
+                .stdout(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(st.success(), "incus copy {name}");
+        }
+        let secs = t.elapsed().as_secs_f64();
+        delete_all(p, &names);
+        secs
+    };
+    let (mut own, mut keep, mut plain, mut files) = (vec![], vec![], vec![], vec![]);
     for _ in 0..rounds() {
+        own.push(derive("deb", false));
         keep.push(derive("deb", true));
-        reset.push(derive("deb", false));
-        norsa.push(derive("deb-norsa", false));
+        plain.push(copies());
+        files.push(derive("deb-files", false));
     }
-    let (keep, reset, norsa) = (median(keep), median(reset), median(norsa));
-    let per = |s: f64| s * 1000.0 / n as f64;
+    let (own, keep, plain, files) = (median(own), median(keep), median(plain), median(files));
+    let (first, kept_first) = first_starts(p);
     rows.push(Row {
-        work: format!("derive {n} clones of a Debian golden, identity reset"),
-        ours: reset,
+        work: format!("derive {n} clones of a Debian golden, each its own machine"),
+        ours: own,
         baseline_name: "the same with --keep-identity".into(),
         baseline: keep,
         target: Some(1.3),
+        note: "the identity templates travel with the copy: nothing per clone".into(),
+    });
+    rows.push(Row {
+        work: format!("derive {n} clones of a Debian golden, against plain copies"),
+        ours: own,
+        baseline_name: format!("{n} incus copy of the pristine, one after another"),
+        baseline: plain,
+        target: Some(1.3),
         note: format!(
-            "RSA-3072 host keys: {:.0} ms a clone (reset {:.2} s vs without an RSA key {:.2} s); \
-             the rest (files API, ed25519 and ECDSA keys): {:.0} ms a clone",
-            per(reset - norsa),
-            reset,
-            norsa,
-            per(norsa - keep)
+            "a pristine without templates, reset by golden-derive through the files API \
+             (RSA-3072 keys made by the tool): {files:.2} s, {:.1}x the copies",
+            files / plain
         ),
     });
     rows.push(Row {
-        work: format!("derive {n} clones of a Debian golden without an RSA host key, reset"),
-        ours: norsa,
-        baseline_name: "the same with --keep-identity".into(),
-        baseline: keep,
-        target: Some(1.3),
-        note: "what the reset costs when no RSA key is to be made".into(),
+        work: "first start of a clone to systemd running, identity renewed".into(),
+        ours: first,
+        baseline_name: "the same, --keep-identity".into(),
+        baseline: kept_first,
+        target: None,
+        note: "where the identity's cost went: the host keys made in the guest, at its first \
+               boot, before sshd"
+            .into(),
     });
     drop_project(p);
+}
+
+/// Medians of a clone's first start until systemd says `running`: renewed
+/// by the templates, and keeping the template's identity (interleaved; each
+/// clone alone, the template stopped).
+fn first_starts(p: &str) -> (f64, f64) {
+    let start = |keep: bool| {
+        let mut c = tool("golden-derive");
+        c.args(["-q", "deb", "s", "--project", p]);
+        if keep {
+            c.arg("--keep-identity");
+        }
+        timed(&mut c);
+        let t = Instant::now();
+        incus_ok(&["start", "s", "--project", p]);
+        let state = golden_tests::booted(p, "s");
+        let secs = t.elapsed().as_secs_f64();
+        assert_eq!(state, "running", "s booted {state}");
+        delete_all(p, &["s".to_string()]);
+        secs
+    };
+    let (mut own, mut kept) = (vec![], vec![]);
+    for _ in 0..rounds() {
+        own.push(start(false));
+        kept.push(start(true));
+    }
+    (median(own), median(kept))
 }

@@ -12,11 +12,13 @@ use crate::Result;
 mod carry;
 pub mod keys;
 mod reset;
+mod seen;
 pub mod templates;
 
 pub use carry::carry;
 pub use keys::{KeyKind, KeyPool};
 pub use reset::{column, reset};
+pub use seen::{seen, shared, Seen};
 
 /// The categories of the `identity` column, in its order.
 pub const MACHINE_ID: &str = "machine-id";

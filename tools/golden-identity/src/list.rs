@@ -1,0 +1,114 @@
+//! The listing: every container of the scope read, so that a shared identity
+//! is found whichever instance holds the other copy; the NAMEd ones (or all)
+//! printed.
+
+use std::collections::BTreeSet;
+
+use golden::cli::input;
+use golden::identity::{seen, shared, InInstance, Seen};
+use golden::incus::{Incus, Scope};
+use golden::output::Printer;
+use golden::target::{locate_each_once, wanted};
+use golden::{Error, Result, Status};
+use serde::Serialize;
+
+use crate::Args;
+
+/// One container's identity.
+#[derive(Debug, Clone, Serialize)]
+pub struct Identity {
+    pub project: String,
+    pub instance: String,
+    pub status: String,
+    /// `-` when it holds none (empty, `uninitialized`, absent).
+    pub machine_id: String,
+    /// SHA256 fingerprints, comma-separated; `-` for none.
+    pub host_keys: String,
+    /// The other instances (PROJECT/NAME) holding its machine-id or one of
+    /// its host keys; `-` for none.
+    pub shares: String,
+}
+
+pub const COLUMNS: &[&str] = &[
+    "project",
+    "instance",
+    "status",
+    "machine_id",
+    "host_keys",
+    "shares",
+];
+
+pub fn run(args: &Args, mut printer: Printer<std::io::Stdout>) -> Result<Status> {
+    // The NAMEd ones, located; none: all.
+    let named: Option<Vec<(Option<String>, String, String)>> = if args.names.is_empty() {
+        None
+    } else {
+        let targets = locate_each_once(wanted(
+            input(&args.names, "instance")?,
+            args.project.as_deref(),
+            "instance",
+        )?)?;
+        Some(
+            targets
+                .into_iter()
+                .map(|t| (t.remote, t.project, t.name))
+                .collect(),
+        )
+    };
+    let remotes: BTreeSet<Option<String>> =
+        named.iter().flatten().map(|(r, _, _)| r.clone()).collect();
+    if remotes.len() > 1 {
+        return Err(Error::usage(
+            "instances of more than one remote: list one remote at a time",
+        ));
+    }
+    let incus = Incus::new(remotes.into_iter().next().flatten());
+    let scope = Scope::from_option(args.project.as_deref());
+    let all: Vec<_> = incus
+        .instances(&scope)?
+        .into_iter()
+        .filter(|i| i.kind == "container")
+        .collect();
+    let mut seen_all: Vec<Seen> = Vec::with_capacity(all.len());
+    for i in &all {
+        let files = InInstance {
+            incus: &incus,
+            project: &i.project,
+            name: &i.name,
+        };
+        let s =
+            seen(&files).map_err(|e| e.context(format!("reading {}'s identity files", i.name)))?;
+        seen_all.push(s);
+    }
+    let shares = shared(&seen_all);
+    let dash = |v: Vec<String>| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.join(",")
+        }
+    };
+    for (k, i) in all.iter().enumerate() {
+        let wanted = named.as_ref().is_none_or(|n| {
+            n.iter()
+                .any(|(_, p, name)| *p == i.project && *name == i.name)
+        });
+        if !wanted || (args.shared && shares[k].is_empty()) {
+            continue;
+        }
+        let others = shares[k]
+            .iter()
+            .map(|&j| format!("{}/{}", all[j].project, all[j].name))
+            .collect();
+        printer.print(&Identity {
+            project: i.project.clone(),
+            instance: i.name.clone(),
+            status: i.status.clone(),
+            machine_id: seen_all[k].machine_id.clone().unwrap_or_else(|| "-".into()),
+            host_keys: dash(seen_all[k].host_keys.clone()),
+            shares: dash(others),
+        })?;
+    }
+    printer.finish()?;
+    Ok(Status::Done)
+}

@@ -1,0 +1,149 @@
+//! `--renew`: an identity of its own for a container that shares one, by the
+//! same templates golden-create writes into a golden, rendered at its next
+//! start (the trigger `copy`, as if it had just been copied).
+
+use golden::batch;
+use golden::cli::input;
+use golden::identity::{column, templates, InInstance};
+use golden::output::Printer;
+use golden::target::{locate_each_once, wanted, Target};
+use golden::{Error, Result, Status};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::Args;
+
+/// One container renewed (or, with -n, to be).
+#[derive(Debug, Clone, Serialize)]
+pub struct Renewed {
+    pub project: String,
+    pub instance: String,
+    /// `renewed`, `would-renew`, or `nothing` (it holds no identity file).
+    pub status: String,
+    /// What it renews at its next start (the `identity` column of golden-derive).
+    pub identity: String,
+    /// Stopped and started again for it (with -n: would be).
+    pub restarted: bool,
+}
+
+pub const RENEW_COLUMNS: &[&str] = &["project", "instance", "status", "identity", "restarted"];
+
+pub fn run(args: &Args, printer: Printer<std::io::Stdout>) -> Result<Status> {
+    if args.names.is_empty() {
+        return Err(Error::usage(
+            "--renew needs the containers to renew (NAME..., or - to read them from stdin)",
+        ));
+    }
+    let targets = locate_each_once(wanted(
+        input(&args.names, "instance")?,
+        args.project.as_deref(),
+        "instance",
+    )?)?;
+    // Every check before the first change: containers only.
+    for t in &targets {
+        t.reachable()?;
+        let inst = t.incus().instance(&t.project, &t.name)?;
+        if inst.kind != "container" {
+            return Err(Error::usage(format!(
+                "{t} is a virtual machine: its files are reached through its agent, after \
+                 its init read its machine-id; renew it from inside (see golden-derive(1), \
+                 IDENTITY)"
+            )));
+        }
+    }
+    let opts = batch::Options {
+        jobs: 1,
+        fail_fast: args.run.fail_fast,
+        progress: None,
+    };
+    batch::run(
+        &targets,
+        opts,
+        printer,
+        |t| t.name.clone(),
+        |t| renew_one(t, args),
+    )
+}
+
+fn renew_one(t: &Target, args: &Args) -> Result<Renewed> {
+    let incus = t.incus();
+    let _held = if args.run.dry_run {
+        None
+    } else {
+        Some(golden::lease::hold(
+            &incus,
+            t,
+            std::time::Duration::from_secs(args.stop.timeout + 300),
+        )?)
+    };
+    let running = incus.instance(&t.project, &t.name)?.status != "Stopped";
+    let files = InInstance {
+        incus: &incus,
+        project: &t.project,
+        name: &t.name,
+    };
+    let plan = templates::plan(&files)
+        .map_err(|e| e.context(format!("reading {}'s identity files", t.name)))?;
+    if !plan.not_renewed.is_empty() {
+        golden::cli::notice(format!(
+            "{}: will keep its {}",
+            t.name,
+            plan.not_renewed.join(", ")
+        ));
+    }
+    let identity = column(&plan.categories());
+    let mut rec = Renewed {
+        project: t.project.clone(),
+        instance: t.name.clone(),
+        status: "would-renew".into(),
+        identity,
+        restarted: running,
+    };
+    if plan.templates.is_empty() {
+        rec.status = "nothing".into();
+        rec.restarted = false;
+        return Ok(rec);
+    }
+    if args.run.dry_run {
+        return Ok(rec);
+    }
+    if running {
+        args.stop.stop(&incus, (&t.project, &t.name))?;
+    }
+    templates::install(&incus, &t.project, &t.name, &plan)?;
+    let now = json!({ "config": { "volatile.apply_template": "copy" } });
+    incus.update_instance(&t.project, &t.name, &now)?;
+    if running {
+        incus
+            .set_state(&t.project, &t.name, "start", None, false)
+            .map_err(|e| e.context("renewed at its next start, but starting it failed"))?;
+    }
+    rec.status = "renewed".into();
+    Ok(rec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_are_the_record_fields_in_order() {
+        let rec = Renewed {
+            project: "p".into(),
+            instance: "i".into(),
+            status: "renewed".into(),
+            identity: "-".into(),
+            restarted: false,
+        };
+        assert_eq!(golden::output::fields_of(&rec), RENEW_COLUMNS);
+        let id = crate::Identity {
+            project: "p".into(),
+            instance: "i".into(),
+            status: "Stopped".into(),
+            machine_id: "-".into(),
+            host_keys: "-".into(),
+            shares: "-".into(),
+        };
+        assert_eq!(golden::output::fields_of(&id), crate::COLUMNS);
+    }
+}
