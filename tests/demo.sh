@@ -74,6 +74,12 @@ for i in pro-web pro-carol pro-dave; do
     scanned[$i]=$(keyscan "$addr")
     echo "${scanned[$i]}"
 done
+# Any route from the golden gives a machine of its own: a plain copy too.
+show incus copy pro-web/pristine pro-erin --project "$P"
+show incus start pro-erin --project "$P"
+booted pro-erin >/dev/null
+show golden-identity -f table -o instance,status,machine_id,shares pro-web pro-carol pro-dave pro-erin
+incus delete --force pro-erin --project "$P"
 incus stop pro-web pro-carol pro-dave --project "$P"
 
 echo
