@@ -95,6 +95,9 @@ fn the_update_cycle_of_a_20_student_lab() {
     stop.extend(students.iter().step_by(2).map(String::as_str));
     p.incus(&stop);
     let before: BTreeMap<&String, Student> = students.iter().map(|s| (s, student(&p, s))).collect();
+    let base_image = |s: &str| p.get(s)["config"]["volatile.base_image"].clone();
+    let base_before = base_image(&students[0]);
+    assert!(base_before.is_string(), "{base_before}");
 
     // The update: the reference gets a file, and a new pristine.
     provision(&p, &reference, "echo v2 >/etc/golden-update");
@@ -122,6 +125,8 @@ fn the_update_cycle_of_a_20_student_lab() {
 
     for s in &students {
         assert_eq!(&student(&p, s), &before[s], "{s}");
+        // Not the refresh image, removed at the end of the run.
+        assert_eq!(base_image(s), base_before, "{s}");
         assert_eq!(
             p.file(s, "/etc/golden-update").as_deref(),
             Some("v2\n"),

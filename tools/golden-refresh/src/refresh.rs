@@ -233,6 +233,9 @@ fn rebuild(
         // The rebuild set the templates to renew it at the next start: it
         // carries its own (or got new ones just now) instead.
         "volatile.apply_template": TRIGGER_NONE,
+        // The rebuild named the refresh image, removed at the end of the run:
+        // the image its root descends from is still its template's.
+        "volatile.base_image": own.get("volatile.base_image").cloned().unwrap_or_default(),
     }});
     // Carried from the copy, or made new (asked, or the clone had none of
     // its own; `one` never goes on without a copy unless renewing).
