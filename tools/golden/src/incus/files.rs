@@ -214,10 +214,18 @@ impl Incus {
                 self.remote_label()
             )));
         };
-        // The daemon (6.0) serves files through a helper process it starts on
-        // demand and stops on a snapshot, a stop or a delete: a request that
-        // meets it going away ([`Kind::FileHelperGone`]) did nothing; asked
-        // again, the daemon starts a new helper.
+        // The daemon (6.0) serves files through a helper process (forkfile)
+        // it starts on demand; the helper exits after 10-15 s without a
+        // request, or when the instance is stopped or snapshotted. A request
+        // that meets one exiting ([`Kind::FileHelperGone`]) did nothing, and
+        // leaves a new helper behind that nobody can reach: the exiting one's
+        // clean-up removed the socket the new one listens on
+        // (`FileSFTPConn`, lxc driver, Incus 6.0.4). Asked again at once, the
+        // daemon waits for that one to exit and fails the same way (seen: a
+        // derive's three immediate tries all failed, a fresh-clone run of
+        // make test); asked once it has exited, it starts a helper that
+        // works. So the next try waits out the helper's idle time.
+        const HELPER_IDLE_EXIT: std::time::Duration = std::time::Duration::from_secs(16);
         let mut tries = 0;
         loop {
             let answer = self.again_while_not_ready(method, path, || {
@@ -227,7 +235,10 @@ impl Incus {
                 Ok(answer??)
             });
             match &answer {
-                Err(e) if Kind::of(e) == Kind::FileHelperGone && tries < 3 => tries += 1,
+                Err(e) if Kind::of(e) == Kind::FileHelperGone && tries < 2 => {
+                    tries += 1;
+                    std::thread::sleep(HELPER_IDLE_EXIT);
+                }
                 _ => return answer,
             }
         }
