@@ -59,6 +59,20 @@ pub struct Perms {
     pub mode: u32,
 }
 
+/// The headers of a new path of `kind` (`file`, `directory`) with `perms`.
+fn new_path_headers(perms: Perms, kind: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("X-Incus-uid", perms.uid.to_string()),
+        ("X-Incus-gid", perms.gid.to_string()),
+        ("X-Incus-mode", format!("{:04o}", perms.mode)),
+        ("X-Incus-type", kind.to_string()),
+    ]
+}
+
+fn borrowed<'a>(headers: &'a [(&'static str, String)]) -> Vec<(&'a str, &'a str)> {
+    headers.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
 fn files_path(project: &str, instance: &str, path: &str) -> String {
     format!(
         "/1.0/instances/{}/files?path={}&project={}",
@@ -100,23 +114,13 @@ impl Incus {
         content: &[u8],
         perms: Perms,
     ) -> Result<()> {
-        let (uid, gid, mode) = (
-            perms.uid.to_string(),
-            perms.gid.to_string(),
-            format!("{:04o}", perms.mode),
-        );
-        let headers = [
-            ("X-Incus-uid", uid.as_str()),
-            ("X-Incus-gid", gid.as_str()),
-            ("X-Incus-mode", mode.as_str()),
-            ("X-Incus-type", "file"),
-            ("X-Incus-write", "overwrite"),
-        ];
+        let mut headers = new_path_headers(perms, "file");
+        headers.push(("X-Incus-write", "overwrite".into()));
         self.bytes(
             "POST",
             &files_path(project, instance, path),
             Some(content),
-            &headers,
+            &borrowed(&headers),
         )
         .map(drop)
         .map_err(|e| e.context(format!("writing {path} in {instance}")))
@@ -153,18 +157,9 @@ impl Incus {
 
     /// Makes the directory `path` (its parent must exist).
     pub fn make_dir(&self, project: &str, instance: &str, path: &str, perms: Perms) -> Result<()> {
-        let (uid, gid, mode) = (
-            perms.uid.to_string(),
-            perms.gid.to_string(),
-            format!("{:04o}", perms.mode),
-        );
-        let headers = [
-            ("X-Incus-uid", uid.as_str()),
-            ("X-Incus-gid", gid.as_str()),
-            ("X-Incus-mode", mode.as_str()),
-            ("X-Incus-type", "directory"),
-        ];
-        self.bytes("POST", &files_path(project, instance, path), None, &headers)
+        let headers = new_path_headers(perms, "directory");
+        let url = files_path(project, instance, path);
+        self.bytes("POST", &url, None, &borrowed(&headers))
             .map(drop)
             .map_err(|e| e.context(format!("making directory {path} in {instance}")))
     }
@@ -188,20 +183,9 @@ impl Incus {
         .map_err(|e| e.context(format!("making symlink {path} in {instance}")))
     }
 
-    /// A request with a raw body, through the native client (files and
-    /// template files).
-    pub(super) fn raw_request(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<&[u8]>,
-        headers: &[(&str, &str)],
-    ) -> Result<RawResponse> {
-        self.bytes(method, path, body, headers)
-    }
-
-    /// One files request through the native client.
-    fn bytes(
+    /// One request with a raw body (files, template files) through the
+    /// native client.
+    pub(super) fn bytes(
         &self,
         method: &str,
         path: &str,

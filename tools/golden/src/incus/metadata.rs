@@ -48,7 +48,7 @@ impl Incus {
             enc(file),
             enc(project)
         );
-        self.raw_request("POST", &path, Some(content), &[])
+        self.bytes("POST", &path, Some(content), &[])
             .map(drop)
             .map_err(|e| e.context(format!("writing template {file} of {name}")))
     }
