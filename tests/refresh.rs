@@ -621,3 +621,27 @@ fn a_clone_held_by_a_clean_stop_that_timed_out_is_refused_naming_force_and_force
     assert_eq!(p.get("c1")["status"], "Running");
     p.incus(&["stop", "--force", "c1"]);
 }
+
+#[test]
+fn a_clone_moved_to_another_project_is_not_restored_beside_itself() {
+    let p = Project::new("rf-moved");
+    let other = Project::new("rf-moved-to");
+    stale_clones(&p, 1);
+    p.tool("golden-refresh", &["-q", "c1"]).assert_ok();
+    p.incus(&["move", "c1", "--target-project", &other.name]);
+    // -n and the restore both refuse, naming where the clone is; nothing changes.
+    for dry in [true, false] {
+        let mut args = vec!["--restore", "c1"];
+        if dry {
+            args.insert(0, "-n");
+        }
+        let r = p.tool("golden-refresh", &args);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        let said = format!("c1 is in project {} now", other.name);
+        assert!(r.stderr.contains(&said), "{}", r.stderr);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+        assert!(p.instances().contains(&"c1-pre-refresh".to_string()));
+        assert!(!p.instances().contains(&"c1".to_string()));
+        assert_eq!(other.instances(), ["c1"]);
+    }
+}

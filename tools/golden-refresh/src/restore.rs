@@ -49,11 +49,14 @@ pub fn one(kept: &Target, args: &Args) -> Result<Refreshed> {
         )));
     }
     let now = incus.instance_if_any(&kept.project, clone)?;
-    let running = now.as_ref().is_some_and(|i| i.status != "Stopped");
-    let prov = |config| Provenance::of(config).map(|p| (p.project, p.template, p.created_at));
-    // The copy's provenance, read as the clone's it is.
+    // The copy's config, read as the clone's it is.
     let mut as_clone = k.config.clone();
     as_clone.remove(KEY_PRE_REFRESH_OF);
+    if now.is_none() {
+        refuse_a_moved_clone(&incus, kept, &as_clone, clone)?;
+    }
+    let running = now.as_ref().is_some_and(|i| i.status != "Stopped");
+    let prov = |config| Provenance::of(config).map(|p| (p.project, p.template, p.created_at));
     let (tp, tn, to) = prov(&as_clone).unwrap_or_default();
     let mut rec = Refreshed {
         project: kept.project.clone(),
@@ -92,6 +95,51 @@ pub fn one(kept: &Target, args: &Args) -> Result<Refreshed> {
     }
     rec.status = "restored".into();
     Ok(rec)
+}
+
+/// The clone moved to another project since its refresh (found there by
+/// its name and a MAC address the copy keeps for it, or without one by its
+/// template; a project move keeps both): restoring the copy
+/// under its name here would make two machines of one name and one MAC on
+/// the same network, and every tool would refuse the name as ambiguous.
+/// Nothing is changed. (Absent everywhere: removed by an interrupted restore,
+/// or by hand, and the restore goes on.)
+fn refuse_a_moved_clone(
+    incus: &Incus,
+    kept: &Target,
+    config: &std::collections::BTreeMap<String, String>,
+    clone: &str,
+) -> Result<()> {
+    let macs: Vec<&String> = config
+        .iter()
+        .filter(|(key, _)| key.starts_with(KEY_HWADDR))
+        .map(|(_, mac)| mac)
+        .collect();
+    // Without a NIC to tell it by: a clone of the same template.
+    fn template(c: &std::collections::BTreeMap<String, String>) -> Option<(String, String)> {
+        Provenance::of(c).map(|p| (p.project.to_string(), p.template.to_string()))
+    }
+    let ours = template(config);
+    let moved = incus
+        .instances(&golden::incus::Scope::All)?
+        .into_iter()
+        .find(|i| {
+            let same_mac = i
+                .config
+                .iter()
+                .any(|(key, v)| key.ends_with(".hwaddr") && macs.contains(&v));
+            let same_template = macs.is_empty() && ours.is_some() && template(&i.config) == ours;
+            i.name == clone && i.project != kept.project && (same_mac || same_template)
+        });
+    match moved {
+        Some(i) => Err(Error::failed(format!(
+            "{clone} is in project {} now, its pre-refresh copy {} in project {}: restored \
+             here it would be a second {clone} with the same MAC address; move the copy \
+             first (`incus move {} --project {} --target-project {}`), then restore there",
+            i.project, kept.name, kept.project, kept.name, kept.project, i.project
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// The clone whose pre-refresh copy `k` is.
