@@ -898,3 +898,58 @@ fn a_member_not_ready_after_a_restart_is_asked_again_and_its_image_taken() {
     assert_eq!(location(&p, "from-image"), f);
     assert!(image_holders(&fp).contains(&f.to_string()));
 }
+
+#[test]
+fn every_clone_of_a_spread_is_its_own_machine_on_every_member() {
+    let _up = members_up();
+    let p = Project::new("spread-id");
+    p.incus(&["init", "busybox", "tpl", "--target", "m1"]);
+    // A machine-id of the template's own, as a real distribution holds one.
+    let id = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(id.path(), "0123456789abcdef0123456789abcdef\n").unwrap();
+    p.incus(&[
+        "file",
+        "push",
+        id.path().to_str().unwrap(),
+        "tpl/etc/machine-id",
+    ]);
+    let r = p.tool("golden-create", &["-q", "tpl"]);
+    r.assert_ok();
+    let (r, recs) = derive(&p, &["tpl", "--count", "6", "--spread"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The copies to other members carry the templates too (a migration that
+    // changes the name sets the trigger `copy`, as a local copy does).
+    let names: Vec<String> = recs
+        .iter()
+        .map(|r| r["instance"].as_str().unwrap().to_string())
+        .collect();
+    let members: std::collections::BTreeSet<String> =
+        names.iter().map(|n| location(&p, n)).collect();
+    assert_eq!(members.len(), 3, "{recs:?}");
+    assert!(
+        recs.iter().all(|r| r["identity"] == "machine-id,hostname"),
+        "{recs:?}"
+    );
+    let mut start = vec!["start"];
+    start.extend(names.iter().map(String::as_str));
+    p.incus(&start);
+    let mut ids = std::collections::BTreeSet::new();
+    for n in &names {
+        let uuid = p.get(n)["config"]["volatile.uuid"].clone();
+        let id = p.file(n, "/etc/machine-id").unwrap();
+        assert_eq!(id.trim(), uuid.as_str().unwrap().replace('-', ""), "{n}");
+        assert_eq!(
+            p.file(n, "/etc/hostname").as_deref(),
+            Some(format!("{n}\n").as_str())
+        );
+        ids.insert(id);
+    }
+    assert_eq!(ids.len(), names.len(), "{ids:?}");
+    assert_eq!(
+        p.file("tpl", "/etc/machine-id").as_deref(),
+        Some("0123456789abcdef0123456789abcdef\n"),
+        "the template keeps its own"
+    );
+    start[0] = "stop";
+    p.incus(&start);
+}
