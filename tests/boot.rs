@@ -272,3 +272,45 @@ fn debian12_every_route_gives_a_machine_of_its_own() {
 fn debian13_every_route_gives_a_machine_of_its_own() {
     every_route_gives_a_machine_of_its_own("debian13");
 }
+
+/// Host keys where an admin put them: a key that is a symlink (renewed at
+/// its target, inside the guest, the link kept) and a key of its own path
+/// named by a `HostKey` line in `sshd_config.d`: every one renewed.
+#[test]
+fn symlinked_and_extra_host_keys_are_renewed_in_the_guest() {
+    let p = Project::new("boot-keys");
+    let keys = "mkdir -p /srv/keys && \
+        mv /etc/ssh/ssh_host_ecdsa_key /etc/ssh/ssh_host_ecdsa_key.pub /srv/keys/ && \
+        ln -s /srv/keys/ssh_host_ecdsa_key /etc/ssh/ssh_host_ecdsa_key && \
+        ln -s /srv/keys/ssh_host_ecdsa_key.pub /etc/ssh/ssh_host_ecdsa_key.pub && \
+        ssh-keygen -q -N '' -t ed25519 -f /etc/ssh/extra_ed25519_key && \
+        for k in rsa ecdsa ed25519; do echo \"HostKey /etc/ssh/ssh_host_${k}_key\"; done \
+        >/etc/ssh/sshd_config.d/keys.conf && \
+        echo 'HostKey /etc/ssh/extra_ed25519_key' >>/etc/ssh/sshd_config.d/keys.conf";
+    p.debian_golden_from("debian12", "tpl", keys);
+    let prints = |n: &str| {
+        p.sh(
+            n,
+            "for f in /srv/keys/ssh_host_ecdsa_key.pub /etc/ssh/extra_ed25519_key.pub \
+             /etc/ssh/ssh_host_ed25519_key.pub; do ssh-keygen -lf $f | cut -d' ' -f2; done",
+        )
+    };
+    let template = machine(&p, "tpl");
+    let before = prints("tpl");
+    let ecdsa = keyscan(&template.address, "ecdsa");
+    p.incus(&["stop", "tpl"]);
+    p.tool("golden-derive", &["-q", "tpl", "c1"]).assert_ok();
+    let c1 = machine(&p, "c1");
+    let after = prints("c1");
+    for (b, a) in before.lines().zip(after.lines()) {
+        assert_ne!(a, b, "{before} / {after}");
+    }
+    assert_eq!(after.lines().count(), 3, "{after}");
+    assert_ne!(keyscan(&c1.address, "ecdsa"), ecdsa);
+    assert_eq!(
+        p.sh("c1", "readlink /etc/ssh/ssh_host_ecdsa_key").trim(),
+        "/srv/keys/ssh_host_ecdsa_key",
+        "the link is kept"
+    );
+    p.incus(&["stop", "c1"]);
+}
