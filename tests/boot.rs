@@ -314,3 +314,24 @@ fn symlinked_and_extra_host_keys_are_renewed_in_the_guest() {
     );
     p.incus(&["stop", "c1"]);
 }
+
+/// golden-create killed at each step around the templates: the golden boots
+/// as itself every time (it never renders its own templates), and a rerun
+/// makes its pristine.
+#[test]
+fn a_golden_killed_while_its_templates_are_written_boots_as_itself() {
+    let p = Project::new("boot-kill");
+    p.debian_golden_from("debian13", "tpl", UNITS);
+    let template = machine(&p, "tpl");
+    for point in ["create:stopped", "create:templated", "swap:next-made"] {
+        let r = run(golden("golden-create")
+            .args(["-q", "tpl", "--project", &p.name])
+            .env("GOLDEN_KILL_AT", point));
+        assert_eq!(r.code, -1, "killed at {point}: {}", r.stderr);
+        assert_eq!(machine(&p, "tpl"), template, "after a kill at {point}");
+        assert_eq!(units(&p, "tpl"), ("enabled".into(), "disabled".into()));
+    }
+    p.tool("golden-create", &["-q", "tpl"]).assert_ok();
+    assert_eq!(machine(&p, "tpl"), template);
+    p.incus(&["stop", "tpl"]);
+}
