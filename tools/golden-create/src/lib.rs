@@ -137,15 +137,8 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
 
 fn create_one(t: &Target, args: &Args) -> Result<Created> {
     let incus = t.incus();
-    let _locks = if args.run.dry_run {
-        None
-    } else {
-        Some(golden::lease::hold(
-            &incus,
-            t,
-            std::time::Duration::from_secs(args.stop.timeout + 300),
-        )?)
-    };
+    let wait = std::time::Duration::from_secs(args.stop.timeout + 300);
+    let _locks = golden::lease::hold_unless_dry(args.run.dry_run, &incus, t, wait)?;
     let inst = incus.instance(&t.project, &t.name)?;
     let running = !matches!(inst.status.as_str(), "Stopped");
     let volumes = inst.custom_volumes();
@@ -155,13 +148,9 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
         incus.project(&t.project)?.volumes_project().to_string()
     };
     let snaps = SnapshotsOf::instance(&incus, &t.project, &t.name);
-    let templates = identity_templates(&incus, t, &inst)?;
-    let identity = golden::identity::column(
-        &templates
-            .as_ref()
-            .map(|p| p.categories())
-            .unwrap_or_default(),
-    );
+    let column = |plan: &Option<golden::identity::templates::Plan>| {
+        golden::identity::column(&plan.as_ref().map(|p| p.categories()).unwrap_or_default())
+    };
 
     if args.run.dry_run {
         let previous = golden::swap::Snapshots::list(&snaps)?
@@ -178,7 +167,7 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
             stopped: running,
             volumes: volumes.len(),
             restarted: running && args.restart,
-            identity,
+            identity: column(&identity_templates(&incus, t, &inst)?),
         });
     }
 
@@ -186,6 +175,11 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
         args.stop.stop(&incus, (&t.project, &t.name))?;
         golden::killpoint::reach("create:stopped");
     }
+    // Read once stopped: the daemon holds a files request until a pending
+    // operation on the instance ends (an earlier clean stop that waits for a
+    // guest ignoring it: minutes), and ours has just ended.
+    let templates = identity_templates(&incus, t, &inst)?;
+    let identity = column(&templates);
     if let Some(plan) = &templates {
         // Before the snapshot, which carries them; the golden's own files
         // are never rendered (it gets no trigger).

@@ -67,16 +67,15 @@ pub fn run(args: &Args, printer: Printer<std::io::Stdout>) -> Result<Status> {
 
 fn renew_one(t: &Target, args: &Args) -> Result<Renewed> {
     let incus = t.incus();
-    let _held = if args.run.dry_run {
-        None
-    } else {
-        Some(golden::lease::hold(
-            &incus,
-            t,
-            std::time::Duration::from_secs(args.stop.timeout + 300),
-        )?)
-    };
+    let wait = std::time::Duration::from_secs(args.stop.timeout + 300);
+    let _held = golden::lease::hold_unless_dry(args.run.dry_run, &incus, t, wait)?;
     let running = incus.instance(&t.project, &t.name)?.status != "Stopped";
+    // Read once stopped (but for -n): the daemon holds a files request until
+    // a pending operation on the instance ends, such as an earlier clean stop
+    // that waits for a guest ignoring it.
+    if running && !args.run.dry_run {
+        args.stop.stop(&incus, (&t.project, &t.name))?;
+    }
     let files = InInstance {
         incus: &incus,
         project: &t.project,
@@ -91,34 +90,26 @@ fn renew_one(t: &Target, args: &Args) -> Result<Renewed> {
             plan.not_renewed.join(", ")
         ));
     }
-    let identity = column(&plan.categories());
     let mut rec = Renewed {
         project: t.project.clone(),
         instance: t.name.clone(),
         status: "would-renew".into(),
-        identity,
+        identity: column(&plan.categories()),
         restarted: running,
     };
     if plan.templates.is_empty() {
         rec.status = "nothing".into();
-        rec.restarted = false;
-        return Ok(rec);
+    } else if !args.run.dry_run {
+        templates::install(&incus, &t.project, &t.name, &plan)?;
+        let now = json!({ "config": { "volatile.apply_template": "copy" } });
+        incus.update_instance(&t.project, &t.name, &now)?;
+        rec.status = "renewed".into();
     }
-    if args.run.dry_run {
-        return Ok(rec);
-    }
-    if running {
-        args.stop.stop(&incus, (&t.project, &t.name))?;
-    }
-    templates::install(&incus, &t.project, &t.name, &plan)?;
-    let now = json!({ "config": { "volatile.apply_template": "copy" } });
-    incus.update_instance(&t.project, &t.name, &now)?;
-    if running {
+    if running && !args.run.dry_run {
         incus
             .set_state(&t.project, &t.name, "start", None, false)
-            .map_err(|e| e.context("renewed at its next start, but starting it failed"))?;
+            .map_err(|e| e.context("starting it again failed"))?;
     }
-    rec.status = "renewed".into();
     Ok(rec)
 }
 

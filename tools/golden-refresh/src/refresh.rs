@@ -33,14 +33,8 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
     let incus = c.incus();
     // One run on the clone at a time, here and across machines (a
     // golden-create of it too); held for a stop and the refresh.
-    let _held = match args.run.dry_run {
-        true => None,
-        false => Some(golden::lease::hold(
-            &incus,
-            c,
-            std::time::Duration::from_secs(args.stop.timeout + 900),
-        )?),
-    };
+    let wait = std::time::Duration::from_secs(args.stop.timeout + 900);
+    let _held = golden::lease::hold_unless_dry(args.run.dry_run, &incus, c, wait)?;
     let inst = incus.instance(&c.project, &c.name)?;
     let prov = Provenance::of(&inst.config)
         .ok_or_else(|| Error::failed(format!("{}: its provenance is gone", c.name)))?;

@@ -36,6 +36,20 @@ use crate::incus::{Incus, Kind};
 use crate::lock::InstanceLock;
 use crate::target::Target;
 
+/// [`hold`] for a run that changes the instance; nothing for a dry run, which
+/// changes nothing and waits for no one.
+pub fn hold_unless_dry<'a>(
+    dry_run: bool,
+    incus: &'a Incus,
+    t: &Target,
+    hold_for: Duration,
+) -> Result<Option<(InstanceLock, Option<Lease<'a>>)>> {
+    if dry_run {
+        return Ok(None);
+    }
+    hold(incus, t, hold_for).map(Some)
+}
+
 /// One run on an instance at a time, on this machine (a file lock) and across
 /// machines (a lease held in Incus, for `hold`: long enough for a stop and
 /// the work); and whatever a killed run left running on the daemon ends
