@@ -580,6 +580,9 @@ fn refresh_rebuilds_clones_on_their_own_members_and_keeps_what_makes_them_themse
         assert_eq!(r.code, 0, "{}", r.stderr);
         assert_eq!(recs[0]["location"], m, "{:?}", recs);
     }
+    // Each has run once: its identity is its own from its first start.
+    p.incus(&["start", "c3a", "c3b", "c1"]);
+    p.incus(&["stop", "c3a", "c3b", "c1"]);
     p.incus(&["config", "set", "c3a", "user.owner=alice"]);
     p.snapshot("c1", "mine");
     // One student is at work: stopped, refreshed, and started again.
