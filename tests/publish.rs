@@ -194,6 +194,9 @@ fn dry_run_publishes_nothing_and_volumes_are_named_as_left_out() {
     assert_eq!(json_lines(&r.stdout)[0]["fingerprint"], "");
     let out = incus_ok(&["query", "/1.0/images?recursion=1&project=default"]);
     assert!(!out.contains(&p.name), "nothing published");
+    // A pristine taken by hand holds no identity templates: said.
+    let shared = "g: its pristine has no identity templates";
+    assert!(r.stderr.contains(shared), "{}", r.stderr);
 
     let vol = p.volume("gbtrfs", "data");
     p.incus(&["storage", "volume", "attach", "gbtrfs", &vol, "g", "/data"]);
@@ -205,6 +208,11 @@ fn dry_run_publishes_nothing_and_volumes_are_named_as_left_out() {
     r.assert_ok();
     assert_eq!(json_lines(&r.stdout)[0]["volumes_left_out"], 1);
     assert!(r.stderr.contains("not part of the image"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains(shared),
+        "golden-create wrote them: {}",
+        r.stderr
+    );
     p.incus(&["delete", "g"]);
     incus_ok(&["storage", "volume", "delete", "gbtrfs", &vol]);
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use golden::model::KEY_RENEWS;
 use golden::record::expand_template;
 use golden::target::Target;
 use golden::{Error, Result};
@@ -66,7 +67,9 @@ pub fn plan(targets: Vec<Target>, alias: &str) -> Result<Vec<Planned>> {
             jobs.push(Planned::Offline(t));
             continue;
         }
-        let volumes = incus.instance(&t.project, &t.name)?.custom_volumes().len();
+        let inst = incus.instance(&t.project, &t.name)?;
+        say_identity(&incus, &t, &inst.kind)?;
+        let volumes = inst.custom_volumes().len();
         jobs.push(Planned::Publish(Job {
             target: t,
             alias,
@@ -76,6 +79,28 @@ pub fn plan(targets: Vec<Target>, alias: &str) -> Result<Vec<Planned>> {
         }));
     }
     Ok(jobs)
+}
+
+/// Instances launched from the image get an identity of their own only if
+/// the pristine holds golden-create's identity templates: said, with -n too,
+/// when it does not (a pristine taken by hand, or by an older golden-create).
+fn say_identity(incus: &golden::incus::Incus, t: &Target, kind: &str) -> Result<()> {
+    if kind != "container" {
+        return Ok(());
+    }
+    let (snapshot, _) = t.pristine()?;
+    let config = incus
+        .instance_snapshot(&t.project, &t.name, &snapshot)?
+        .config;
+    if config.get(KEY_RENEWS).is_none_or(|r| r.is_empty()) {
+        golden::cli::notice(format!(
+            "{}: its pristine has no identity templates: instances launched from the image \
+             will share its machine-id and SSH host keys; run `golden-create {}` first to \
+             give them their own",
+            t.name, t.name
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
