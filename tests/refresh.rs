@@ -136,10 +136,22 @@ fn the_update_cycle_of_a_20_student_lab() {
 
     // Back as it was before, from the README's instructions.
     let one = &students[4];
+    // Its kept copy cannot start by accident beside it, nor write its volume.
+    let kept = p.get(&format!("{one}-pre-refresh"));
+    assert_eq!(kept["config"]["boot.autostart"], "false", "{kept}");
+    assert_eq!(kept["devices"]["data"]["type"], "none", "{kept}");
+    let volume = p.get(one)["devices"]["data"].clone();
+    assert_eq!(volume["type"], "disk");
     let r = p.tool("golden-refresh", &["--restore", one]);
     r.assert_ok();
     assert_eq!(p.file(one, "/etc/golden-update"), None);
     assert_eq!(&student(&p, one), &before[one]);
+    let restored = p.get(one);
+    assert_eq!(restored["devices"]["data"], volume, "its volume back");
+    assert!(
+        restored["config"].get("boot.autostart").is_none(),
+        "{restored}"
+    );
     assert_eq!(ls_json(&p, &["--clones", &reference]).len(), 20);
 }
 

@@ -24,8 +24,11 @@ use golden::{Error, Result};
 
 /// Where a clone's MAC address is kept on its pre-refresh copy (`.NIC`).
 pub const KEY_HWADDR: &str = "user.golden.hwaddr.";
-/// Where a NIC's static addresses are kept on it (`.NIC.ipv4.address`).
+/// Where a NIC's static addresses (`.NIC.ipv4.address`), and a custom
+/// volume's whole disk device (`.DEV.KEY`), are kept on it.
 pub const KEY_DEVICE: &str = "user.golden.device.";
+/// On the copy: the clone's own `boot.autostart` (the copy's is false).
+pub const KEY_AUTOSTART: &str = "user.golden.autostart";
 /// A NIC's keys that name addresses no other NIC may hold.
 const STATIC: &[&str] = &["ipv4.address", "ipv6.address"];
 
@@ -118,6 +121,24 @@ pub fn make(
             );
         }
     }
+    // Nor its custom volumes, nor its autostart: the copy must not start by
+    // accident beside the clone (at the host's next boot) nor write the
+    // clone's data. The devices are kept whole in keys, for a restore.
+    for (dev, conf) in &inst.devices {
+        let custom = conf.get("type").map(String::as_str) == Some("disk")
+            && conf.get("path").map(String::as_str) != Some("/")
+            && conf.contains_key("pool");
+        if custom {
+            for (key, value) in conf {
+                config.insert(format!("{KEY_DEVICE}{dev}.{key}"), value.clone());
+            }
+            devices.insert(dev.clone(), json!({ "type": "none" }));
+        }
+    }
+    if let Some(own) = inst.config.get("boot.autostart") {
+        config.insert(KEY_AUTOSTART.into(), own.clone());
+    }
+    config.insert("boot.autostart".into(), "false".into());
     let mut req = CopyRequest::from_snapshot(kept, &inst.kind, &c.project, &c.name, "");
     req.config = config;
     req.devices = devices;

@@ -22,7 +22,7 @@ use golden::target::Target;
 use golden::{Error, Result};
 use serde_json::Value;
 
-use crate::backup::{KEY_DEVICE, KEY_HWADDR};
+use crate::backup::{KEY_AUTOSTART, KEY_DEVICE, KEY_HWADDR};
 use crate::{Args, Refreshed};
 
 /// Restores the clone whose pre-refresh copy is `kept`.
@@ -187,6 +187,11 @@ fn given_back(body: &mut Value) {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     config.remove(KEY_PRE_REFRESH_OF);
+    // Its own autostart (the copy's was false).
+    config.remove("boot.autostart");
+    if let Some(own) = config.remove(KEY_AUTOSTART) {
+        config.insert("boot.autostart".into(), own);
+    }
     // Its own identity, never the templates' (see backup::make).
     config.insert("volatile.apply_template".into(), TRIGGER_NONE.into());
     let mut devices_back = Vec::new();
