@@ -170,6 +170,43 @@ fn every_tool_works_on_a_remote_over_https() {
     r.assert_ok();
     incus_ok(&["image", "show", &alias]);
 
+    // A refresh (an image made and rebuilt from, files carried over HTTPS),
+    // and back.
+    let r = run(remote
+        .tool("golden-create")
+        .args(["-q", "lo:g", "--project", &p.name]));
+    r.assert_ok();
+    let r = run(remote
+        .tool("golden-refresh")
+        .args(["-f", "json", "lo:c1", "--project", &p.name]));
+    r.assert_ok();
+    assert_eq!(
+        json_lines(&r.stdout)[0]["status"],
+        "refreshed",
+        "{}",
+        r.stdout
+    );
+    let r = run(remote.tool("golden-refresh").args([
+        "-f",
+        "json",
+        "--restore",
+        "lo:c1",
+        "--project",
+        &p.name,
+    ]));
+    r.assert_ok();
+    assert_eq!(
+        json_lines(&r.stdout)[0]["status"],
+        "restored",
+        "{}",
+        r.stdout
+    );
+    let r = run(remote
+        .tool("golden-identity")
+        .args(["-f", "json", "lo:c2", "--project", &p.name]));
+    r.assert_ok();
+    assert_eq!(json_lines(&r.stdout)[0]["instance"], "c2", "{}", r.stdout);
+
     // An unknown remote is bad input.
     let r = run(remote.tool("golden-ls").arg("nowhere:"));
     assert_eq!(r.code, 2, "{}", r.stderr);
