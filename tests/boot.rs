@@ -335,3 +335,37 @@ fn a_golden_killed_while_its_templates_are_written_boots_as_itself() {
     assert_eq!(machine(&p, "tpl"), template);
     p.incus(&["stop", "tpl"]);
 }
+
+/// A refresh of a booted clone killed at each of its steps, then run again:
+/// the clone boots as the same machine every time, with the new content.
+#[test]
+fn a_refresh_killed_at_each_step_then_rerun_leaves_a_booted_clone_itself() {
+    let p = Project::new("boot-rkill");
+    p.debian_golden_from("debian12", "tpl", UNITS);
+    p.tool("golden-derive", &["-q", "tpl", "r1"]).assert_ok();
+    let before = machine(&p, "r1");
+    for (i, point) in [
+        "refresh:kept",
+        "refresh:marked",
+        "refresh:rebuilt",
+        "refresh:recorded",
+    ]
+    .iter()
+    .enumerate()
+    {
+        // A new pristine: r1 is stale again.
+        p.boot("tpl");
+        p.sh("tpl", &format!("echo {i} >/etc/golden-update"));
+        p.tool("golden-create", &["-q", "tpl"]).assert_ok();
+        let r = run(golden("golden-refresh")
+            .args(["-q", "r1", "--project", &p.name])
+            .env("GOLDEN_KILL_AT", point));
+        assert_eq!(r.code, -1, "killed at {point}: {}", r.stderr);
+        p.wait_operations();
+        p.tool("golden-refresh", &["-q", "r1"]).assert_ok();
+        assert_eq!(machine(&p, "r1"), before, "after a kill at {point}");
+        assert_eq!(p.sh("r1", "cat /etc/golden-update"), format!("{i}\n"));
+        assert_eq!(units(&p, "r1"), ("enabled".into(), "disabled".into()));
+    }
+    p.incus(&["stop", "r1"]);
+}
