@@ -464,3 +464,32 @@ fn shared_identities_are_listed_and_one_is_renewed() {
     r.assert_ok();
     assert_eq!(json_lines(&r.stdout)[0]["shares"], "-");
 }
+
+#[test]
+fn a_symlinked_hostname_is_named_and_never_templated() {
+    // Incus refuses to start an instance whose template path leads out of
+    // its root: a symlinked /etc/hostname is left, and said.
+    let p = Project::new("idlink");
+    p.instance("bb", None);
+    p.incus(&["file", "delete", "bb/etc/hostname"]);
+    p.incus(&[
+        "file",
+        "create",
+        "--type=symlink",
+        "bb/etc/hostname",
+        "/tmp/elsewhere",
+    ]);
+    let r = p.tool("golden-create", &["-f", "json", "bb"]);
+    r.assert_ok();
+    assert!(
+        r.stderr
+            .contains("bb: instances made from it will keep its /etc/hostname (a symlink"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(json_lines(&r.stdout)[0]["identity"], "-");
+    p.tool("golden-derive", &["-q", "bb", "c1"]).assert_ok();
+    p.incus(&["start", "c1"]);
+    assert_eq!(p.get("c1")["status"], "Running");
+    p.incus(&["stop", "c1"]);
+}
