@@ -527,3 +527,49 @@ fn progress_is_drawn_on_a_terminal_and_never_in_a_pipe() {
         r.stderr
     );
 }
+
+#[test]
+fn settings_meant_for_the_golden_stay_on_it_and_clones_get_theirs() {
+    let p = Project::new("dv-only");
+    p.instance("tpl", None);
+    p.incus(&[
+        "config",
+        "set",
+        "tpl",
+        "snapshots.schedule=@daily",
+        "snapshots.expiry=1w",
+        "security.protection.delete=true",
+        "boot.autostart=true",
+        "user.golden.clone.boot.autostart.priority=7",
+        "user.golden.clone.user.course=networks",
+    ]);
+    p.tool("golden-create", &["-q", "tpl"]).assert_ok();
+    p.tool("golden-derive", &["-q", "tpl", "c1"]).assert_ok();
+    p.tool(
+        "golden-derive",
+        &["-q", "tpl", "c2", "-c", "snapshots.schedule=@hourly"],
+    )
+    .assert_ok();
+    let config = |n: &str| p.get(n)["config"].clone();
+    let c1 = config("c1");
+    for key in [
+        "snapshots.schedule",
+        "snapshots.expiry",
+        "security.protection.delete",
+        "boot.autostart",
+        "user.golden.clone.user.course",
+    ] {
+        assert!(c1.get(key).is_none(), "{key} in c1: {c1}");
+    }
+    assert_eq!(c1["boot.autostart.priority"], "7");
+    assert_eq!(c1["user.course"], "networks");
+    // -c gives a clone its own.
+    assert_eq!(config("c2")["snapshots.schedule"], "@hourly");
+    // The golden keeps its own, and is still protected.
+    let tpl = config("tpl");
+    assert_eq!(tpl["snapshots.schedule"], "@daily");
+    assert_eq!(tpl["security.protection.delete"], "true");
+    let out = incus(&["delete", "c1", "--project", &p.name]);
+    assert!(out.status.success(), "a clone is not protected");
+    p.incus(&["config", "unset", "tpl", "security.protection.delete"]);
+}

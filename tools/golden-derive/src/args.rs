@@ -26,6 +26,13 @@ pub enum Volumes {
         on the template's pool unless -s is given; a copy that cannot share blocks says \
         so on stderr and in the cow column. Each clone records where it came from in \
         user.golden.* config keys, which golden-ls counts as derived and stale.\n\n\
+        Settings meant for the golden stay on it: a clone gets none of the golden's \
+        snapshots.schedule, snapshots.schedule.stopped, snapshots.pattern, \
+        snapshots.expiry, security.protection.delete and boot.autostart (an incus copy \
+        would give each clone the golden's snapshot schedule, its protection, its start at \
+        boot). A setting meant for the clones is kept on the golden as \
+        user.golden.clone.KEY=VALUE, and each clone gets KEY=VALUE; -c KEY=VALUE gives \
+        the clones of one run their own.\n\n\
         Everything is checked before the first copy, on what the clones will really get: \
         the pristine snapshot's devices with the profiles they will have (static addresses, \
         attached volumes, a root disk), -c and --profile (judged by Incus itself), and \

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use golden::incus::CopyRequest;
 use golden::model::{
-    IDENTITY_PENDING, KEY_CREATED_AT, KEY_IDENTITY, KEY_PROJECT, KEY_TEMPLATE, KEY_TEMPLATE_UUID,
+    IDENTITY_PENDING, KEY_CREATED_AT, KEY_FOR_CLONES, KEY_IDENTITY, KEY_PROJECT, KEY_TEMPLATE,
+    KEY_TEMPLATE_UUID, TEMPLATE_ONLY,
 };
 use golden::{Error, Result};
 use serde_json::Value;
@@ -41,6 +42,7 @@ pub fn copy_request(
     if in_full {
         carry_settings(&mut req, source);
     }
+    for_clones(&mut req.config, &source.config);
     req.config.extend(opts.config.clone());
     req.config
         .insert(KEY_PROJECT.into(), tpl.target.project.clone());
@@ -59,6 +61,24 @@ pub fn copy_request(
         req.profiles = opts.profiles.clone();
     }
     req
+}
+
+/// What the golden's own settings give a clone: none of those meant for the
+/// golden ([`TEMPLATE_ONLY`]: an empty value in the request leaves the key
+/// out of the copy), and the settings it holds for its clones
+/// ([`KEY_FOR_CLONES`]), which `-c` still overrides.
+fn for_clones(config: &mut BTreeMap<String, String>, golden: &BTreeMap<String, String>) {
+    for key in TEMPLATE_ONLY {
+        if golden.contains_key(*key) {
+            config.insert(key.to_string(), String::new());
+        }
+    }
+    for (key, value) in golden {
+        if let Some(own) = key.strip_prefix(KEY_FOR_CLONES) {
+            config.insert(own.to_string(), value.clone());
+            config.insert(key.clone(), String::new());
+        }
+    }
 }
 
 /// What a copy to another member must be told, since the daemon makes it as a

@@ -42,6 +42,22 @@ pub const KEY_REFRESH_FROM: &str = "user.golden.refresh.from";
 /// clone's name. Such a copy is no clone of its own (not counted, not listed).
 pub const KEY_PRE_REFRESH_OF: &str = "user.golden.pre-refresh-of";
 
+/// A golden's own settings that are meant for it, not for its clones: an
+/// `incus copy` would carry them to every clone (a snapshot schedule and
+/// expiry on each, every clone protected from deletion or started at boot).
+/// golden-derive leaves them out; `-c` gives a clone its own.
+pub const TEMPLATE_ONLY: &[&str] = &[
+    "snapshots.schedule",
+    "snapshots.schedule.stopped",
+    "snapshots.pattern",
+    "snapshots.expiry",
+    "security.protection.delete",
+    "boot.autostart",
+];
+/// On a golden, `user.golden.clone.KEY=VALUE`: `KEY=VALUE` for each of its
+/// clones (a setting meant for them that the golden itself must not have).
+pub const KEY_FOR_CLONES: &str = "user.golden.clone.";
+
 /// The columns of golden-ls, in order (its records' fields).
 pub const GOLDEN_LS_COLUMNS: &[&str] = &[
     "project",
