@@ -622,7 +622,23 @@ pub fn debian_golden_from(image: &str, project: &str, name: &str, init: &[&str],
     args.extend(init);
     incus_ok(&args);
     let state = boot(project, name);
-    assert_eq!(state, "running", "{name} ({image}) booted {state}");
+    if state != "running" {
+        // Which unit, and why: what a finding needs.
+        let why = incus(&[
+            "exec",
+            name,
+            "--project",
+            project,
+            "--",
+            "sh",
+            "-c",
+            "systemctl --failed --no-legend; journalctl -b -p err --no-pager | tail -20",
+        ]);
+        panic!(
+            "{name} ({image}) booted {state}: {}",
+            String::from_utf8_lossy(&why.stdout)
+        );
+    }
     let script = format!(
         "echo {name} >/etc/hostname && hostname {name} && \
          printf '127.0.0.1\\tlocalhost\\n127.0.1.1\\t{name}.lab {name}\\n' >/etc/hosts && \
