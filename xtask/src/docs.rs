@@ -330,7 +330,7 @@ pub fn overview_page() -> Vec<u8> {
         "A golden is an Incus instance (container or virtual machine) with a snapshot named ",
     ), italic("pristine"), roman(
         ". New instances are derived from that snapshot by the daemon's own copy, which shares blocks \
-         with the template on btrfs, ZFS, thin LVM and Ceph pools (a full copy on dir). Five tools, one \
+         with the template on btrfs, ZFS, thin LVM and Ceph pools (a full copy on dir). Six tools, one \
          job each, compose through pipes:",
     )]);
     tagged(
@@ -357,6 +357,11 @@ pub fn overview_page() -> Vec<u8> {
         &mut r,
         "golden-refresh [CLONE...]",
         "rebuild stale clones in place from the new pristine, keeping what makes each one itself",
+    );
+    tagged(
+        &mut r,
+        "golden-identity [NAME...]",
+        "list containers' machine-ids and SSH host keys and who shares them; --renew gives one its own",
     );
     section(&mut r, "WORKFLOWS");
     let flows: &[(&str, &[&str])] = &[
