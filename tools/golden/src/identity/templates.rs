@@ -215,7 +215,14 @@ pub fn plan(files: &dyn Files) -> Result<Plan> {
             .iter()
             .filter(|n| endings.iter().any(|e| n.ends_with(e)))
         {
-            p.add(LEASE_TPL, &format!("{dir}/{name}"), "");
+            let path = format!("{dir}/{name}");
+            // A symlink would keep every instance from starting if it led
+            // out of the root: only files are templated.
+            match files.read(&path)? {
+                Some(f) if f.is_file() => p.add(LEASE_TPL, &path, ""),
+                Some(f) if f.kind == FileKind::Symlink => symlink(&path, &mut p),
+                _ => {}
+            }
         }
     }
     if files.read(SSHD_CONFIG)?.is_some() {

@@ -407,11 +407,17 @@ mod templates {
             (ETC_HOSTNAME, link("/srv/hostname")),
             (ETC_HOSTS, file("127.0.1.1 {{ odd }}\n", 0o644)),
             ("/etc/ssh/sshd_config", file("", 0o644)),
+            ("/var/lib/dhcp/dhclient.eth0.leases", link("/srv/leases")),
         ]);
         let p = plan(&root).unwrap();
         assert!(p.templates.is_empty(), "{:?}", p.templates);
         let said = p.not_renewed.join("; ");
-        for what in [ETC_MACHINE_ID, ETC_HOSTNAME, "SSH host keys (no systemd"] {
+        for what in [
+            ETC_MACHINE_ID,
+            ETC_HOSTNAME,
+            "SSH host keys (no systemd",
+            "/var/lib/dhcp/dhclient.eth0.leases (a symlink",
+        ] {
             assert!(said.contains(what), "{what}: {said}");
         }
         // /etc/hosts does not name the (unreadable) hostname: left, unsaid.
