@@ -7,6 +7,7 @@
 //! daemon: it holds the members' lock alone (across processes: a file lock),
 //! the others share it.
 
+use std::collections::BTreeSet;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
@@ -902,57 +903,102 @@ fn a_member_not_ready_after_a_restart_is_asked_again_and_its_image_taken() {
     assert!(image_holders(&fp).contains(&f.to_string()));
 }
 
+/// A booted clone as its user sees it: from inside, and from its member's
+/// bridge.
+#[derive(Debug)]
+struct Machine {
+    member: String,
+    hostname: String,
+    machine_id: String,
+    address: String,
+    ssh_key: String,
+}
+
+fn machine(p: &Project, name: &str) -> Machine {
+    assert_eq!(p.boot(name), "running", "{name}");
+    assert_eq!(p.sh(name, "systemctl is-active ssh").trim(), "active");
+    let member = location(p, name);
+    let address = p.ipv4(name);
+    Machine {
+        hostname: p.sh(name, "hostnamectl hostname").trim().to_string(),
+        machine_id: p.sh(name, "cat /etc/machine-id").trim().to_string(),
+        ssh_key: keyscan_in(&cluster_netns(&member), &address, "ed25519"),
+        address,
+        member,
+    }
+}
+
+/// The spread route of issue "every instance its own machine": a booted
+/// Debian golden on member 1, six clones dealt over the three members
+/// (copies to another member are migrations, which set the templates'
+/// trigger `copy` as a local copy does), each booted and judged from inside
+/// and by `ssh-keyscan` from its member's bridge.
 #[test]
 fn every_clone_of_a_spread_is_its_own_machine_on_every_member() {
     let _up = members_up();
     let p = Project::new("spread-id");
-    p.incus(&["init", "busybox", "tpl", "--target", "m1"]);
-    // A machine-id of the template's own, as a real distribution holds one.
-    let id = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(id.path(), "0123456789abcdef0123456789abcdef\n").unwrap();
-    p.incus(&[
-        "file",
-        "push",
-        id.path().to_str().unwrap(),
-        "tpl/etc/machine-id",
-    ]);
-    let r = p.tool("golden-create", &["-q", "tpl"]);
-    r.assert_ok();
+    debian_golden_from(
+        "debian12",
+        &p.name,
+        "tpl",
+        &["--target", "m1"],
+        "echo provisioned >/etc/golden-provisioned",
+    );
+    let template = machine(&p, "tpl");
+    p.incus(&["stop", "tpl"]);
+
     let (r, recs) = derive(&p, &["tpl", "--count", "6", "--spread"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    // The copies to other members carry the templates too (a migration that
-    // changes the name sets the trigger `copy`, as a local copy does).
     let names: Vec<String> = recs
         .iter()
         .map(|r| r["instance"].as_str().unwrap().to_string())
         .collect();
-    let members: std::collections::BTreeSet<String> =
-        names.iter().map(|n| location(&p, n)).collect();
-    assert_eq!(members.len(), 3, "{recs:?}");
     assert!(
-        recs.iter().all(|r| r["identity"] == "machine-id,hostname"),
+        recs.iter()
+            .all(|r| r["identity"] == "machine-id,ssh-host-keys,hostname,dhcp-leases"),
         "{recs:?}"
     );
     let mut start = vec!["start"];
     start.extend(names.iter().map(String::as_str));
     p.incus(&start);
-    let mut ids = std::collections::BTreeSet::new();
-    for n in &names {
+    let clones: Vec<Machine> = names.iter().map(|n| machine(&p, n)).collect();
+    let members: BTreeSet<&str> = clones.iter().map(|c| c.member.as_str()).collect();
+    assert_eq!(members.len(), 3, "{clones:?}");
+    for (c, n) in clones.iter().zip(&names) {
+        assert_eq!(&c.hostname, n, "{c:?}");
         let uuid = p.get(n)["config"]["volatile.uuid"].clone();
-        let id = p.file(n, "/etc/machine-id").unwrap();
-        assert_eq!(id.trim(), uuid.as_str().unwrap().replace('-', ""), "{n}");
         assert_eq!(
-            p.file(n, "/etc/hostname").as_deref(),
-            Some(format!("{n}\n").as_str())
+            c.machine_id,
+            uuid.as_str().unwrap().replace('-', ""),
+            "{c:?}"
         );
-        ids.insert(id);
+        assert_eq!(p.sh(n, "cat /etc/golden-provisioned"), "provisioned\n");
     }
-    assert_eq!(ids.len(), names.len(), "{ids:?}");
+    let distinct = |f: fn(&Machine) -> String| -> usize {
+        clones
+            .iter()
+            .chain([&template])
+            .map(f)
+            .collect::<BTreeSet<_>>()
+            .len()
+    };
+    assert_eq!(distinct(|m| m.machine_id.clone()), 7, "{clones:?}");
+    assert_eq!(distinct(|m| m.ssh_key.clone()), 7, "{clones:?}");
+    // Each member's bridge is a network of its own: addresses are distinct
+    // on each, and may repeat across members.
     assert_eq!(
-        p.file("tpl", "/etc/machine-id").as_deref(),
-        Some("0123456789abcdef0123456789abcdef\n"),
-        "the template keeps its own"
+        distinct(|m| format!("{} {}", m.member, m.address)),
+        7,
+        "{clones:?}"
     );
+
+    // The template keeps its own identity, and boots as before.
     start[0] = "stop";
     p.incus(&start);
+    let again = machine(&p, "tpl");
+    assert_eq!(
+        (&again.hostname, &again.machine_id, &again.ssh_key),
+        (&template.hostname, &template.machine_id, &template.ssh_key)
+    );
+    p.incus(&["stop", "tpl"]);
 }

@@ -16,7 +16,8 @@
 # Each member (m1, m2, m3) is an incusd under its own INCUS_DIR ($DIR/mN) in its own
 # network namespace; the namespaces are joined by veth pairs to a bridge in a fourth
 # namespace, with addresses that exist only there. Each member has a btrfs pool
-# `local` (a loop file of its own) and the busybox image is in the cluster's store.
+# `local` (a loop file of its own) and a managed bridge `goldenbr0` (DHCP), and the
+# busybox and debian12 images are in the cluster's store.
 # Clients on the host talk to member 1 through its socket (INCUS_DIR=$DIR/m1).
 set -euo pipefail
 
@@ -126,9 +127,30 @@ EOF
 . "$(dirname "$0")/busybox-image.sh"
 . "$(dirname "$0")/traces.sh"
 . "$(dirname "$0")/incusd.sh"
+. "$(dirname "$0")/debian-image.sh"
+
+# A managed bridge on every member (in each member's namespace: the members'
+# guests never meet), for booted Debian guests with DHCP, as tests/incus.sh
+# makes one for the standalone daemon; same name, so the tests' helpers work on
+# both. No DNS: projects of their own reuse names.
+BRIDGE=goldenbr0
+bridge() {
+    client network show "$BRIDGE" >/dev/null 2>&1 && return 0
+    local m
+    for m in $MEMBERS; do
+        client network create "$BRIDGE" --target "$m" >/dev/null
+    done
+    client network create "$BRIDGE" ipv4.address=10.219.8.1/24 ipv4.nat=false ipv6.address=none dns.mode=none >/dev/null
+}
 
 fixtures() {
     client image alias list --format csv | grep -q "^$IMAGE," || busybox_image
+    bridge || die "could not create the managed bridge $BRIDGE on the members"
+    # systemd-networkd waits for udev (which minbase lacks) when /sys is
+    # writable (see tests/incus.sh).
+    [ "$(client profile get default raw.lxc)" = "lxc.mount.auto = sys:ro" ] \
+        || client profile set default raw.lxc="lxc.mount.auto = sys:ro"
+    debian_image bookworm debian12
 }
 
 start() {

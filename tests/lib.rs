@@ -779,9 +779,21 @@ impl Project {
 /// ecdsa) that the sshd at `address` shows, as `ssh-keyscan` from the
 /// bridge's namespace sees it.
 pub fn keyscan(address: &str, kind: &str) -> String {
+    keyscan_in(&incus_netns(), address, kind)
+}
+
+/// The network namespace of the private cluster's member `member`
+/// (`tests/cluster.sh`), where its managed bridge is.
+pub fn cluster_netns(member: &str) -> String {
+    let ns = std::env::var("GOLDEN_CLUSTER_NETNS").unwrap_or_else(|_| "gcl".to_string());
+    format!("{ns}-{member}")
+}
+
+/// [`keyscan`] from the network namespace `netns`.
+pub fn keyscan_in(netns: &str, address: &str, kind: &str) -> String {
     let line = format!("ssh-keyscan -T 30 -t {kind} {address} 2>/dev/null | ssh-keygen -l -f -");
     let out = Command::new("ip")
-        .args(["netns", "exec", &incus_netns(), "sh", "-c", &line])
+        .args(["netns", "exec", netns, "sh", "-c", &line])
         .output()
         .expect("ip netns exec ssh-keyscan");
     let text = String::from_utf8_lossy(&out.stdout);
