@@ -558,7 +558,7 @@ fn a_clone_left_stopped_by_a_run_killed_before_its_restart_is_started_by_a_rerun
     let r = p.tool("golden-refresh", &["c1"]);
     r.assert_ok();
     // What a run killed after recording the refresh, before the start, leaves.
-    p.incus(&["config", "set", "c1", "user.golden.refresh.restart=true"]);
+    p.incus(&["config", "set", "c1", "user.golden.refresh.restart=stopped"]);
     let r = p.tool("golden-refresh", &["-f", "json", "c1"]);
     r.assert_ok();
     let rec = &json_lines(&r.stdout)[0];
@@ -632,6 +632,37 @@ fn a_clone_held_by_a_clean_stop_that_timed_out_is_refused_naming_force_and_force
     );
     assert_eq!(p.get("c1")["status"], "Running");
     p.incus(&["stop", "--force", "c1"]);
+}
+
+/// A stop that timed out leaves the clone to its user: stopped by them since,
+/// the next refresh rebuilds it and leaves it stopped (it used to start it,
+/// on the strength of a mark the failed run had left).
+#[test]
+fn a_clone_its_user_stopped_after_a_failed_stop_is_refreshed_and_left_stopped() {
+    let p = Project::new("rf-left");
+    stale_clones(&p, 1);
+    p.incus(&["config", "set", "c1", "raw.lxc=lxc.signal.halt=SIGCONT"]);
+    p.incus(&["start", "c1"]);
+    let r = p.tool("golden-refresh", &["--timeout", "1", "c1"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("did not stop within 1 s"), "{}", r.stderr);
+    // Its user stops it for good.
+    p.incus(&["stop", "--force", "c1"]);
+    for dry in [true, false] {
+        let mut args = vec!["-f", "json", "c1"];
+        if dry {
+            args.insert(0, "-n");
+        }
+        let r = p.tool("golden-refresh", &args);
+        r.assert_ok();
+        let rec = &json_lines(&r.stdout)[0];
+        assert_eq!(rec["restarted"], false, "{rec}");
+    }
+    assert_eq!(p.get("c1")["status"], "Stopped");
+    assert_eq!(
+        p.get("c1")["config"].get("user.golden.refresh.restart"),
+        None
+    );
 }
 
 #[test]

@@ -10,16 +10,15 @@ use std::sync::Mutex;
 
 use golden::cli::notice;
 use golden::incus::{Incus, PublishRequest, Scope};
-use golden::model::{Provenance, KEY_REFRESH_FROM};
+use golden::model::{
+    Provenance, IMAGE_CREATED_AT as CREATED_AT, IMAGE_TEMPLATE as TEMPLATE,
+    IMAGE_TEMPLATE_UUID as TEMPLATE_UUID, KEY_REFRESH_FROM,
+};
 use golden::readers::{NoNewSnapshot, Shared};
 use golden::target::Target;
 use golden::Result;
 
 use crate::plan::Job;
-
-const TEMPLATE_UUID: &str = "golden.refresh.template_uuid";
-const CREATED_AT: &str = "golden.refresh.created_at";
-const TEMPLATE: &str = "golden.refresh.template";
 
 /// (remote, clone project, template uuid)
 type Place = (Option<String>, String, String);

@@ -18,7 +18,7 @@ use golden::identity::{self, InInstance, KeyPool};
 use golden::incus::{Incus, Instance, SnapshotsOf};
 use golden::model::{
     Provenance, IDENTITY_PENDING, KEY_CREATED_AT, KEY_IDENTITY, KEY_PROJECT, KEY_REFRESH_FROM,
-    KEY_REFRESH_RESTART, KEY_TEMPLATE, KEY_TEMPLATE_UUID,
+    KEY_REFRESH_RESTART, KEY_TEMPLATE, KEY_TEMPLATE_UUID, RESTART_ASKED, RESTART_STOPPED,
 };
 use golden::target::Target;
 use golden::{Error, Result};
@@ -38,7 +38,7 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
     let inst = incus.instance(&c.project, &c.name)?;
     let prov = Provenance::of(&inst.config)
         .ok_or_else(|| Error::failed(format!("{}: its provenance is gone", c.name)))?;
-    let mark = |key: &str| inst.config.get(key).filter(|v| !v.is_empty()).cloned();
+    let mark = |key: &str| mark_of(&inst, key);
     let underway = mark(KEY_REFRESH_FROM);
     let running = inst.status != "Stopped";
     let mut rec = Refreshed {
@@ -53,13 +53,19 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
         snapshots: 0,
         restarted: false,
     };
-    let restart_mark = mark(KEY_REFRESH_RESTART).as_deref() == Some("true");
+    // Only a stop the refresh saw through asks for a start: after a stop
+    // that failed, the clone is its user's to start (see RESTART_ASKED).
+    let restart_mark = mark(KEY_REFRESH_RESTART);
+    let stale_mark = restart_mark.as_deref() == Some(RESTART_ASKED);
+    let restart_mark = matches!(restart_mark.as_deref(), Some(RESTART_STOPPED | "true"));
     if underway.is_none() && rec.from == rec.to && !args.again {
         // A run killed between recording the refresh and starting the
         // clone again: what is left is the start.
         if restart_mark && !args.run.dry_run {
             restart_again(&incus, c, running, &mut rec)?;
             rec.status = "refreshed".into();
+        } else if stale_mark && !args.run.dry_run {
+            clear_restart_mark(&incus, c)?;
         }
         return Ok(rec);
     }
@@ -165,17 +171,20 @@ fn keep(
 ) -> Result<Instance> {
     let c = &job.clone;
     if running {
-        let restart = json!({ "config": { KEY_REFRESH_RESTART: "true" } });
-        match incus.update_instance(&c.project, &c.name, &restart) {
+        let asked = json!({ "config": { KEY_REFRESH_RESTART: RESTART_ASKED } });
+        match incus.update_instance(&c.project, &c.name, &asked) {
             // An earlier clean stop that timed out holds the clone until it is
             // killed: with --force, killed first, then marked (it ran).
-            Err(e) if args.stop.force && stop_pending(&e) => {
-                args.stop.stop(incus, (&c.project, &c.name))?;
-                incus.update_instance(&c.project, &c.name, &restart)?;
-            }
+            Err(e) if args.stop.force && stop_pending(&e) => {}
             Err(e) => return Err(e),
-            Ok(()) => args.stop.stop(incus, (&c.project, &c.name))?,
+            Ok(()) => {}
         }
+        args.stop.stop(incus, (&c.project, &c.name))?;
+        let stopped = json!({ "config": { KEY_REFRESH_RESTART: RESTART_STOPPED } });
+        incus.update_instance(&c.project, &c.name, &stopped)?;
+    } else if mark_of(inst, KEY_REFRESH_RESTART).as_deref() == Some(RESTART_ASKED) {
+        // Left by a stop that failed; stopped since by its user.
+        clear_restart_mark(incus, c)?;
     }
     // As read before the stop: what the copy takes of it (kind, member,
     // MAC addresses, devices) a stop does not change.
@@ -257,6 +266,15 @@ fn rebuild(
     incus.update_instance(&c.project, &c.name, &done)
 }
 
+fn mark_of(inst: &Instance, key: &str) -> Option<String> {
+    inst.config.get(key).filter(|v| !v.is_empty()).cloned()
+}
+
+fn clear_restart_mark(incus: &Incus, c: &Target) -> Result<()> {
+    let done = json!({ "config": { KEY_REFRESH_RESTART: "" } });
+    incus.update_instance(&c.project, &c.name, &done)
+}
+
 /// Starts the clone (unless `running`), then clears the mark that says it
 /// must be: cleared last, a kill in between leaves the start to a rerun.
 fn restart_again(incus: &Incus, c: &Target, running: bool, rec: &mut Refreshed) -> Result<()> {
@@ -265,8 +283,7 @@ fn restart_again(incus: &Incus, c: &Target, running: bool, rec: &mut Refreshed) 
             .set_state(&c.project, &c.name, "start", None, false)
             .map_err(|e| e.context("refreshed, but starting it again failed"))?;
     }
-    let done = json!({ "config": { KEY_REFRESH_RESTART: "" } });
-    incus.update_instance(&c.project, &c.name, &done)?;
+    clear_restart_mark(incus, c)?;
     rec.restarted = true;
     Ok(())
 }

@@ -32,9 +32,17 @@ pub const IDENTITY_PENDING: &str = "pending";
 /// them. golden-derive then leaves the identity to them.
 pub const KEY_RENEWS: &str = "user.golden.renews";
 
-/// Set on a clone while golden-refresh rebuilds it: "true" if it ran before
-/// (a rerun after a kill starts it again).
+/// Set on a clone that ran while golden-refresh rebuilds it, so that a rerun
+/// after a kill starts it again: [`RESTART_ASKED`] before its stop, then
+/// [`RESTART_STOPPED`] once the refresh has stopped it.
 pub const KEY_REFRESH_RESTART: &str = "user.golden.refresh.restart";
+/// The clone ran and the refresh asked it to stop. Left alone, the mark says
+/// the stop failed (timed out) or the run was killed during it: whoever
+/// stopped the clone since, the refresh did not, and it is not started again.
+pub const RESTART_ASKED: &str = "asked";
+/// The refresh stopped the clone (it ran): a rerun starts it again. "true"
+/// was this mark's word before the stop had a mark of its own.
+pub const RESTART_STOPPED: &str = "stopped";
 /// Set on a clone once its pre-refresh copy is whole: the refresh is under
 /// way (its root may already be the new one), the copy holds the old state.
 pub const KEY_REFRESH_FROM: &str = "user.golden.refresh.from";
@@ -72,6 +80,27 @@ pub const GOLDEN_LS_COLUMNS: &[&str] = &[
     "volumes",
     "derived",
     "stale",
+    "location",
+];
+
+/// The properties of the images golden-refresh makes to rebuild from (one
+/// per template pristine and clone project, removed once no clone needs it):
+/// whose pristine it is, by uuid and `project/name`, and when it was made.
+pub const IMAGE_TEMPLATE_UUID: &str = "golden.refresh.template_uuid";
+pub const IMAGE_TEMPLATE: &str = "golden.refresh.template";
+pub const IMAGE_CREATED_AT: &str = "golden.refresh.created_at";
+
+/// The columns of `golden-ls --kept`, in order: one record per thing the
+/// tools keep beside the goldens and clones (pre-refresh copies, refresh
+/// images). `instance` is the copy's name, or the image's fingerprint.
+pub const KEPT_COLUMNS: &[&str] = &[
+    "project",
+    "instance",
+    "kind",
+    "of",
+    "created_at",
+    "snapshots",
+    "size",
     "location",
 ];
 
