@@ -23,7 +23,7 @@ _golden__ls() {
 
     case "${cmd}" in
         golden__ls)
-            opts="-p -f -H -o -h -V --project --clones --format --no-header --output --help --version"
+            opts="-p -f -H -o -h -V --project --clones --kept --format --no-header --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -23,7 +23,7 @@ _golden__refresh() {
 
     case "${cmd}" in
         golden__refresh)
-            opts="-p -j -n -q -f -H -o -h -V --project --timeout --force --again --new-identity --no-keep --restore --jobs --fail-fast --dry-run --quiet --format --no-header --output --help --version"
+            opts="-p -j -n -q -f -H -o -h -V --project --timeout --force --again --new-identity --no-keep --restore --discard --jobs --fail-fast --dry-run --quiet --format --no-header --output --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

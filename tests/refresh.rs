@@ -688,3 +688,83 @@ fn a_clone_moved_to_another_project_is_not_restored_beside_itself() {
         assert_eq!(other.instances(), ["c1"]);
     }
 }
+
+/// What a refresh keeps is in sight and in hand: `golden-ls --kept` lists
+/// the pre-refresh copies (with their snapshots) and the refresh images
+/// left behind, `golden-refresh --discard` removes them, and refuses a copy
+/// that holds snapshots, naming them.
+#[test]
+fn kept_copies_and_refresh_images_are_listed_and_discarded() {
+    let p = Project::new("rf-kept");
+    stale_clones(&p, 3);
+    p.snapshot("c1", "homework");
+    p.tool("golden-refresh", &["-q", "c1", "c2"]).assert_ok();
+    let kept = || {
+        let r = p.tool("golden-ls", &["--kept", "-f", "json"]);
+        r.assert_ok();
+        json_lines(&r.stdout)
+    };
+    // c3, still stale, keeps the image of the new pristine alive; its user
+    // then deletes it by hand, and the image is left with nobody to need it.
+    p.incus(&["delete", "c3"]);
+    let recs = kept();
+    let what: Vec<(&str, &str, u64)> = recs
+        .iter()
+        .map(|r| {
+            (
+                r["kind"].as_str().unwrap(),
+                r["of"].as_str().unwrap(),
+                r["snapshots"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let template = format!("{}/tpl", p.name);
+    assert_eq!(
+        what,
+        [
+            ("pre-refresh", "c1", 1),
+            ("pre-refresh", "c2", 0),
+            ("refresh-image", template.as_str(), 0),
+        ],
+        "{recs:?}"
+    );
+    assert_eq!(recs[0]["instance"], "c1-pre-refresh");
+    assert!(recs[2]["size"].as_u64().unwrap() > 0, "{recs:?}");
+    let image = recs[2]["instance"].as_str().unwrap().to_string();
+
+    // A copy with snapshots: refused, naming them; nothing removed.
+    let r = p.tool("golden-refresh", &["--discard", "c1"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("c1-pre-refresh holds the snapshot(s) homework"),
+        "{}",
+        r.stderr
+    );
+    // -n says what it would do, and does nothing.
+    let r = p.tool("golden-refresh", &["-n", "--discard", "-f", "json", "c2"]);
+    r.assert_ok();
+    assert_eq!(json_lines(&r.stdout)[0]["status"], "would-discard");
+    assert_eq!(kept().len(), 3);
+
+    let r = p.tool("golden-refresh", &["--discard", "-f", "json", "c2"]);
+    r.assert_ok();
+    assert_eq!(json_lines(&r.stdout)[0]["status"], "discarded");
+    let left: Vec<String> = kept()
+        .iter()
+        .map(|r| r["instance"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(left, ["c1-pre-refresh"], "the image {image} went too");
+    assert!(p.instances().contains(&"c2".to_string()));
+
+    // Nothing left to discard: said, exit 1.
+    let r = p.tool("golden-refresh", &["--discard", "c2"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("c2: no pre-refresh copy (c2-pre-refresh) to discard"),
+        "{}",
+        r.stderr
+    );
+}

@@ -44,6 +44,7 @@ pub fn listing() -> Listing {
         ],
         pools: vec![pool("fast", "btrfs"), pool("slow", "dir")],
         members: Vec::new(),
+        images: Vec::new(),
         volumes: BTreeMap::from([
             (
                 "fast".to_string(),

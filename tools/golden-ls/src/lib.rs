@@ -11,6 +11,7 @@ mod clones;
 #[cfg(test)]
 mod fixtures;
 mod goldens;
+mod kept;
 mod listing;
 
 use std::collections::BTreeSet;
@@ -23,7 +24,8 @@ use golden::{Error, Result, Status};
 
 pub use clones::{clones, CloneRow, CLONE_COLUMNS};
 pub use goldens::{goldens, GoldenRow, COLUMNS};
-pub use listing::{fetch, fetch_for_clones, Listing};
+pub use kept::{kept, KeptRow, KEPT_COLUMNS};
+pub use listing::{fetch, fetch_for_clones, fetch_for_kept, Listing};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,7 +48,13 @@ pub use listing::{fetch, fetch_for_clones, Listing};
         then keeps the clones of that project.\n\n\
         Output is a table on a terminal and TSV with a header in a pipe, so it feeds \
         golden-create, golden-derive and golden-publish directly; --clones records \
-        name the clone in project and instance, as the other tools read them."
+        name the clone in project and instance, as the other tools read them.\n\n\
+        With --kept, one record per thing the tools keep beside them, so that none is \
+        out of sight: each clone's pre-refresh copy (kind pre-refresh, of the clone, \
+        with the snapshots it holds) and each image golden-refresh made to rebuild \
+        from (kind refresh-image, its fingerprint as instance, of the template, with \
+        its size). golden-refresh --discard CLONE removes them; -p keeps those of \
+        that project."
 )]
 pub struct Args {
     /// Only these goldens ([REMOTE:]NAME); `REMOTE:` alone lists that remote
@@ -58,6 +66,9 @@ pub struct Args {
     /// One record per derived instance (of the NAMEd goldens, or of all): its template, pristine and whether stale
     #[arg(long)]
     pub clones: bool,
+    /// One record per thing the tools keep (pre-refresh copies, refresh images): of the NAMEd goldens, or of all
+    #[arg(long, conflicts_with = "clones")]
+    pub kept: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -69,7 +80,11 @@ pub fn command() -> clap::Command {
 pub fn run(matches: &ArgMatches) -> Result<Status> {
     let args = Args::from_arg_matches(matches).map_err(|e| Error::usage(e.to_string()))?;
     // Everything the user typed is checked before the daemon is asked anything.
-    let columns = if args.clones { CLONE_COLUMNS } else { COLUMNS };
+    let columns = match (args.clones, args.kept) {
+        (true, _) => CLONE_COLUMNS,
+        (_, true) => KEPT_COLUMNS,
+        _ => COLUMNS,
+    };
     let mut printer = Printer::stdout(&args.output, columns)?;
     if let Some(p) = &args.project {
         check_project_name(p)?;
@@ -79,7 +94,9 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     let scope = Scope::from_option(args.project.as_deref());
 
     // Incus lists nothing (or fails oddly) for an unknown project: ask only then.
-    let listing = if args.clones {
+    let listing = if args.kept {
+        fetch_for_kept(&incus, &scope)
+    } else if args.clones {
         fetch_for_clones(&incus, &scope)
     } else {
         fetch(&incus, &scope)
@@ -98,14 +115,21 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     }
     // With --clones, -p is the clones' project: the goldens NAMEd are looked
     // for in every project, as a clone's template may be in another.
-    let golden_project = args.project.as_deref().filter(|_| !args.clones);
+    let golden_project = args
+        .project
+        .as_deref()
+        .filter(|_| !args.clones && !args.kept);
     let rows: Vec<GoldenRow> = goldens(&listing)
         .into_iter()
         .filter(|r| golden_project.is_none_or(|p| r.project == p))
         .collect();
     let status = report_non_goldens(&wanted, &rows, &listing, golden_project);
 
-    if args.clones {
+    if args.kept {
+        for row in kept(&listing, &wanted, args.project.as_deref()) {
+            printer.print(&row)?;
+        }
+    } else if args.clones {
         for row in clones(&listing, &wanted, args.project.as_deref()) {
             printer.print(&row)?;
         }

@@ -10,7 +10,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use golden::incus::{ClusterMember, Incus, Instance, Kind, Scope, StoragePool, StorageVolume};
+use golden::incus::{
+    ClusterMember, Image, Incus, Instance, Kind, Scope, StoragePool, StorageVolume,
+};
 use golden::model::{current_pristine, Provenance};
 use golden::Result;
 
@@ -23,6 +25,8 @@ pub struct Listing {
     pub volumes: BTreeMap<String, Vec<StorageVolume>>,
     /// The cluster's members (none outside a cluster).
     pub members: Vec<ClusterMember>,
+    /// The images, with `--kept` only (golden-refresh's are kept things).
+    pub images: Vec<Image>,
 }
 
 /// Asks for the instances and, at the same time, the pools and their volumes.
@@ -40,6 +44,17 @@ pub fn fetch(incus: &Incus, scope: &Scope) -> Result<Listing> {
 /// in the project alone (its clones of templates elsewhere are then not stale).
 pub fn fetch_for_clones(incus: &Incus, scope: &Scope) -> Result<Listing> {
     fetch_with(incus, scope, true)
+}
+
+/// As [`fetch_for_clones`], for `--kept`, and the images (one call more, at
+/// the same time).
+pub fn fetch_for_kept(incus: &Incus, scope: &Scope) -> Result<Listing> {
+    std::thread::scope(|s| {
+        let images = s.spawn(|| incus.images_in(scope));
+        let mut listing = fetch_with(incus, scope, true)?;
+        listing.images = images.join().expect("image listing thread")?;
+        Ok(listing)
+    })
 }
 
 /// `all_pristines`: list the pools' volumes in every project, whatever `scope`.
@@ -120,6 +135,7 @@ fn fetch_with(incus: &Incus, scope: &Scope, all_pristines: bool) -> Result<Listi
             pools,
             volumes,
             members,
+            images: Vec::new(),
         })
     })
 }
@@ -169,6 +185,16 @@ impl<'a> Index<'a> {
         self.snapshots
             .get(&(project, name))
             .and_then(|s| current_pristine(s.iter().copied()))
+    }
+
+    /// How many snapshots an instance has (the swap's temporary ones too).
+    pub(crate) fn snapshot_count(&self, project: &str, name: &str) -> usize {
+        self.snapshots.get(&(project, name)).map_or(0, Vec::len)
+    }
+
+    /// The (project, instance) holding `volatile.uuid` `uuid`.
+    pub(crate) fn by_uuid(&self, uuid: &str) -> Option<(&'a str, &'a str)> {
+        self.by_uuid.get(uuid).copied()
     }
 
     /// The (project, instance) a clone came from: the instance holding the

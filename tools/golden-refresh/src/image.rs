@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use golden::cli::notice;
 use golden::incus::{Incus, PublishRequest, Scope};
 use golden::model::{
-    Provenance, IMAGE_CREATED_AT as CREATED_AT, IMAGE_TEMPLATE as TEMPLATE,
+    Provenance, IMAGE_CREATED_AT as CREATED_AT, IMAGE_FOR_PROJECT, IMAGE_TEMPLATE as TEMPLATE,
     IMAGE_TEMPLATE_UUID as TEMPLATE_UUID, KEY_REFRESH_FROM,
 };
 use golden::readers::{NoNewSnapshot, Shared};
@@ -85,7 +85,7 @@ impl Images {
     pub fn clean(&self) {
         let used = std::mem::take(&mut *self.used.lock().expect("images"));
         for ((_, project, uuid), template) in used {
-            if let Err(e) = clean_one(&template, &project, &uuid) {
+            if let Err(e) = remove_unneeded(&template.incus(), Some(&template), &project, &uuid) {
                 notice(format!(
                     "the images made to rebuild from were not all removed: {e}"
                 ));
@@ -109,6 +109,7 @@ fn publish(incus: &Incus, job: &Job, snapshot: &str, created_at: &str) -> Result
         (TEMPLATE.to_string(), format!("{}/{}", t.project, t.name)),
         (TEMPLATE_UUID.to_string(), job.template_uuid.clone()),
         (CREATED_AT.to_string(), created_at.to_string()),
+        (IMAGE_FOR_PROJECT.to_string(), job.clone.project.clone()),
     ]);
     let made = incus
         .publish_image(&job.clone.project, &req)
@@ -117,9 +118,17 @@ fn publish(incus: &Incus, job: &Job, snapshot: &str, created_at: &str) -> Result
     Ok(made.fingerprint)
 }
 
-fn clean_one(template: &Target, project: &str, uuid: &str) -> Result<()> {
-    let incus = template.incus();
-    let current = template.pristine().ok().map(|(_, c)| c);
+/// Removes the refresh images of the template `uuid` in `project` that no
+/// clone there needs: those of an older pristine, and the current one once no
+/// clone of it is stale or half refreshed. `template`: None when it is gone
+/// (no clone can be refreshed from its images any more).
+pub fn remove_unneeded(
+    incus: &Incus,
+    template: Option<&Target>,
+    project: &str,
+    uuid: &str,
+) -> Result<()> {
+    let current = template.and_then(|t| t.pristine().ok()).map(|(_, c)| c);
     let still_needed = incus
         .instances(&Scope::Project(project.to_string()))?
         .iter()

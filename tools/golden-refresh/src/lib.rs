@@ -19,6 +19,7 @@ use golden::{Error, Result, Status};
 use serde::Serialize;
 
 mod backup;
+mod discard;
 mod image;
 mod plan;
 mod refresh;
@@ -43,7 +44,9 @@ use plan::Planned;
         snapshots move to that copy: the daemon's rebuild needs a clone without any. \
         So a refresh whose copy would replace one still holding snapshots is refused \
         before anything changes, naming them (-n says the same): keep them elsewhere or \
-        remove them, then rerun. A clone already made from the current pristine is reported up-to-date and left \
+        remove them, then rerun. --discard removes a clone's copy when it is no longer \
+        wanted (golden-ls --kept lists the copies and the images a refresh keeps). \
+        A clone already made from the current pristine is reported up-to-date and left \
         alone (--again refreshes it anyway). A run killed at any point leaves every clone \
         usable, old or new, and a rerun finishes the job.\n\n\
         Without CLONE (or with -), records are read from stdin, as golden-ls --clones \
@@ -72,6 +75,10 @@ pub struct Args {
     /// CLONE-pre-refresh (the refreshed state is removed)
     #[arg(long, conflicts_with_all = ["again", "new_identity", "no_keep"])]
     pub restore: bool,
+    /// Remove each CLONE's pre-refresh copy (refused while it holds
+    /// snapshots), and the refresh images no clone needs any more
+    #[arg(long, conflicts_with_all = ["again", "new_identity", "no_keep", "restore"])]
+    pub discard: bool,
     /// Clones refreshed at once
     #[arg(short = 'j', long, value_name = "N", default_value_t = 4,
           value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -93,7 +100,8 @@ pub struct Refreshed {
     pub from: String,
     /// The pristine it is made from now.
     pub to: String,
-    /// `refreshed`, `up-to-date`, `restored`; with -n `would-refresh`, `would-restore`.
+    /// `refreshed`, `up-to-date`, `restored`, `discarded`; with -n `would-refresh`,
+    /// `would-restore`, `would-discard`.
     pub status: String,
     /// `carried`, `new`, or `-` (nothing done).
     pub identity: String,
@@ -142,10 +150,27 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         fail_fast: args.run.fail_fast,
         progress: Some(if args.restore {
             "restoring"
+        } else if args.discard {
+            "discarding"
         } else {
             "refreshing"
         }),
     };
+    if args.discard {
+        let clones = locate_each_once(wanted)?;
+        let places = discard::Places::default();
+        let status = batch::run(
+            &clones,
+            opts,
+            printer,
+            |c| c.name.clone(),
+            |c| discard::one(c, &args, &places),
+        );
+        if !args.run.dry_run {
+            places.clean();
+        }
+        return status;
+    }
     if args.restore {
         // Found by their copies: a clone removed by an interrupted restore
         // is restored all the same.

@@ -89,6 +89,9 @@ pub const GOLDEN_LS_COLUMNS: &[&str] = &[
 pub const IMAGE_TEMPLATE_UUID: &str = "golden.refresh.template_uuid";
 pub const IMAGE_TEMPLATE: &str = "golden.refresh.template";
 pub const IMAGE_CREATED_AT: &str = "golden.refresh.created_at";
+/// The project of the clones it is for (the image itself is in `default`
+/// when that project has no images of its own: `features.images=false`).
+pub const IMAGE_FOR_PROJECT: &str = "golden.refresh.project";
 
 /// The columns of `golden-ls --kept`, in order: one record per thing the
 /// tools keep beside the goldens and clones (pre-refresh copies, refresh

@@ -229,6 +229,11 @@ pub struct ImageAlias {
 pub struct Image {
     #[serde(deserialize_with = "nullable")]
     pub fingerprint: String,
+    /// Its project (an all-projects listing names it).
+    #[serde(deserialize_with = "nullable")]
+    pub project: String,
+    #[serde(deserialize_with = "nullable")]
+    pub created_at: String,
     #[serde(deserialize_with = "nullable")]
     pub size: u64,
     #[serde(deserialize_with = "nullable")]

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::client::enc;
 use super::kind::Kind;
 use super::operations::Operation;
-use super::{Image, ImageAlias, Incus};
+use super::{Image, ImageAlias, Incus, Scope};
 use crate::error::Result;
 
 /// A new image made from an instance snapshot (`POST /1.0/images`).
@@ -144,6 +144,12 @@ impl Incus {
     pub fn images(&self, project: &str) -> Result<Vec<Image>> {
         self.list(&format!("/1.0/images?recursion=1&project={}", enc(project)))
             .map_err(|e| e.context(format!("listing images of project {project}")))
+    }
+
+    /// The images of `scope`, each with its project: one call.
+    pub fn images_in(&self, scope: &Scope) -> Result<Vec<Image>> {
+        self.list(&format!("/1.0/images?recursion=1&{}", scope.query()))
+            .map_err(|e| e.context("listing images"))
     }
 
     pub fn delete_image(&self, project: &str, fingerprint: &str) -> Result<()> {
