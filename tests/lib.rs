@@ -69,6 +69,8 @@ pub fn command(program: impl Into<std::ffi::OsString>) -> Command {
     c.env("INCUS_DIR", incus_dir())
         .env("INCUS_CONF", incus_conf())
         .env_remove("GOLDEN_TRACE")
+        // A table in a pipe fits COLUMNS if the runner's shell exports it.
+        .env_remove("COLUMNS")
         .stdin(Stdio::null());
     c
 }

@@ -1,17 +1,22 @@
-//! The tools on a real terminal (tmux, 120 columns): notices, spinners and
-//! the progress bar share the screen without tearing one another, and what
-//! is left on screen at the end is whole lines.
+//! The tools on a real terminal (tmux): notices, spinners and the progress
+//! bar share the screen without tearing one another, what is left on screen
+//! at the end is whole lines, and a table fits the terminal's width.
 
 use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use golden_tests::*;
 
-/// A tmux server of this test's own, killed when dropped.
+/// A tmux server of one screen's own, killed when dropped (tests run at once
+/// in threads: each its own server).
 struct Tmux(String);
+
+static SERVERS: AtomicUsize = AtomicUsize::new(0);
 
 impl Tmux {
     fn new() -> Self {
-        Tmux(format!("golden-test-{}", std::process::id()))
+        let n = SERVERS.fetch_add(1, Ordering::SeqCst);
+        Tmux(format!("golden-test-{}-{n}", std::process::id()))
     }
 
     fn tmux(&self, args: &[&str]) -> std::process::Output {
@@ -26,12 +31,21 @@ impl Tmux {
     /// Runs `line` (a shell command line) in a 120x50 terminal, and returns
     /// the screen once it has ended, with its exit status.
     fn screen_after(&self, line: &str) -> (String, i32) {
+        self.lines_after(line, 120, false)
+    }
+
+    /// Runs `line` in a terminal `width` columns wide, and returns the screen
+    /// once it has ended, with its exit status; `joined`: each line the
+    /// terminal wrapped is joined again (tmux's `capture-pane -J`), so a line
+    /// too long for the screen shows as one longer than `width`.
+    fn lines_after(&self, line: &str, width: u16, joined: bool) -> (String, i32) {
         let script = format!("{line}; echo \"EXIT=$?\"; sleep 600");
+        let width = width.to_string();
         let out = self.tmux(&[
             "new-session",
             "-d",
             "-x",
-            "120",
+            &width,
             "-y",
             "50",
             "sh",
@@ -45,8 +59,12 @@ impl Tmux {
         );
         // Synchronised on the screen: the line the shell prints at the end.
         for _ in 0..3000 {
-            let screen =
-                String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p"]).stdout).into_owned();
+            let capture: &[&str] = if joined {
+                &["capture-pane", "-p", "-J"]
+            } else {
+                &["capture-pane", "-p"]
+            };
+            let screen = String::from_utf8_lossy(&self.tmux(capture).stdout).into_owned();
             if let Some(code) = screen
                 .lines()
                 .find_map(|l| l.strip_prefix("EXIT="))
@@ -135,4 +153,106 @@ fn golden_refresh_of_running_clones_leaves_whole_lines_on_a_terminal() {
         "{screen}"
     );
     p.incus(&["stop", "c1", "c2", "c3", "c4", "c5", "c6"]);
+}
+
+/// golden-refresh's table is its widest (ten columns, 181 display columns
+/// here): on a terminal of 80 or 120 columns it fits, each record one line,
+/// with fewer columns on the narrower; a pipe still gets all ten.
+#[test]
+fn golden_refresh_table_fits_a_terminal_of_80_and_120_columns() {
+    let p = Project::new("term");
+    let tpl = "reference-template";
+    p.instance(tpl, None);
+    assert_eq!(p.tool("golden-create", &["-q", tpl]).code, 0);
+    let clones: Vec<String> = (1..=3).map(|i| format!("student-clone-{i}")).collect();
+    let mut args = vec!["-q", tpl];
+    args.extend(clones.iter().map(String::as_str));
+    p.tool("golden-derive", &args).assert_ok();
+    // A new pristine: the clones are stale.
+    p.tool("golden-create", &["-q", tpl]).assert_ok();
+
+    // In a pipe: every column, whole, in TSV and in a table alike.
+    let mut refresh = vec!["-n", "-q"];
+    refresh.extend(clones.iter().map(String::as_str));
+    let r = p.tool("golden-refresh", &refresh);
+    r.assert_ok();
+    assert_eq!(
+        r.stdout.lines().next(),
+        Some("project\tinstance\ttemplate\tfrom\tto\tstatus\tidentity\tkept\tsnapshots\trestarted"),
+        "{}",
+        r.stdout
+    );
+    refresh.extend(["-f", "table"]);
+    let r = p.tool("golden-refresh", &refresh);
+    r.assert_ok();
+    let head: Vec<&str> = r
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(head.len(), 10, "{}", r.stdout);
+    let whole = r.stdout.lines().map(|l| l.chars().count()).max().unwrap();
+    assert!(
+        whole > 120,
+        "the table would not need fitting:\n{}",
+        r.stdout
+    );
+
+    let line = format!(
+        "env INCUS_DIR={} INCUS_CONF={} {} -n -q -f table --project {} {}",
+        incus_dir(),
+        incus_conf(),
+        bin("golden-refresh").display(),
+        p.name,
+        clones.join(" ")
+    );
+    let mut heads = Vec::new();
+    for width in [80, 120] {
+        let (screen, code) = Tmux::new().lines_after(&line, width, true);
+        assert_eq!(code, 0, "{screen}");
+        let lines: Vec<&str> = screen
+            .lines()
+            .map(str::trim_end)
+            .filter(|l| !l.is_empty() && !l.starts_with("EXIT="))
+            .collect();
+        for l in &lines {
+            let chars = l.chars().count();
+            assert!(chars <= width.into(), "{chars} > {width}: {l:?}\n{screen}");
+        }
+        // The header, then one whole line per clone: instance and status kept.
+        assert_eq!(lines.len(), 1 + clones.len(), "{screen}");
+        let head = cells(lines[0]);
+        assert!(
+            head.contains(&"INSTANCE") && head.contains(&"STATUS"),
+            "{screen}"
+        );
+        for l in &lines[1..] {
+            let row = cells(l);
+            assert_eq!(row.len(), head.len(), "{l:?}\n{screen}");
+            assert!(row.contains(&"would-refresh"), "{l:?}\n{screen}");
+        }
+        for c in &clones {
+            let rows = lines[1..]
+                .iter()
+                .filter(|l| l.split_whitespace().any(|w| w == c))
+                .count();
+            assert_eq!(rows, 1, "one row of {c}\n{screen}");
+        }
+        heads.push(head.len());
+    }
+    assert!(
+        heads[0] < heads[1],
+        "80 columns show fewer than 120: {heads:?}"
+    );
+    assert!(heads[1] < 10, "120 columns cannot hold all ten: {heads:?}");
+}
+
+/// A table line's cells: apart by two spaces at least (a time has one inside).
+fn cells(line: &str) -> Vec<&str> {
+    line.split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect()
 }

@@ -169,6 +169,25 @@ fn identity_section(roff: &mut Roff) {
     )]);
 }
 
+/// The tables a tool prints (what they are, when it has two) and their columns.
+fn tables(tool: &str) -> Vec<(&'static str, &'static [golden::output::Column])> {
+    match tool {
+        "golden-create" => vec![("", golden_create::COLUMNS)],
+        "golden-derive" => vec![("", golden_derive::COLUMNS)],
+        "golden-publish" => vec![("", golden_publish::COLUMNS)],
+        "golden-ls" => vec![
+            (" of goldens", golden_ls::COLUMNS),
+            (" of clones (--clones)", golden_ls::CLONE_COLUMNS),
+        ],
+        "golden-refresh" => vec![("", golden_refresh::COLUMNS)],
+        "golden-identity" => vec![
+            ("", golden_identity::COLUMNS),
+            (" of --renew", golden_identity::RENEW_COLUMNS),
+        ],
+        _ => Vec::new(),
+    }
+}
+
 /// golden-refresh's KEPT STATE section: what is kept, where, how to go back.
 fn refresh_section(roff: &mut Roff) {
     section(roff, "HOW A CLONE IS REFRESHED");
@@ -224,6 +243,17 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
          messages go to standard error. A closed standard output ends the tool quietly.",
         )]);
     }
+    for (what, columns) in tables(&name) {
+        let (out, kept) = golden::output::narrow(columns);
+        roff.control("PP", []).text([roman(format!(
+            "On a terminal too narrow for the whole table{what}, the columns left out are, first \
+             to last: {}; {} always {} (the widest cells shortened if need be). -o names \
+             columns that are all printed whole; TSV and JSON carry every column.",
+            out.join(", "),
+            kept.join(" and "),
+            if kept.len() == 1 { "stays" } else { "stay" }
+        ))]);
+    }
     if name == "golden-derive" {
         identity_section(&mut roff);
     }
@@ -269,6 +299,12 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
         &mut roff,
         "INCUS_REMOTE",
         "The remote used for names without a REMOTE: part, as with incus(1).",
+    );
+    tagged(
+        &mut roff,
+        "COLUMNS",
+        "The width a table fits in when standard output is not a terminal (a terminal's own \
+         width comes first, as with ls(1)); unset or 0: no limit.",
     );
     tagged(
         &mut roff,

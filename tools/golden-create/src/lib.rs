@@ -9,7 +9,7 @@ use golden::batch;
 use golden::cli::{input, notice};
 use golden::incus::SnapshotsOf;
 use golden::model::PRISTINE;
-use golden::output::{OutputArgs, Printer};
+use golden::output::{col, Column, OutputArgs, Printer};
 use golden::readers::{Exclusive, Snapshotting};
 use golden::swap::{self, Swapped};
 use golden::target::{locate_each_once, wanted, Target};
@@ -79,16 +79,19 @@ pub struct Created {
     pub identity: String,
 }
 
-pub const COLUMNS: &[&str] = &[
-    "project",
-    "instance",
-    "snapshot",
-    "created_at",
-    "previous",
-    "stopped",
-    "volumes",
-    "restarted",
-    "identity",
+/// The columns, in order. On a narrow terminal the table keeps which golden
+/// and when its pristine was made; `snapshot` (always `pristine`) and
+/// `volumes` go first.
+pub const COLUMNS: &[Column] = &[
+    col("project", 1),
+    col("instance", 0),
+    col("snapshot", 4),
+    col("created_at", 1),
+    col("previous", 2),
+    col("stopped", 3),
+    col("volumes", 4),
+    col("restarted", 3),
+    col("identity", 2),
 ];
 
 pub fn command() -> clap::Command {
@@ -308,6 +311,9 @@ mod tests {
             restarted: false,
             identity: "-".into(),
         };
-        assert_eq!(golden::output::fields_of(&rec), COLUMNS);
+        assert_eq!(
+            golden::output::fields_of(&rec),
+            golden::output::names(COLUMNS)
+        );
     }
 }

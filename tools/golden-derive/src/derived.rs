@@ -1,5 +1,6 @@
 //! The record printed for each clone: one line of the table, TSV or NDJSON.
 
+use golden::output::{col, Column};
 use serde::Serialize;
 
 /// One clone made, skipped, or (with -n) planned.
@@ -25,18 +26,21 @@ pub struct Derived {
     pub location: Option<String>,
 }
 
-pub const COLUMNS: &[&str] = &[
-    "project",
-    "instance",
-    "source",
-    "pool",
-    "driver",
-    "cow",
-    "status",
-    "created_at",
-    "ipv4",
-    "identity",
-    "location",
+/// The columns, in order. On a narrow terminal the table keeps which clone,
+/// its status, whether it shares blocks, its address and identity; the
+/// `source` (the template named on the command line) and where it is go first.
+pub const COLUMNS: &[Column] = &[
+    col("project", 1),
+    col("instance", 0),
+    col("source", 3),
+    col("pool", 3),
+    col("driver", 3),
+    col("cow", 1),
+    col("status", 0),
+    col("created_at", 3),
+    col("ipv4", 2),
+    col("identity", 2),
+    col("location", 3),
 ];
 
 #[cfg(test)]
@@ -58,6 +62,9 @@ mod tests {
             identity: "-".into(),
             location: None,
         };
-        assert_eq!(golden::output::fields_of(&rec), COLUMNS);
+        assert_eq!(
+            golden::output::fields_of(&rec),
+            golden::output::names(COLUMNS)
+        );
     }
 }

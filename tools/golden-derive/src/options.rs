@@ -147,7 +147,7 @@ pub fn refuse_header_as_arguments(args: &Args) -> Result<()> {
         .map(String::as_str)
         .collect();
     // What xargs passes: the header's words first, then the rows' (any -o choice).
-    let columns = golden::model::GOLDEN_LS_COLUMNS;
+    let columns = golden::output::names(golden::model::GOLDEN_LS_COLUMNS);
     let leading = words.iter().take_while(|w| columns.contains(w)).count();
     if leading >= 2 {
         return Err(Error::usage(format!(

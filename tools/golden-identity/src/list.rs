@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use golden::cli::input;
 use golden::identity::{seen, shared, InInstance, Seen};
 use golden::incus::{Incus, Scope};
-use golden::output::Printer;
+use golden::output::{col, Column, Printer};
 use golden::target::{locate_each_once, wanted};
 use golden::{Error, Result, Status};
 use serde::Serialize;
@@ -29,13 +29,17 @@ pub struct Identity {
     pub shares: String,
 }
 
-pub const COLUMNS: &[&str] = &[
-    "project",
-    "instance",
-    "status",
-    "machine_id",
-    "host_keys",
-    "shares",
+/// The columns, in order. On a narrow terminal the table keeps which
+/// instance and which others share its identity (the answer it is asked
+/// for: never left out); the host keys (a list of long fingerprints) go
+/// first, then status, then the machine-id.
+pub const COLUMNS: &[Column] = &[
+    col("project", 1),
+    col("instance", 0),
+    col("status", 3),
+    col("machine_id", 2),
+    col("host_keys", 3),
+    col("shares", 0),
 ];
 
 pub fn run(args: &Args, mut printer: Printer<std::io::Stdout>) -> Result<Status> {

@@ -5,7 +5,7 @@
 use golden::batch;
 use golden::cli::input;
 use golden::identity::{column, templates, InInstance};
-use golden::output::Printer;
+use golden::output::{col, Column, Printer};
 use golden::target::{locate_each_once, wanted, Target};
 use golden::{Error, Result, Status};
 use serde::Serialize;
@@ -26,7 +26,14 @@ pub struct Renewed {
     pub restarted: bool,
 }
 
-pub const RENEW_COLUMNS: &[&str] = &["project", "instance", "status", "identity", "restarted"];
+/// The columns of --renew, in order; on a narrow terminal `restarted` goes first.
+pub const RENEW_COLUMNS: &[Column] = &[
+    col("project", 1),
+    col("instance", 0),
+    col("status", 0),
+    col("identity", 2),
+    col("restarted", 3),
+];
 
 pub fn run(args: &Args, printer: Printer<std::io::Stdout>) -> Result<Status> {
     if args.names.is_empty() {
@@ -126,7 +133,10 @@ mod tests {
             identity: "-".into(),
             restarted: false,
         };
-        assert_eq!(golden::output::fields_of(&rec), RENEW_COLUMNS);
+        assert_eq!(
+            golden::output::fields_of(&rec),
+            golden::output::names(RENEW_COLUMNS)
+        );
         let id = crate::Identity {
             project: "p".into(),
             instance: "i".into(),
@@ -135,6 +145,9 @@ mod tests {
             host_keys: "-".into(),
             shares: "-".into(),
         };
-        assert_eq!(golden::output::fields_of(&id), crate::COLUMNS);
+        assert_eq!(
+            golden::output::fields_of(&id),
+            golden::output::names(crate::COLUMNS)
+        );
     }
 }

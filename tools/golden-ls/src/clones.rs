@@ -32,7 +32,7 @@ pub struct CloneRow {
     pub volumes: usize,
 }
 
-pub const CLONE_COLUMNS: &[&str] = golden::model::CLONE_COLUMNS;
+pub const CLONE_COLUMNS: &[golden::output::Column] = golden::model::CLONE_COLUMNS;
 
 /// The derived instances of the listing, sorted by project and name: those in
 /// `project` (None: every project), and of the goldens named in `templates`
@@ -100,7 +100,10 @@ mod tests {
     #[test]
     fn columns_are_the_record_fields_in_order() {
         let rows = all(&listing());
-        assert_eq!(golden::output::fields_of(&rows[0]), CLONE_COLUMNS);
+        assert_eq!(
+            golden::output::fields_of(&rows[0]),
+            golden::output::names(CLONE_COLUMNS)
+        );
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub struct GoldenRow {
 }
 
 /// Shared with golden-derive, which tells a golden-ls header given as its arguments.
-pub const COLUMNS: &[&str] = golden::model::GOLDEN_LS_COLUMNS;
+pub const COLUMNS: &[golden::output::Column] = golden::model::GOLDEN_LS_COLUMNS;
 
 /// The goldens among the instances, with their clone counts; sorted by project and name.
 pub fn goldens(listing: &Listing) -> Vec<GoldenRow> {
@@ -98,7 +98,10 @@ mod tests {
     #[test]
     fn columns_are_the_record_fields_in_order() {
         let rows = goldens(&listing());
-        assert_eq!(golden::output::fields_of(&rows[0]), COLUMNS);
+        assert_eq!(
+            golden::output::fields_of(&rows[0]),
+            golden::output::names(COLUMNS)
+        );
     }
 
     #[test]

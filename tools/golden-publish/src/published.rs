@@ -1,5 +1,6 @@
 //! The record printed for each golden: one line of the table, TSV or NDJSON.
 
+use golden::output::{col, Column};
 use serde::Serialize;
 
 /// One image published (or, with -n, to be published).
@@ -20,16 +21,19 @@ pub struct Published {
     pub volumes_left_out: usize,
 }
 
-pub const COLUMNS: &[&str] = &[
-    "project",
-    "instance",
-    "alias",
-    "fingerprint",
-    "size",
-    "replaced",
-    "image_project",
-    "created_at",
-    "volumes_left_out",
+/// The columns, in order. On a narrow terminal the table keeps which golden,
+/// its alias and image; where the image is stored and when its pristine was
+/// made go first.
+pub const COLUMNS: &[Column] = &[
+    col("project", 1),
+    col("instance", 0),
+    col("alias", 0),
+    col("fingerprint", 1),
+    col("size", 2),
+    col("replaced", 2),
+    col("image_project", 3),
+    col("created_at", 3),
+    col("volumes_left_out", 4),
 ];
 
 /// A fingerprint as people read it.
@@ -54,6 +58,9 @@ mod tests {
             created_at: String::new(),
             volumes_left_out: 0,
         };
-        assert_eq!(golden::output::fields_of(&rec), COLUMNS);
+        assert_eq!(
+            golden::output::fields_of(&rec),
+            golden::output::names(COLUMNS)
+        );
     }
 }

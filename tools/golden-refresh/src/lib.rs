@@ -13,7 +13,7 @@
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
 use golden::batch;
 use golden::cli::{input, Input};
-use golden::output::{OutputArgs, Printer};
+use golden::output::{col, Column, OutputArgs, Printer};
 use golden::target::{locate, locate_each_once, wanted, wanted_from};
 use golden::{Error, Result, Status};
 use serde::Serialize;
@@ -113,17 +113,21 @@ pub struct Refreshed {
     pub restarted: bool,
 }
 
-pub const COLUMNS: &[&str] = &[
-    "project",
-    "instance",
-    "template",
-    "from",
-    "to",
-    "status",
-    "identity",
-    "kept",
-    "snapshots",
-    "restarted",
+/// The columns, in order. On a narrow terminal the table keeps which clone,
+/// what became of it, from which template and which pristine; `restarted` and
+/// `snapshots` go first, then `kept` (always CLONE-pre-refresh, or its
+/// shortened form), `identity` and `from`.
+pub const COLUMNS: &[Column] = &[
+    col("project", 1),
+    col("instance", 0),
+    col("template", 2),
+    col("from", 3),
+    col("to", 2),
+    col("status", 0),
+    col("identity", 3),
+    col("kept", 3),
+    col("snapshots", 4),
+    col("restarted", 4),
 ];
 
 pub fn command() -> clap::Command {
@@ -224,6 +228,9 @@ mod tests {
             snapshots: 0,
             restarted: false,
         };
-        assert_eq!(golden::output::fields_of(&rec), COLUMNS);
+        assert_eq!(
+            golden::output::fields_of(&rec),
+            golden::output::names(COLUMNS)
+        );
     }
 }

@@ -120,7 +120,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::{Format, OutputArgs};
+    use crate::output::{col, Format, OutputArgs};
 
     #[test]
     fn workers_never_truncate_to_zero() {
@@ -140,7 +140,13 @@ mod tests {
     /// items run (sorted) and the TSV printed.
     fn go(items: &[usize], jobs: u16, fail_fast: bool) -> (Status, String, String) {
         let mut out = Vec::new();
-        let printer = Printer::new(&mut out, Format::Tsv, &OutputArgs::default(), &["n"]).unwrap();
+        let printer = Printer::new(
+            &mut out,
+            Format::Tsv,
+            &OutputArgs::default(),
+            &[col("n", 0)],
+        )
+        .unwrap();
         let opts = Options {
             jobs,
             fail_fast,

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::output::{col, Column};
+
 /// The snapshot that makes an instance a golden.
 pub const PRISTINE: &str = "pristine";
 /// While `golden-create` replaces `pristine`, the new one is made under this name first...
@@ -66,21 +68,23 @@ pub const TEMPLATE_ONLY: &[&str] = &[
 /// clones (a setting meant for them that the golden itself must not have).
 pub const KEY_FOR_CLONES: &str = "user.golden.clone.";
 
-/// The columns of golden-ls, in order (its records' fields).
-pub const GOLDEN_LS_COLUMNS: &[&str] = &[
-    "project",
-    "instance",
-    "type",
-    "status",
-    "snapshot",
-    "created_at",
-    "pool",
-    "driver",
-    "cow",
-    "volumes",
-    "derived",
-    "stale",
-    "location",
+/// The columns of golden-ls, in order (its records' fields). On a narrow
+/// terminal the table keeps which golden, when its pristine was made and how
+/// many clones are stale; `snapshot` (always `pristine`) and `volumes` go first.
+pub const GOLDEN_LS_COLUMNS: &[Column] = &[
+    col("project", 1),
+    col("instance", 0),
+    col("type", 3),
+    col("status", 2),
+    col("snapshot", 4),
+    col("created_at", 1),
+    col("pool", 3),
+    col("driver", 3),
+    col("cow", 2),
+    col("volumes", 4),
+    col("derived", 2),
+    col("stale", 1),
+    col("location", 3),
 ];
 
 /// The properties of the images golden-refresh makes to rebuild from (one
@@ -109,16 +113,18 @@ pub const KEPT_COLUMNS: &[&str] = &[
 
 /// The columns of `golden-ls --clones`, in order: one record per derived
 /// instance. `project` and `instance` name the clone itself, so the records
-/// feed the other tools as golden-ls's own do.
-pub const CLONE_COLUMNS: &[&str] = &[
-    "project",
-    "instance",
-    "template",
-    "created_at",
-    "stale",
-    "status",
-    "location",
-    "volumes",
+/// feed the other tools as golden-ls's own do. On a narrow terminal the
+/// table keeps which clone, of which template, and whether it is stale (the
+/// answer it is asked for: never left out).
+pub const CLONE_COLUMNS: &[Column] = &[
+    col("project", 1),
+    col("instance", 0),
+    col("template", 1),
+    col("created_at", 2),
+    col("stale", 0),
+    col("status", 2),
+    col("location", 3),
+    col("volumes", 4),
 ];
 
 /// One of the swap's temporary snapshots? By its name, and by the swap's
