@@ -178,6 +178,7 @@ fn tables(tool: &str) -> Vec<(&'static str, &'static [golden::output::Column])> 
         "golden-ls" => vec![
             (" of goldens", golden_ls::COLUMNS),
             (" of clones (--clones)", golden_ls::CLONE_COLUMNS),
+            (" of kept things (--kept)", golden_ls::KEPT_COLUMNS),
         ],
         "golden-refresh" => vec![("", golden_refresh::COLUMNS)],
         "golden-identity" => vec![

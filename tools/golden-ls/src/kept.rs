@@ -38,7 +38,7 @@ pub struct KeptRow {
     pub location: Option<String>,
 }
 
-pub const KEPT_COLUMNS: &[&str] = golden::model::KEPT_COLUMNS;
+pub const KEPT_COLUMNS: &[golden::output::Column] = golden::model::KEPT_COLUMNS;
 
 /// The kept things of the listing, sorted by project, kind and name: in
 /// `project` (None: every project), and of the goldens in `templates` (empty:
@@ -182,7 +182,7 @@ mod tests {
         assert_eq!(rows[1].created_at, "2026-12-01T10:30:00Z");
         assert_eq!(
             golden::output::fields_of(&rows[0]),
-            KEPT_COLUMNS,
+            golden::output::names(KEPT_COLUMNS),
             "columns are the record's fields"
         );
     }

@@ -62,11 +62,11 @@ pub fn one(c: &Target, args: &Args, places: &Places) -> Result<Refreshed> {
         )));
     }
     if let Some(uuid) = Provenance::of(&inst.config).and_then(|p| p.template_uuid) {
-        places
-            .0
-            .lock()
-            .expect("places")
-            .insert((c.remote.clone(), c.project.clone(), uuid.to_string()));
+        places.0.lock().expect("places").insert((
+            c.remote.clone(),
+            c.project.clone(),
+            uuid.to_string(),
+        ));
     }
     let mut rec = Refreshed {
         project: c.project.clone(),

@@ -100,15 +100,15 @@ pub const IMAGE_FOR_PROJECT: &str = "golden.refresh.project";
 /// The columns of `golden-ls --kept`, in order: one record per thing the
 /// tools keep beside the goldens and clones (pre-refresh copies, refresh
 /// images). `instance` is the copy's name, or the image's fingerprint.
-pub const KEPT_COLUMNS: &[&str] = &[
-    "project",
-    "instance",
-    "kind",
-    "of",
-    "created_at",
-    "snapshots",
-    "size",
-    "location",
+pub const KEPT_COLUMNS: &[Column] = &[
+    col("project", 1),
+    col("instance", 0),
+    col("kind", 0),
+    col("of", 1),
+    col("created_at", 2),
+    col("snapshots", 2),
+    col("size", 3),
+    col("location", 3),
 ];
 
 /// The columns of `golden-ls --clones`, in order: one record per derived
