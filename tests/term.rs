@@ -39,6 +39,27 @@ impl Tmux {
     /// terminal wrapped is joined again (tmux's `capture-pane -J`), so a line
     /// too long for the screen shows as one longer than `width`.
     fn lines_after(&self, line: &str, width: u16, joined: bool) -> (String, i32) {
+        let screen = self.screen_when(line, width, joined, |screen| {
+            screen.lines().any(|l| l.starts_with("EXIT="))
+        });
+        let code = screen
+            .lines()
+            .find_map(|l| l.strip_prefix("EXIT="))
+            .and_then(|c| c.trim().parse().ok())
+            .expect("an exit status");
+        (screen, code)
+    }
+
+    /// Runs `line` in a terminal `width` columns wide, and returns the first
+    /// screen of which `seen` is true (the run goes on; dropping the server
+    /// ends it). Synchronised on the screen, never on time.
+    fn screen_when(
+        &self,
+        line: &str,
+        width: u16,
+        joined: bool,
+        seen: impl Fn(&str) -> bool,
+    ) -> String {
         let script = format!("{line}; echo \"EXIT=$?\"; sleep 600");
         let width = width.to_string();
         let out = self.tmux(&[
@@ -65,16 +86,16 @@ impl Tmux {
                 &["capture-pane", "-p"]
             };
             let screen = String::from_utf8_lossy(&self.tmux(capture).stdout).into_owned();
-            if let Some(code) = screen
-                .lines()
-                .find_map(|l| l.strip_prefix("EXIT="))
-                .and_then(|c| c.trim().parse().ok())
-            {
-                return (screen, code);
+            if seen(&screen) {
+                return screen;
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        panic!("{line}: not ended after 300 s");
+        let last = self.tmux(&["capture-pane", "-p"]);
+        panic!(
+            "{line}: the screen awaited did not come within 300 s:\n{}",
+            String::from_utf8_lossy(&last.stdout)
+        );
     }
 }
 
@@ -158,6 +179,61 @@ fn golden_refresh_of_running_clones_leaves_whole_lines_on_a_terminal() {
 /// golden-refresh's table is its widest (ten columns, 181 display columns
 /// here): on a terminal of 80 or 120 columns it fits, each record one line,
 /// with fewer columns on the narrower; a pipe still gets all ten.
+/// While a refresh runs, its bar says how many clones are done of how many,
+/// and how many failed; the failure itself is a line above it.
+#[test]
+fn the_progress_bar_says_what_is_done_left_and_failed() {
+    let p = Project::new("term-bar");
+    p.instance("tpl", None);
+    p.tool("golden-create", &["-q", "tpl"]).assert_ok();
+    p.tool("golden-derive", &["-q", "tpl", "c1", "c2", "c3", "c4"])
+        .assert_ok();
+    let update = |n: &str| {
+        p.incus(&["start", "tpl"]);
+        p.incus(&[
+            "exec",
+            "tpl",
+            "--",
+            "touch",
+            &format!("/etc/golden-update-{n}"),
+        ]);
+        p.tool("golden-create", &["-q", "tpl"]).assert_ok();
+    };
+    update("1");
+    // c4's kept copy holds a snapshot: its next refresh is refused at once.
+    p.tool("golden-refresh", &["-q", "c4"]).assert_ok();
+    p.snapshot("c4-pre-refresh", "keep");
+    update("2");
+    // c1 ignores the clean stop: the run waits for it, bar on screen.
+    p.incus(&["config", "set", "c1", "raw.lxc=lxc.signal.halt=SIGCONT"]);
+    p.incus(&["start", "c1"]);
+
+    let line = format!(
+        "env INCUS_DIR={} INCUS_CONF={} {} -j 4 --timeout 600 -f table --project {} c1 c2 c3 c4",
+        incus_dir(),
+        incus_conf(),
+        bin("golden-refresh").display(),
+        p.name
+    );
+    let tmux = Tmux::new();
+    let bar = |l: &str| l.contains("refreshing, 1 failed [") && l.contains("] 3/4 ");
+    let screen = tmux.screen_when(&line, 120, false, |s| s.lines().any(bar));
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.starts_with("golden-refresh: c4: its pre-refresh copy")),
+        "{screen}"
+    );
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("stopping c1") && l.contains("s left)")),
+        "c1's countdown under the bar: {screen}"
+    );
+    drop(tmux);
+    p.incus(&["stop", "--force", "c1"]);
+}
+
 #[test]
 fn golden_refresh_table_fits_a_terminal_of_80_and_120_columns() {
     let p = Project::new("term");

@@ -30,21 +30,16 @@ pub fn one(c: &Target, args: &Args, places: &Places) -> Result<Refreshed> {
     let incus = c.incus();
     let inst = incus.instance(&c.project, &c.name)?;
     let kept = backup::name(&c.name)?;
-    let copy = backup::find(&incus, c, &kept)?.ok_or_else(|| {
-        Error::failed(format!(
-            "{}: no pre-refresh copy ({kept}) to discard",
-            c.name
-        ))
-    })?;
+    let copy = backup::find(&incus, c, &kept)?
+        .ok_or_else(|| Error::failed(format!("no pre-refresh copy ({kept}) to discard")))?;
     if inst
         .config
         .get(KEY_REFRESH_FROM)
         .is_some_and(|v| !v.is_empty())
     {
         return Err(Error::failed(format!(
-            "{}: a refresh of it is under way, and {kept} holds its state before: run the \
-             refresh again to finish it, then discard",
-            c.name
+            "a refresh of it is under way, and {kept} holds its state before: run the \
+             refresh again to finish it, then discard"
         )));
     }
     let held: Vec<String> = incus
@@ -54,10 +49,9 @@ pub fn one(c: &Target, args: &Args, places: &Places) -> Result<Refreshed> {
         .collect();
     if !held.is_empty() {
         return Err(Error::failed(format!(
-            "{}: its pre-refresh copy {kept} holds the snapshot(s) {}: keep them elsewhere \
+            "its pre-refresh copy {kept} holds the snapshot(s) {}: keep them elsewhere \
              (incus copy {kept}/SNAPSHOT NEW) or remove them (incus snapshot delete {kept} \
              SNAPSHOT), then rerun",
-            c.name,
             held.join(", ")
         )));
     }

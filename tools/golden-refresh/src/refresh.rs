@@ -36,8 +36,8 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
     let wait = std::time::Duration::from_secs(args.stop.timeout + 900);
     let _held = golden::lease::hold_unless_dry(args.run.dry_run, &incus, c, wait)?;
     let inst = incus.instance(&c.project, &c.name)?;
-    let prov = Provenance::of(&inst.config)
-        .ok_or_else(|| Error::failed(format!("{}: its provenance is gone", c.name)))?;
+    let prov =
+        Provenance::of(&inst.config).ok_or_else(|| Error::failed("its provenance is gone"))?;
     let mark = |key: &str| mark_of(&inst, key);
     let underway = mark(KEY_REFRESH_FROM);
     let running = inst.status != "Stopped";
@@ -152,10 +152,9 @@ fn refuse_to_replace_kept_snapshots(incus: &Incus, c: &Target, kept: &str) -> Re
         return Ok(());
     }
     Err(Error::failed(format!(
-        "{}: its pre-refresh copy {kept} holds the snapshot(s) {} from an earlier refresh, \
+        "its pre-refresh copy {kept} holds the snapshot(s) {} from an earlier refresh, \
          which this refresh would replace with the copy: keep them elsewhere (incus copy \
          {kept}/SNAPSHOT NEW) or remove them (incus snapshot delete {kept} SNAPSHOT), then rerun",
-        c.name,
         held.join(", ")
     )))
 }

@@ -59,6 +59,7 @@ where
     let stop = AtomicBool::new(false);
     let mut status = Status::Done;
     let mut closed = false;
+    let mut failed = 0usize;
     // Bounded: workers wait for the printer rather than pile records up.
     let (tx, rx) = mpsc::sync_channel::<(usize, Result<R>)>(64);
     let outcome: Result<()> = std::thread::scope(|s| {
@@ -99,6 +100,12 @@ where
                 Err(e) => {
                     cli::report(&e.context(name(&items[i])));
                     status = Status::Partial;
+                    failed += 1;
+                    // What fails is on the bar too, not only in the lines
+                    // above it (which scroll away in a long run).
+                    if let Some(label) = opts.progress {
+                        bar.set_message(format!("{label}, {failed} failed"));
+                    }
                 }
             }
         }
