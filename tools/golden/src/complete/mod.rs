@@ -66,8 +66,7 @@ fn budget() -> Duration {
     std::env::var(BUDGET_VAR)
         .ok()
         .and_then(|s| s.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
         .unwrap_or(DEFAULT_BUDGET)
 }
 
