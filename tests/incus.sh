@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A private, real Incus daemon for golden's tests and demo.
 #
-#   tests/incus.sh install   install incus, btrfs-progs, busybox-static, mmdebstrap if missing
+#   tests/incus.sh install   install incus, btrfs-progs, busybox-static, mmdebstrap (and the
+#                            shells and tools the tests use) if missing
 #   tests/incus.sh start     start (or reuse) the private daemon and its fixtures
 #                            (images busybox, debian12 and debian13: see debian_image)
 #   tests/incus.sh stop      stop it and remove every trace (process, mounts, loop, netns, dir)
@@ -46,6 +47,10 @@ install() {
     command -v ssh-keygen >/dev/null || missing+=(openssh-client)
     # The terminal tests draw the tools' progress in a real terminal.
     command -v tmux >/dev/null || missing+=(tmux)
+    # Tab completion is tested in the real shells (tests/completion.rs).
+    [ -r /usr/share/bash-completion/bash_completion ] || missing+=(bash-completion)
+    command -v zsh >/dev/null || missing+=(zsh)
+    command -v fish >/dev/null || missing+=(fish)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
         die "missing: ${missing[*]} — install them (as root, with your package manager) and retry"

@@ -5,7 +5,6 @@
 //! xtask's `docs` test fails when the committed ones differ.
 
 use clap::Command;
-use clap_complete::Shell;
 use roff::{bold, italic, roman, Roff};
 
 /// The tools and their clap commands.
@@ -324,6 +323,19 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
         "GOLDEN_TRACE",
         "When set, every request to Incus is written to standard error with its duration.",
     );
+    tagged(
+        &mut roff,
+        "COMPLETE",
+        "Set by the shell's completion script: the tool then completes the command line it is \
+         given and exits. COMPLETE=bash (zsh, fish) alone prints that shell's script, the one \
+         make install puts where bash-completion, zsh and fish look. See golden(7), COMPLETION.",
+    );
+    tagged(
+        &mut roff,
+        "GOLDEN_COMPLETE_TIMEOUT",
+        "Seconds a completion waits for Incus (default 2): a daemon that has not answered by \
+         then completes nothing, and nothing is printed.",
+    );
     section(&mut roff, "FILES");
     tagged(
         &mut roff,
@@ -437,6 +449,18 @@ pub fn overview_page() -> Vec<u8> {
         }
         r.control("fi", []).control("RE", []);
     }
+    section(&mut r, "COMPLETION");
+    r.text([roman(
+        "make install puts the tools' completion scripts where bash-completion, zsh (site-functions) \
+         and fish (vendor_completions.d) load them. Elsewhere, add source <(COMPLETE=bash golden-ls) \
+         to ~/.bashrc (COMPLETE=zsh to ~/.zshrc; in fish, COMPLETE=fish golden-ls | source), once \
+         per tool. Options and their fixed values complete from the tools' own parsers; golden \
+         names (golden-derive, golden-publish, golden-ls), clone names (golden-refresh), \
+         instances (golden-create), containers (golden-identity), projects, storage pools, cluster \
+         members, image aliases and REMOTE: prefixes from the daemon the command would use: the \
+         remote a name gives, in --project's project or else in all. A daemon that does not answer \
+         within GOLDEN_COMPLETE_TIMEOUT seconds (default 2) completes nothing, silently.",
+    )]);
     section(&mut r, "TROUBLESHOOTING");
     tagged(&mut r, "Instance not found", "The tools look in every project; a name in two projects needs --project. Check with incus list --all-projects.");
     tagged(&mut r, "Wrong network configuration in a clone", "golden-derive refuses clones whose NIC, from the pristine snapshot or from a --profile, has a static address unless given --ipv4 ADDR (refused if any NIC on the network holds it, or it is the subnet's own), --ipv4 auto or --dhcp.");
@@ -454,19 +478,21 @@ pub fn overview_page() -> Vec<u8> {
     r.to_roff().into_bytes()
 }
 
-/// (file name, contents) of every completion script.
+/// (file name, contents) of every completion script: the tool's own
+/// registration for each shell (what `COMPLETE=bash golden-ls` prints when run
+/// from PATH), which calls the tool back at each TAB (see golden::complete).
 pub fn completions() -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     for cmd in tools() {
         let name = cmd.get_name().to_string();
         for (shell, file) in [
-            (Shell::Bash, format!("{name}.bash")),
-            (Shell::Zsh, format!("_{name}")),
-            (Shell::Fish, format!("{name}.fish")),
+            ("bash", format!("{name}.bash")),
+            ("zsh", format!("_{name}")),
+            ("fish", format!("{name}.fish")),
         ] {
-            let mut buf = Vec::new();
-            clap_complete::generate(shell, &mut cmd.clone(), name.clone(), &mut buf);
-            out.push((file, buf));
+            let script = golden::complete::registration(shell, &name)
+                .expect("clap_complete knows bash, zsh and fish");
+            out.push((file, script));
         }
     }
     out

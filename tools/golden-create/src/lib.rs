@@ -42,10 +42,10 @@ use serde::Serialize;
 )]
 pub struct Args {
     /// Instances to make goldens ([REMOTE:]NAME); none or `-`: read stdin
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", add = golden::complete::instances())]
     pub names: Vec<String>,
     /// The Incus project (default: found across all projects)
-    #[arg(short, long, value_name = "PROJECT")]
+    #[arg(short, long, value_name = "PROJECT", add = golden::complete::projects())]
     pub project: Option<String>,
     #[command(flatten)]
     pub stop: golden::power::StopArgs,

@@ -65,7 +65,7 @@ pub enum Volumes {
 )]
 pub struct Args {
     /// The golden to derive from ([REMOTE:]NAME)
-    #[arg(value_name = "TEMPLATE")]
+    #[arg(value_name = "TEMPLATE", add = golden::complete::goldens())]
     pub template: Option<String>,
     /// Names of the new instances; none or `-`: read stdin
     #[arg(value_name = "NEW")]
@@ -77,19 +77,19 @@ pub struct Args {
     #[arg(long, value_name = "PATTERN", requires = "count")]
     pub name: Option<String>,
     /// The template's project (default: found across all projects)
-    #[arg(short, long, value_name = "PROJECT")]
+    #[arg(short, long, value_name = "PROJECT", add = golden::complete::projects())]
     pub project: Option<String>,
     /// Create the clones in this project (default: the template's)
-    #[arg(long, value_name = "PROJECT")]
+    #[arg(long, value_name = "PROJECT", add = golden::complete::projects())]
     pub target_project: Option<String>,
     /// Cluster member for the clones (default: the template's, which keeps them CoW)
-    #[arg(long, value_name = "MEMBER", conflicts_with = "spread")]
+    #[arg(long, value_name = "MEMBER", conflicts_with = "spread", add = golden::complete::members())]
     pub target: Option<String>,
     /// Deal the clones round-robin over the cluster members that are online and have the pool
     #[arg(long)]
     pub spread: bool,
     /// Storage pool for the clones (default: the template's, which allows CoW)
-    #[arg(short = 's', long = "storage", value_name = "POOL")]
+    #[arg(short = 's', long = "storage", value_name = "POOL", add = golden::complete::pools())]
     pub storage: Option<String>,
     /// Copies run at once
     #[arg(short = 'j', long, value_name = "N", default_value_t = 4,

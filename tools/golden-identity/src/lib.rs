@@ -41,10 +41,10 @@ pub use renew::{Renewed, RENEW_COLUMNS};
 )]
 pub struct Args {
     /// Containers ([REMOTE:]NAME); none: all (listing), `-`: read stdin records
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", add = golden::complete::containers())]
     pub names: Vec<String>,
     /// The Incus project (default: all projects)
-    #[arg(short, long, value_name = "PROJECT")]
+    #[arg(short, long, value_name = "PROJECT", add = golden::complete::projects())]
     pub project: Option<String>,
     /// Only the containers that share an identity with another instance
     #[arg(long, conflicts_with = "renew")]

@@ -58,10 +58,10 @@ pub use listing::{fetch, fetch_for_clones, fetch_for_kept, Listing};
 )]
 pub struct Args {
     /// Only these goldens ([REMOTE:]NAME); `REMOTE:` alone lists that remote
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", add = golden::complete::goldens())]
     pub names: Vec<String>,
     /// Only this Incus project (default: all projects); with --clones, the clones' project
-    #[arg(short, long, value_name = "PROJECT")]
+    #[arg(short, long, value_name = "PROJECT", add = golden::complete::projects())]
     pub project: Option<String>,
     /// One record per derived instance (of the NAMEd goldens, or of all): its template, pristine and whether stale
     #[arg(long)]

@@ -21,13 +21,13 @@ use golden::output::OutputArgs;
 )]
 pub struct Args {
     /// Goldens to publish ([REMOTE:]NAME); none or `-`: read stdin
-    #[arg(value_name = "NAME")]
+    #[arg(value_name = "NAME", add = golden::complete::goldens())]
     pub names: Vec<String>,
     /// Alias of the image; {field} is filled from the record (e.g. golden-{instance})
-    #[arg(short = 'a', long, value_name = "ALIAS", required = true)]
+    #[arg(short = 'a', long, value_name = "ALIAS", required = true, add = golden::complete::aliases())]
     pub alias: String,
     /// The Incus project (default: found across all projects)
-    #[arg(short, long, value_name = "PROJECT")]
+    #[arg(short, long, value_name = "PROJECT", add = golden::complete::projects())]
     pub project: Option<String>,
     /// Move an alias that already names an image to the new one
     #[arg(long)]

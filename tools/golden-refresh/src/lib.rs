@@ -55,10 +55,10 @@ use plan::Planned;
 )]
 pub struct Args {
     /// Clones to refresh ([REMOTE:]NAME); none or `-`: read stdin
-    #[arg(value_name = "CLONE")]
+    #[arg(value_name = "CLONE", add = golden::complete::clones())]
     pub names: Vec<String>,
     /// The Incus project (default: found across all projects)
-    #[arg(short, long, value_name = "PROJECT")]
+    #[arg(short, long, value_name = "PROJECT", add = golden::complete::projects())]
     pub project: Option<String>,
     #[command(flatten)]
     pub stop: golden::power::StopArgs,

@@ -22,10 +22,13 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
-/// Runs a tool: parse the arguments with its clap `Command`, call `run`, and turn
+/// Runs a tool: answer a shell's completion request (see [`crate::complete`]),
+/// or parse the arguments with its clap `Command`, call `run`, and turn
 /// the outcome into an exit code. Usage errors from clap exit 2; a closed stdout
 /// (`| head`) is a quiet, successful end.
 pub fn main(command: Command, run: fn(&ArgMatches) -> Result<Status>) -> ExitCode {
+    // A shell asking for completions (COMPLETE set) is answered, and we exit.
+    crate::complete::on_request(&command);
     let name = command.get_name().to_string();
     let matches = match command.try_get_matches() {
         Ok(m) => m,

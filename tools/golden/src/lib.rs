@@ -3,6 +3,7 @@
 
 pub mod batch;
 pub mod cli;
+pub mod complete;
 pub mod error;
 pub mod identity;
 pub mod incus;

@@ -112,6 +112,24 @@ impl Incus {
         }
     }
 
+    /// A client for a quick look that must never keep its caller waiting
+    /// (a shell's completion): every request ends within `timeout`, nothing
+    /// is traced.
+    pub fn brief(remote: Option<String>, timeout: Duration) -> Self {
+        Incus {
+            remote,
+            timeout,
+            trace: false,
+        }
+    }
+
+    /// The remotes of the client configuration that serve instances (neither
+    /// public nor image servers: what a `REMOTE:` before a name may be), sorted.
+    pub fn remotes() -> Result<Vec<String>> {
+        let config = config::Config::load(&config::Env::from_process())?;
+        Ok(config.instance_servers().map(str::to_string).collect())
+    }
+
     pub fn remote(&self) -> Option<&str> {
         self.remote.as_deref()
     }

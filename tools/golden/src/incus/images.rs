@@ -100,6 +100,16 @@ impl Incus {
         }
     }
 
+    /// Every image alias of a project (in the store its images live in: the
+    /// daemon answers for the project that holds them).
+    pub fn image_aliases(&self, project: &str) -> Result<Vec<ImageAlias>> {
+        self.list(&format!(
+            "/1.0/images/aliases?recursion=1&project={}",
+            enc(project)
+        ))
+        .map_err(|e| e.context(format!("listing image aliases of project {project}")))
+    }
+
     pub fn create_alias(
         &self,
         project: &str,

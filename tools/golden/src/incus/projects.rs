@@ -32,6 +32,25 @@ impl Incus {
         .map(drop)
     }
 
+    /// The names of the projects this client may see, sorted.
+    pub fn project_names(&self) -> Result<Vec<String>> {
+        let urls: Vec<String> = self
+            .list("/1.0/projects")
+            .map_err(|e| e.context("listing projects"))?;
+        let mut names: Vec<String> = urls
+            .iter()
+            .filter_map(|u| u.strip_prefix("/1.0/projects/"))
+            .map(|n| {
+                let n = n.split('?').next().unwrap_or(n);
+                percent_encoding::percent_decode_str(n)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
     /// Does the project exist? (Incus answers an empty list for an unknown project.)
     pub fn project_exists(&self, project: &str) -> Result<bool> {
         match self.get::<Value>(&format!("/1.0/projects/{}", enc(project))) {

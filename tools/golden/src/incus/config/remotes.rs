@@ -120,4 +120,13 @@ impl Config {
     pub fn remote(&self, name: &str) -> Option<&Remote> {
         self.remotes.get(name)
     }
+
+    /// The names of the remotes that serve instances (an image server, or a
+    /// public remote, holds none), in name order.
+    pub fn instance_servers(&self) -> impl Iterator<Item = &str> {
+        self.remotes
+            .values()
+            .filter(|r| r.protocol == "incus" && !r.public)
+            .map(|r| r.name.as_str())
+    }
 }

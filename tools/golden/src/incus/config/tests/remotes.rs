@@ -44,6 +44,16 @@ fn the_file_incus_remote_add_writes() {
 }
 
 #[test]
+fn instance_servers_leave_out_image_servers() {
+    let w = World::new();
+    w.write("conf/config.yml", REMOTE_ADD);
+    let c = Config::load(&w.env).unwrap();
+    assert_eq!(c.instance_servers().collect::<Vec<_>>(), ["lo", "local"]);
+    let c = Config::load(&World::new().env).unwrap();
+    assert_eq!(c.instance_servers().collect::<Vec<_>>(), ["local"]);
+}
+
+#[test]
 fn no_file_means_the_built_in_local_remote() {
     let w = World::new();
     let c = Config::load(&w.env).unwrap();
