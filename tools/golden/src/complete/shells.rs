@@ -24,8 +24,19 @@ use std::io::Write;
 use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Shells, Zsh};
 
 /// The shells a tool answers for.
-pub(super) const SHELLS: Shells<'static> =
-    Shells(&[&BashJoined, &ZshFpath, &Fish, &Elvish, &Powershell]);
+pub(super) const SHELLS: Shells<'static> = Shells(&[
+    &Scripted {
+        shell: Bash,
+        script: BASH,
+    },
+    &Scripted {
+        shell: Zsh,
+        script: ZSH,
+    },
+    &Fish,
+    &Elvish,
+    &Powershell,
+]);
 
 /// The registration script for `shell` (`bash`, `zsh`, `fish`...) of `tool`,
 /// calling the tool found on PATH by its name: what `COMPLETE=SHELL tool`
@@ -39,9 +50,52 @@ pub fn registration(shell: &str, tool: &str) -> Option<Vec<u8>> {
     Some(buf)
 }
 
-/// bash, with the pieces of a word that `COMP_WORDBREAKS` split joined again.
-struct BashJoined;
+/// One of clap_complete's shells, registered with a script of ours (where
+/// `NAME`, `BIN`, `COMPLETER` and `VAR` stand for what clap_complete fills
+/// in its own); completing is left to the shell's own answer.
+struct Scripted<S: 'static> {
+    shell: S,
+    script: &'static str,
+}
 
+impl<S: EnvCompleter> EnvCompleter for Scripted<S> {
+    fn name(&self) -> &'static str {
+        self.shell.name()
+    }
+
+    fn is(&self, name: &str) -> bool {
+        self.shell.is(name)
+    }
+
+    fn write_registration(
+        &self,
+        var: &str,
+        name: &str,
+        bin: &str,
+        completer: &str,
+        buf: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        let script = self
+            .script
+            .replace("NAME", &name.replace('-', "_"))
+            .replace("BIN", &shell_quote(bin))
+            .replace("COMPLETER", &shell_quote(completer))
+            .replace("VAR", var);
+        write!(buf, "{script}")
+    }
+
+    fn write_complete(
+        &self,
+        cmd: &mut clap::Command,
+        args: Vec<OsString>,
+        current_dir: Option<&std::path::Path>,
+        buf: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        self.shell.write_complete(cmd, args, current_dir, buf)
+    }
+}
+
+/// bash, with the pieces of a word that `COMP_WORDBREAKS` split joined again.
 const BASH: &str = r#"
 _golden_complete_NAME() {
     local IFS=$'\013'
@@ -95,47 +149,10 @@ if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERS
 else
     complete -o nospace -o bashdefault -F _golden_complete_NAME BIN
 fi
+
 "#;
 
-impl EnvCompleter for BashJoined {
-    fn name(&self) -> &'static str {
-        Bash.name()
-    }
-
-    fn is(&self, name: &str) -> bool {
-        Bash.is(name)
-    }
-
-    fn write_registration(
-        &self,
-        var: &str,
-        name: &str,
-        bin: &str,
-        completer: &str,
-        buf: &mut dyn Write,
-    ) -> std::io::Result<()> {
-        let script = BASH
-            .replace("NAME", &name.replace('-', "_"))
-            .replace("BIN", &shell_quote(bin))
-            .replace("COMPLETER", &shell_quote(completer))
-            .replace("VAR", var);
-        writeln!(buf, "{script}")
-    }
-
-    fn write_complete(
-        &self,
-        cmd: &mut clap::Command,
-        args: Vec<OsString>,
-        current_dir: Option<&std::path::Path>,
-        buf: &mut dyn Write,
-    ) -> std::io::Result<()> {
-        Bash.write_complete(cmd, args, current_dir, buf)
-    }
-}
-
 /// zsh, completing at once when run from `fpath`, no space after `REMOTE:`.
-struct ZshFpath;
-
 const ZSH: &str = r#"#compdef BIN
 function _clap_dynamic_completer_NAME() {
     local _CLAP_COMPLETE_INDEX=$(expr $CURRENT - 1)
@@ -182,42 +199,6 @@ if [[ ${funcstack[1]} = _BIN ]]; then
     _clap_dynamic_completer_NAME "$@"
 fi
 "#;
-
-impl EnvCompleter for ZshFpath {
-    fn name(&self) -> &'static str {
-        Zsh.name()
-    }
-
-    fn is(&self, name: &str) -> bool {
-        Zsh.is(name)
-    }
-
-    fn write_registration(
-        &self,
-        var: &str,
-        name: &str,
-        bin: &str,
-        completer: &str,
-        buf: &mut dyn Write,
-    ) -> std::io::Result<()> {
-        let script = ZSH
-            .replace("NAME", &name.replace('-', "_"))
-            .replace("COMPLETER", &shell_quote(completer))
-            .replace("BIN", &shell_quote(bin))
-            .replace("VAR", var);
-        write!(buf, "{script}")
-    }
-
-    fn write_complete(
-        &self,
-        cmd: &mut clap::Command,
-        args: Vec<OsString>,
-        current_dir: Option<&std::path::Path>,
-        buf: &mut dyn Write,
-    ) -> std::io::Result<()> {
-        Zsh.write_complete(cmd, args, current_dir, buf)
-    }
-}
 
 /// `text` as one shell word (the tools' names and paths need no quoting;
 /// anything else is single-quoted).
