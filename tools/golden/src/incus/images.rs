@@ -196,12 +196,13 @@ fn made(meta: &Value) -> Result<NewImage> {
 /// content within the same second ([`Kind::ImageExists`]: its metadata dates it
 /// to the second), or the one this publish made before the daemon failed to
 /// copy it to the other cluster members ([`Kind::NotReady`]: a member just
-/// restarted; the members fetch an image they lack when they need it). The
-/// caller reads the image to be sure it is there.
+/// restarted; [`Kind::ImageUnsynced`]: the members saw one another offline;
+/// the members fetch an image they lack when they need it). The caller reads
+/// the image to be sure it is there.
 fn made_anyway(e: &crate::Error) -> Option<String> {
     match Kind::of(e) {
         Kind::ImageExists { fingerprint } => Some(fingerprint),
-        Kind::NotReady => e
+        Kind::NotReady | Kind::ImageUnsynced => e
             .refusal()
             .filter(|r| r.origin() == crate::error::Origin::Operation)
             .and_then(|r| r.metadata().get("fingerprint")?.as_str())
@@ -243,7 +244,15 @@ mod tests {
         let unsynced: crate::Error = refusal(Origin::Operation, words)
             .with_metadata(serde_json::json!({"fingerprint": fp, "size": "12"}))
             .into();
-        assert_eq!(made_anyway(&unsynced), Some(fp));
+        assert_eq!(made_anyway(&unsynced), Some(fp.clone()));
+        // Made, then not copied: the members saw one another offline.
+        let offline = "Failed syncing image between servers: Failed locating image \"FP\" in \
+                       the cluster: Image not available on any online member";
+        let unsynced: crate::Error = refusal(Origin::Operation, offline)
+            .with_metadata(serde_json::json!({"fingerprint": fp}))
+            .into();
+        assert_eq!(Kind::of(&unsynced), Kind::ImageUnsynced);
+        assert_eq!(made_anyway(&unsynced), Some(fp.clone()));
         let nothing_made: crate::Error = refusal(Origin::Operation, words).into();
         assert_eq!(made_anyway(&nothing_made), None);
         let refused: crate::Error = refusal(Origin::Request(500), words).into();

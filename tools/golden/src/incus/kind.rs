@@ -50,6 +50,14 @@ pub enum Kind {
     /// A publish found the same image already made (same content within the same
     /// second): the image is there. Incus 6.0.4: "The image already exists: FP".
     ImageExists { fingerprint: String },
+    /// A publish made its image on one cluster member, then failed to copy it
+    /// to the others: the image is there (the members fetch an image they
+    /// lack when they need it). Incus 6.0.4: "Failed syncing image between
+    /// servers: …", seen with "Failed locating image … Image not available on
+    /// any online member" while the machine was so loaded that heartbeats
+    /// came late and the members saw one another offline; with "Server isn't
+    /// ready yet" inside, it is [`Kind::NotReady`].
+    ImageUnsynced,
     /// Two migrations from the same source to the same member at once: one is
     /// cut. Incus 6.0.4: "Error transferring instance data: … websocket: close
     /// 1000 (normal)".
@@ -89,6 +97,9 @@ impl Kind {
         }
         if w.contains("Server isn't ready yet") {
             return Kind::NotReady;
+        }
+        if w.contains("Failed syncing image between servers") {
+            return Kind::ImageUnsynced;
         }
         if let Some(fingerprint) = image_exists(w) {
             return Kind::ImageExists { fingerprint };
