@@ -17,7 +17,7 @@ BASHDIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 ZSHDIR  := $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 FISHDIR := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 
-.PHONY: help build test check demo bench fuzz man completions install uninstall clean \
+.PHONY: help build test check demo bench fuzz man completions install uninstall deb clean \
         incus-start incus-stop golden-create golden-derive golden-publish golden-list golden-ls \
         golden-refresh
 
@@ -69,6 +69,9 @@ uninstall: ## remove exactly what install put there
 	    rm -f $(BINDIR)/$$t $(MAN1DIR)/$$t.1 $(BASHDIR)/$$t $(ZSHDIR)/_$$t $(FISHDIR)/$$t.fish; \
 	done
 	rm -f $(MAN7DIR)/golden.7
+
+deb: build ## Debian package of the tools, man pages, completions: target/debian/golden_*.deb
+	CARGO=$(CARGO) packaging/deb.sh
 
 clean: ## remove build output
 	$(CARGO) clean

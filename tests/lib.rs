@@ -116,6 +116,31 @@ pub fn golden(tool: &str) -> Command {
     c
 }
 
+/// `make -s` in the environment a user's shell has: without the variables
+/// cargo sets for a test binary. ring's build script reruns when
+/// CARGO_MANIFEST_DIR changes, so with them `make build` rebuilt the whole
+/// release tree (4-8 minutes of every `make test`) that `make demo` had built.
+pub fn make_command() -> std::process::Command {
+    let mut c = command("make");
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let from_cargo = [
+            "CARGO_MANIFEST_",
+            "CARGO_PKG_",
+            "CARGO_CRATE_",
+            "CARGO_BIN_",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p))
+            || ["CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "OUT_DIR"].contains(&&*name);
+        if from_cargo {
+            c.env_remove(&*name);
+        }
+    }
+    c.arg("-s");
+    c
+}
+
 /// The result of a tool run, for assertions.
 pub struct Run {
     pub code: i32,
