@@ -88,10 +88,17 @@ fn say_identity(incus: &golden::incus::Incus, t: &Target, kind: &str) -> Result<
     if kind != "container" {
         return Ok(());
     }
-    let (snapshot, _) = t.pristine()?;
-    let config = incus
-        .instance_snapshot(&t.project, &t.name, &snapshot)?
-        .config;
+    // Read without the readers' lock (that is taken to make the image): a
+    // create may rename the snapshot that stood for pristine in between (the
+    // stress test caught `pristine.golden-next` gone): read again from the new
+    // pristine, as the image itself is.
+    let (_, snapshot) = golden::pristine::ride_over_swaps(
+        t.pristine()?,
+        |a, b| a == b,
+        || t.pristine(),
+        |(snapshot, _)| incus.instance_snapshot(&t.project, &t.name, snapshot),
+    )?;
+    let config = snapshot.config;
     if config.get(KEY_RENEWS).is_none_or(|r| r.is_empty()) {
         golden::cli::notice(format!(
             "{}: its pristine has no identity templates: instances launched from the image \
