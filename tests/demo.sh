@@ -36,7 +36,11 @@ address() {
 
 # A fresh demo project each time (the private daemon's images and profiles).
 if incus project show "$P" >/dev/null 2>&1; then
-    for i in $(incus list --project "$P" -f csv -c n); do incus delete -f "$i" --project "$P"; done
+    # Goldens with clones are protected from deletion (golden-derive): lifted first.
+    for i in $(incus list --project "$P" -f csv -c n); do
+        incus config unset "$i" security.protection.delete --project "$P" 2>/dev/null || true
+        incus delete -f "$i" --project "$P"
+    done
     # Its published images, and those a killed golden-refresh left.
     for f in $(incus image list -f json | jq -r --arg p "$P" '.[] | select(.properties["golden.project"]==$p
             or ((.properties["golden.refresh.template"] // "") | startswith($p + "/"))) | .fingerprint'); do

@@ -320,6 +320,8 @@ fn attached_volumes_are_refused_then_copied_shared_or_dropped() {
         "{dropped}"
     );
 
+    // The golden with clones is protected from deletion: lifted first.
+    p.incus(&["config", "unset", "tpl", "security.protection.delete"]);
     for i in p.instances() {
         p.incus(&["delete", &i]);
     }
@@ -572,4 +574,52 @@ fn settings_meant_for_the_golden_stay_on_it_and_clones_get_theirs() {
     let out = incus(&["delete", "c1", "--project", &p.name]);
     assert!(out.status.success(), "a clone is not protected");
     p.incus(&["config", "unset", "tpl", "security.protection.delete"]);
+}
+
+/// A golden that gets clones is protected from deletion by Incus itself, not
+/// only by the tools: `incus delete` (even `--force`) is refused; a clone's
+/// own deletion is not. `-n` protects nothing; lifting the key retires it.
+#[test]
+fn a_golden_with_clones_is_protected_from_deletion_by_incus_itself() {
+    let p = Project::new("dv-protect");
+    p.instance("tpl", None);
+    p.instance("other", None);
+    p.tool("golden-create", &["-q", "tpl", "other"]).assert_ok();
+
+    let r = p.tool("golden-derive", &["-n", "other", "o1"]);
+    r.assert_ok();
+    assert!(p.get("other")["config"]
+        .get("security.protection.delete")
+        .is_none());
+
+    let r = p.tool("golden-derive", &["tpl", "c1", "c2"]);
+    r.assert_ok();
+    assert!(
+        r.stderr
+            .contains("tpl is protected from deletion now that it has clones"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(p.get("tpl")["config"]["security.protection.delete"], "true");
+    for force in [false, true] {
+        let mut args = vec!["delete", "tpl", "--project", &p.name];
+        if force {
+            args.push("--force");
+        }
+        let out = incus(&args);
+        assert!(!out.status.success(), "incus deleted the golden");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("protected"),
+            "{out:?}"
+        );
+    }
+    assert!(p.instances().contains(&"tpl".to_string()));
+    p.incus(&["delete", "c1"]);
+    // Protected already: said once, not at every derive.
+    let r = p.tool("golden-derive", &["tpl", "c3"]);
+    r.assert_ok();
+    assert!(!r.stderr.contains("protected"), "{}", r.stderr);
+    // Retired on purpose: the key lifted, the golden goes.
+    p.incus(&["config", "unset", "tpl", "security.protection.delete"]);
+    p.incus(&["delete", "tpl"]);
 }

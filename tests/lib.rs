@@ -382,6 +382,26 @@ impl Project {
     fn purge(&self) {
         // Read before the instances go, while `used_by` still names them.
         let volumes = self.own_volumes();
+        // Goldens with clones are protected from deletion (golden-derive):
+        // lifted first, as a user retiring them does.
+        let out = incus(&[
+            "query",
+            &format!("/1.0/instances?recursion=1&project={}", self.name),
+        ]);
+        let all: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        for i in all {
+            if i["config"]["security.protection.delete"] == "true" {
+                let name = i["name"].as_str().unwrap_or_default();
+                let _ = incus(&[
+                    "config",
+                    "unset",
+                    name,
+                    "security.protection.delete",
+                    "--project",
+                    &self.name,
+                ]);
+            }
+        }
         for name in instance_names(&self.name) {
             let _ = incus(&["delete", "--force", &name, "--project", &self.name]);
         }

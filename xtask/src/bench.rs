@@ -120,6 +120,9 @@ pub(crate) fn drop_project(name: &str) {
 
 pub(crate) fn delete_all(project: &str, names: &[String]) {
     par(names, |n| {
+        // A golden with clones is protected from deletion (golden-derive).
+        let unprotect = ["config", "unset", n, "security.protection.delete"];
+        let _ = incus(&[&unprotect[..], &["--project", project]].concat());
         let _ = incus(&["delete", "-f", n, "--project", project]);
     });
 }

@@ -33,6 +33,12 @@ pub enum Volumes {
         boot). A setting meant for the clones is kept on the golden as \
         user.golden.clone.KEY=VALUE, and each clone gets KEY=VALUE; -c KEY=VALUE gives \
         the clones of one run their own.\n\n\
+        A golden that gets clones is protected from deletion by Incus itself \
+        (security.protection.delete=true, set before the first copy, said once in a \
+        notice): incus delete of it is refused while clones depend on it, as Proxmox \
+        refuses to delete a template with linked clones. Retiring it is a deliberate \
+        act: golden-ls --clones NAME lists what depends on it, incus config unset NAME \
+        security.protection.delete lifts the protection. -n protects nothing.\n\n\
         Everything is checked before the first copy, on what the clones will really get: \
         the pristine snapshot's devices with the profiles they will have (static addresses, \
         attached volumes, a root disk), -c and --profile (judged by Incus itself), and \

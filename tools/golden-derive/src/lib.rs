@@ -39,6 +39,7 @@ mod overrides;
 mod placement;
 mod plan;
 mod pristine;
+mod protect;
 mod renew;
 mod request;
 mod reset;
@@ -99,6 +100,9 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     if opts.run.fail_fast && !plan.refused.is_empty() {
         printer.finish()?;
         return Ok(Status::Partial);
+    }
+    if !opts.run.dry_run {
+        protect::protect(&templates, &plan.jobs);
     }
     let batch_opts = batch::Options {
         jobs: opts.jobs,

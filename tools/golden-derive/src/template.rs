@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 
 use golden::incus::{PoolBook, StoragePool};
-use golden::model::{pool_shares_blocks, Provenance, IDENTITY_PENDING, KEY_IDENTITY, KEY_RENEWS};
+use golden::model::{
+    pool_shares_blocks, Provenance, IDENTITY_PENDING, KEY_IDENTITY, KEY_PROTECT_DELETE, KEY_RENEWS,
+};
 use golden::readers::Shared;
 use golden::target::Target;
 use golden::{Error, Result};
@@ -42,6 +44,8 @@ pub struct Template {
     pub full_copies: Option<String>,
     /// The snapshots copied, as of the last look.
     pub pristine: Current,
+    /// Protected from deletion already (`security.protection.delete`).
+    pub protected: bool,
     /// What its pristine's identity templates renew in every copy at its
     /// first start (`golden::model::KEY_RENEWS`), empty if it has none.
     pub renews: String,
@@ -143,6 +147,7 @@ impl Template {
             }
         }
         Ok(Template {
+            protected: inst.config.get(KEY_PROTECT_DELETE).map(String::as_str) == Some("true"),
             kind: inst.kind.clone(),
             uuid: inst
                 .config

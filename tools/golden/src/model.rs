@@ -64,6 +64,12 @@ pub const TEMPLATE_ONLY: &[&str] = &[
     "security.protection.delete",
     "boot.autostart",
 ];
+/// Incus's refusal to delete an instance. golden-derive sets it on a golden
+/// that gets clones: a golden that clones depend on is not removed by a
+/// plain `incus delete` (Proxmox refuses to delete a template with linked
+/// clones too). Its clones do not get it ([`TEMPLATE_ONLY`]).
+pub const KEY_PROTECT_DELETE: &str = "security.protection.delete";
+
 /// On a golden, `user.golden.clone.KEY=VALUE`: `KEY=VALUE` for each of its
 /// clones (a setting meant for them that the golden itself must not have).
 pub const KEY_FOR_CLONES: &str = "user.golden.clone.";
