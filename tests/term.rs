@@ -230,6 +230,14 @@ fn the_progress_bar_says_what_is_done_left_and_failed() {
             .any(|l| l.contains("stopping c1") && l.contains("s left)")),
         "c1's countdown under the bar: {screen}"
     );
+    // Ended for good: a hangup alone lets a refresh finish the clones under
+    // way (c1's, once it stops), behind the test's back.
+    let pattern = format!("golden-refresh .*--project {} ", p.name);
+    let killed = Command::new("pkill")
+        .args(["-KILL", "-f", &pattern])
+        .status()
+        .expect("pkill");
+    assert!(killed.success(), "no golden-refresh to end: {pattern}");
     drop(tmux);
     p.incus(&["stop", "--force", "c1"]);
 }
