@@ -13,7 +13,7 @@
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
 use golden::batch;
 use golden::cli::{input, Input};
-use golden::output::{col, Column, OutputArgs, Printer};
+use golden::output::{Column, OutputArgs, Printer};
 use golden::target::{locate, locate_each_once, wanted, wanted_from};
 use golden::{Error, Result, Status};
 use serde::Serialize;
@@ -113,22 +113,8 @@ pub struct Refreshed {
     pub restarted: bool,
 }
 
-/// The columns, in order. On a narrow terminal the table keeps which clone,
-/// what became of it, from which template and which pristine; `restarted` and
-/// `snapshots` go first, then `kept` (always CLONE-pre-refresh, or its
-/// shortened form), `identity` and `from`.
-pub const COLUMNS: &[Column] = &[
-    col("project", 1),
-    col("instance", 0),
-    col("template", 2),
-    col("from", 3),
-    col("to", 2),
-    col("status", 0),
-    col("identity", 3),
-    col("kept", 3),
-    col("snapshots", 4),
-    col("restarted", 4),
-];
+/// The columns, in order (see [`golden::model::REFRESH_COLUMNS`]).
+pub const COLUMNS: &[Column] = golden::model::REFRESH_COLUMNS;
 
 pub fn command() -> clap::Command {
     Args::command()

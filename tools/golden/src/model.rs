@@ -117,6 +117,24 @@ pub const KEPT_COLUMNS: &[Column] = &[
     col("location", 3),
 ];
 
+/// The columns of golden-refresh, in order (its records' fields). On a
+/// narrow terminal the table keeps which clone, what became of it, from which
+/// template and which pristine; `restarted` and `snapshots` go first, then
+/// `kept` (always CLONE-pre-refresh, or its shortened form), `identity` and
+/// `from`.
+pub const REFRESH_COLUMNS: &[Column] = &[
+    col("project", 1),
+    col("instance", 0),
+    col("template", 2),
+    col("from", 3),
+    col("to", 2),
+    col("status", 0),
+    col("identity", 3),
+    col("kept", 3),
+    col("snapshots", 4),
+    col("restarted", 4),
+];
+
 /// The columns of `golden-ls --clones`, in order: one record per derived
 /// instance. `project` and `instance` name the clone itself, so the records
 /// feed the other tools as golden-ls's own do. On a narrow terminal the

@@ -621,19 +621,8 @@ mod tests {
         restarted: bool,
     }
 
-    /// As golden-refresh declares them.
-    const REFRESHED: &[Column] = &[
-        col("project", 1),
-        col("instance", 0),
-        col("template", 2),
-        col("from", 3),
-        col("to", 2),
-        col("status", 0),
-        col("identity", 3),
-        col("kept", 3),
-        col("snapshots", 4),
-        col("restarted", 4),
-    ];
+    /// golden-refresh's.
+    const REFRESHED: &[Column] = crate::model::REFRESH_COLUMNS;
 
     fn refreshed(instance: &'static str, kept: &'static str) -> Refreshed {
         Refreshed {
