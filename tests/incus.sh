@@ -31,7 +31,18 @@ die() { say "$*"; exit 1; }
 CONF=$STATE/client
 client() { INCUS_DIR=$DIR INCUS_CONF=$CONF incus "$@"; }
 
+# Two set-ups at once on one machine (two checkouts, each with its own daemon)
+# install one after the other: apt-get update and install do not wait for each
+# other. tests/run.sh takes the same lock for cargo-deb.
 install() {
+    exec 4>/run/lock/golden-tests-install.lock
+    flock -x 4
+    install_missing
+    flock -u 4
+    exec 4>&-
+}
+
+install_missing() {
     local missing=()
     command -v incus >/dev/null && [ -x "$INCUSD" ] || missing+=(incus)
     command -v mkfs.btrfs >/dev/null || missing+=(btrfs-progs)
@@ -51,6 +62,8 @@ install() {
     [ -r /usr/share/bash-completion/bash_completion ] || missing+=(bash-completion)
     command -v zsh >/dev/null || missing+=(zsh)
     command -v fish >/dev/null || missing+=(fish)
+    # The package test: lintian judges it (dpkg-dev comes with packaging/deb.sh).
+    command -v lintian >/dev/null || missing+=(lintian)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
         die "missing: ${missing[*]} — install them (as root, with your package manager) and retry"

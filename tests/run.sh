@@ -45,6 +45,10 @@ cleanup() {
 trap cleanup EXIT
 
 tests/incus.sh install
+# The package test needs cargo-deb: its build takes minutes, which belong to the
+# set-up, not to a test's time. Under incus.sh's install lock: two runs at once
+# would build it twice.
+flock /run/lock/golden-tests-install.lock packaging/deb.sh install
 
 exec 8>"$GATE" 9>"$USERS"
 flock -x 8
