@@ -40,7 +40,14 @@ fn recreating_replaces_pristine_and_reports_the_previous() {
     assert_eq!(rec["previous"], first.as_str());
     assert_ne!(rec["created_at"], first.as_str());
     assert_eq!(rec["stopped"], false);
-    assert_eq!(p.snapshots("t"), ["keep-me", "pristine"]);
+    // The pristine it replaced is kept as generation 1; the new one is 2.
+    assert_eq!(rec["generation"], 2);
+    assert_eq!(p.snapshots("t"), ["keep-me", "pristine", "pristine.g1"]);
+    assert_eq!(
+        p.snapshot_created_at("t", "pristine.g1"),
+        first,
+        "the kept generation is the pristine the second create replaced"
+    );
 }
 
 #[test]

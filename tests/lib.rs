@@ -619,13 +619,30 @@ impl Project {
         }
     }
 
-    /// Snapshot names of an instance that stand for pristine.
+    /// Snapshot names of an instance that stand for pristine (the swap's
+    /// temporary ones too), without the generations kept before it.
     pub fn pristine_like(&self, instance: &str) -> Vec<String> {
         self.snapshots(instance)
             .into_iter()
-            .filter(|s| s.starts_with("pristine"))
+            .filter(|s| s.starts_with("pristine") && !is_generation(s))
             .collect()
     }
+
+    /// Snapshot names of an instance, sorted, without the generations
+    /// golden-create kept (`pristine.gN`).
+    pub fn snapshots_but_generations(&self, instance: &str) -> Vec<String> {
+        self.snapshots(instance)
+            .into_iter()
+            .filter(|s| !is_generation(s))
+            .collect()
+    }
+}
+
+/// A generation golden-create kept: `pristine.gN`.
+pub fn is_generation(snapshot: &str) -> bool {
+    snapshot
+        .strip_prefix("pristine.g")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Sends a signal to a process by number (`kill -SIG PID`).
@@ -866,6 +883,20 @@ impl Project {
         out.status
             .success()
             .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Writes `content` to a file of an instance (through the daemon).
+    pub fn put(&self, instance: &str, path: &str, content: &str) {
+        let local = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(local.path(), content).unwrap();
+        incus_ok(&[
+            "file",
+            "push",
+            local.path().to_str().unwrap(),
+            &format!("{instance}{path}"),
+            "--project",
+            &self.name,
+        ]);
     }
 
     /// `ssh-keygen -l -f` of a key file pulled from an instance: its fingerprint.

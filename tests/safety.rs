@@ -19,7 +19,7 @@ fn an_ephemeral_instance_is_refused_and_survives() {
         assert!(r.stdout.lines().nth(1).is_none(), "{}", r.stdout);
     }
     assert_eq!(p.get("eph")["status"], "Running");
-    assert_eq!(p.snapshots("eph"), ["pristine"]);
+    assert_eq!(p.snapshots_but_generations("eph"), ["pristine"]);
 }
 
 /// `--timeout 0` would be a kill (Incus reads 0 as force): refused, nothing done.
@@ -50,7 +50,7 @@ fn a_failed_restart_fails_the_record() {
         "{}",
         r.stderr
     );
-    assert_eq!(p.snapshots("web"), ["pristine"]);
+    assert_eq!(p.snapshots_but_generations("web"), ["pristine"]);
 }
 
 /// `1web` is a name for Incus (it is no number): every tool takes it, and one
@@ -156,7 +156,7 @@ fn headless_records_and_huge_lines_get_short_clear_errors() {
     let r = p.tool("golden-create", &["bad name"]);
     assert_eq!(r.code, 2);
     assert!(!r.stderr.contains("stdin"), "{}", r.stderr);
-    assert_eq!(p.snapshots("web"), ["pristine"]);
+    assert_eq!(p.snapshots_but_generations("web"), ["pristine"]);
     assert_eq!(p.instances(), ["db", "web"]);
 }
 

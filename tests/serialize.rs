@@ -138,7 +138,7 @@ fn two_creates_that_share_no_local_lock_take_turns() {
     std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
     let b = b.wait().unwrap();
     assert_eq!(b.code(), Some(0), "{first}{rest}");
-    assert_eq!(p.snapshots("stubborn"), ["pristine"]);
+    assert_eq!(p.snapshots_but_generations("stubborn"), ["pristine"]);
     assert!(lock_key(&p).is_null(), "released: {}", lock_key(&p));
 }
 
@@ -188,7 +188,11 @@ fn three_creates_from_three_machines_at_once_take_turns() {
                 .unwrap()
                 .to_string();
         }
-        assert_eq!(p.snapshots("gold"), ["pristine"], "round {round}");
+        assert_eq!(
+            p.snapshots_but_generations("gold"),
+            ["pristine"],
+            "round {round}"
+        );
         assert_eq!(p.snapshot_created_at("gold", "pristine"), pristine);
         let proj: serde_json::Value =
             serde_json::from_str(&incus_ok(&["query", &format!("/1.0/projects/{}", p.name)]))
@@ -229,7 +233,7 @@ fn a_killed_holder_does_not_block_the_next_run() {
     ));
     assert_eq!(b.code, 0, "{}", b.stderr);
     assert!(!b.stderr.contains("waiting"), "{}", b.stderr);
-    assert_eq!(p.snapshots("stubborn"), ["pristine"]);
+    assert_eq!(p.snapshots_but_generations("stubborn"), ["pristine"]);
     assert!(lock_key(&p).is_null());
 }
 
@@ -264,7 +268,7 @@ fn a_lock_held_elsewhere_holds_until_it_expires_and_only_its_instance() {
         "{}",
         r.stderr
     );
-    assert_eq!(p.snapshots("gold"), ["pristine"]);
+    assert_eq!(p.snapshots_but_generations("gold"), ["pristine"]);
     // The same name, another instance: not held.
     p.incus(&["delete", "gold"]);
     p.golden("gold", None);

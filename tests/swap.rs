@@ -58,7 +58,7 @@ fn the_new_pristine_never_expires_and_no_temporary_is_left() {
         let r = p.tool("golden-create", &["t"]);
         r.assert_ok();
     }
-    assert_eq!(p.snapshots("t"), ["pristine"]);
+    assert_eq!(p.snapshots_but_generations("t"), ["pristine"]);
     let out = incus_ok(&[
         "query",
         &format!("/1.0/instances/t/snapshots/pristine?project={}", p.name),

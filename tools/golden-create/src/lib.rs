@@ -4,6 +4,9 @@
 //! attached custom volumes get a `pristine` of their own the same way, and the
 //! snapshots never expire whatever `snapshots.expiry` says.
 
+mod generations;
+mod rollback;
+
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
 use golden::batch;
 use golden::cli::{input, notice};
@@ -52,6 +55,16 @@ pub struct Args {
     /// Start the instance again afterwards if it was running
     #[arg(long)]
     pub restart: bool,
+    /// Generations to keep, the current one included (default 3; remembered by the golden)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub keep: Option<u32>,
+    /// Make generation N the pristine again (default: the one before), restoring the golden to it
+    #[arg(long, value_name = "N", num_args = 0..=1, require_equals = true,
+          default_missing_value = "previous", conflicts_with = "keep")]
+    pub rollback: Option<String>,
+    /// With --rollback: restore a golden that ran since its pristine was made all the same
+    #[arg(long, requires = "rollback")]
+    pub discard_changes: bool,
     #[command(flatten)]
     pub run: golden::cli::RunArgs,
     #[command(flatten)]
@@ -66,6 +79,8 @@ pub struct Created {
     pub snapshot: String,
     /// When the new pristine was made (empty with -n).
     pub created_at: String,
+    /// Its generation's number.
+    pub generation: u64,
     /// When the pristine it replaced was made; empty if there was none.
     pub previous: String,
     /// Did we stop it (with -n: would we)?
@@ -87,6 +102,7 @@ pub const COLUMNS: &[Column] = &[
     col("instance", 0),
     col("snapshot", 4),
     col("created_at", 1),
+    col("generation", 1),
     col("previous", 2),
     col("stopped", 3),
     col("volumes", 4),
@@ -100,6 +116,11 @@ pub fn command() -> clap::Command {
 
 pub fn run(matches: &ArgMatches) -> Result<Status> {
     let args = Args::from_arg_matches(matches).map_err(|e| Error::usage(e.to_string()))?;
+    let rollback_to = args
+        .rollback
+        .as_deref()
+        .map(rollback::Wanted::parse)
+        .transpose()?;
     let printer = Printer::stdout(&args.output, COLUMNS)?;
     let targets = locate_each_once(wanted(
         input(&args.names, "instance")?,
@@ -133,7 +154,10 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         |t| t.name.clone(),
         |t| {
             t.reachable()?;
-            create_one(t, &args)
+            match &rollback_to {
+                Some(to) => rollback::one(t, &args, to),
+                None => create_one(t, &args),
+            }
         },
     )
 }
@@ -156,16 +180,24 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
     };
 
     if args.run.dry_run {
-        let previous = golden::swap::Snapshots::list(&snaps)?
-            .into_iter()
+        let list = golden::swap::Snapshots::list(&snaps)?;
+        let previous = list
+            .iter()
             .find(|s| s.name == PRISTINE)
-            .map(|s| s.created_at)
+            .map(|s| s.created_at.clone())
             .unwrap_or_default();
+        let current = golden::generations::number_in(&inst.config);
+        let gens = golden::generations::list(
+            list.iter()
+                .map(|s| (s.name.as_str(), s.created_at.as_str())),
+            current,
+        );
         return Ok(Created {
             project: t.project.clone(),
             instance: t.name.clone(),
             snapshot: PRISTINE.into(),
             created_at: String::new(),
+            generation: golden::generations::next_number(&gens, &inst.config),
             previous,
             stopped: running,
             volumes: volumes.len(),
@@ -194,7 +226,8 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
         .map(|(_, pool, vol)| SnapshotsOf::volume(&incus, &vol_project, pool, vol))
         .collect();
     all.push(snaps);
-    let result = swap_all(t, &all);
+    let numbered = generations::Numbering::new(&incus, t, &inst, args.keep);
+    let result = swap_all(t, &all, &numbered);
     let mut restarted = false;
     if running && args.restart {
         let started = incus.set_state(&t.project, &t.name, "start", None, false);
@@ -208,11 +241,13 @@ fn create_one(t: &Target, args: &Args) -> Result<Created> {
         restarted = true;
     }
     let swapped = result?;
+    numbered.prune(&all)?;
     Ok(Created {
         project: t.project.clone(),
         instance: t.name.clone(),
         snapshot: PRISTINE.into(),
         created_at: swapped.created_at,
+        generation: numbered.number()?,
         previous: swapped.previous.unwrap_or_default(),
         stopped: running,
         volumes: volumes.len(),
@@ -253,8 +288,10 @@ fn identity_templates(
 
 /// Swaps in a new pristine for the root disk and every volume at once: readers
 /// (derive, publish) are held off only while names change, and then for all of
-/// them together, so a reader copies the golden as a whole, old or new.
-fn swap_all(t: &Target, all: &[SnapshotsOf]) -> Result<Swapped> {
+/// them together, so a reader copies the golden as a whole, old or new. The
+/// old pristine is kept as its generation, and the golden told the new one's
+/// number before the snapshot that carries it.
+fn swap_all(t: &Target, all: &[SnapshotsOf], numbered: &generations::Numbering) -> Result<Swapped> {
     let hold = || {
         Exclusive::acquire(t.remote.as_deref(), &t.project, &t.name, || {
             notice(format!(
@@ -269,6 +306,8 @@ fn swap_all(t: &Target, all: &[SnapshotsOf]) -> Result<Swapped> {
             .map(|s| swap::prepare(s))
             .collect::<Result<Vec<_>>>()?
     };
+    // The root's, last in the list: volumes are set aside as the same generation.
+    let set_aside = numbered.announce(previous.last().is_some_and(Option::is_some))?;
     {
         let _held = Snapshotting::acquire(t.remote.as_deref(), &t.project, &t.name, || {
             notice(format!("waiting for images being made from {}", t.name))
@@ -280,12 +319,12 @@ fn swap_all(t: &Target, all: &[SnapshotsOf]) -> Result<Swapped> {
     {
         let _held = hold()?;
         for (s, p) in all.iter().zip(&previous) {
-            swap::commit(s, p.is_some())?;
+            swap::commit(s, p.as_ref().and(set_aside.as_deref()))?;
         }
     }
     let mut created_at = String::new();
-    for (s, p) in all.iter().zip(&previous) {
-        created_at = swap::finish(s, p.is_some())?;
+    for s in all {
+        created_at = swap::finish(s)?;
     }
     Ok(Swapped {
         // The root disk's, last in the list.
@@ -305,6 +344,7 @@ mod tests {
             instance: "i".into(),
             snapshot: PRISTINE.into(),
             created_at: String::new(),
+            generation: 1,
             previous: String::new(),
             stopped: false,
             volumes: 0,

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use golden::incus::CopyRequest;
 use golden::model::{
-    IDENTITY_PENDING, KEY_CREATED_AT, KEY_FOR_CLONES, KEY_IDENTITY, KEY_PROJECT, KEY_TEMPLATE,
-    KEY_TEMPLATE_UUID, TEMPLATE_ONLY,
+    is_lifecycle_key, IDENTITY_PENDING, KEY_CREATED_AT, KEY_FOR_CLONES, KEY_IDENTITY, KEY_PROJECT,
+    KEY_TEMPLATE, KEY_TEMPLATE_UUID, TEMPLATE_ONLY,
 };
 use golden::{Error, Result};
 use serde_json::Value;
@@ -72,6 +72,9 @@ fn for_clones(config: &mut BTreeMap<String, String>, golden: &BTreeMap<String, S
         if golden.contains_key(*key) {
             config.insert(key.to_string(), String::new());
         }
+    }
+    for key in golden.keys().filter(|k| is_lifecycle_key(k)) {
+        config.insert(key.clone(), String::new());
     }
     for (key, value) in golden {
         if let Some(own) = key.strip_prefix(KEY_FOR_CLONES) {

@@ -26,6 +26,11 @@ pub struct CloneRow {
     pub created_at: String,
     /// Its template has a newer pristine than the one it came from.
     pub stale: bool,
+    /// The number of the template's generation it came from; `gone` when
+    /// that pristine is no longer kept (or the template is gone).
+    pub generation: String,
+    /// Why that generation was revoked; empty if it was not.
+    pub revoked: String,
     pub status: String,
     pub location: Option<String>,
     /// Custom volumes attached to the clone.
@@ -33,6 +38,9 @@ pub struct CloneRow {
 }
 
 pub const CLONE_COLUMNS: &[golden::output::Column] = golden::model::CLONE_COLUMNS;
+
+/// The `generation` of a clone whose pristine is no longer kept.
+pub const GONE: &str = "gone";
 
 /// The derived instances of the listing, sorted by project and name: those in
 /// `project` (None: every project), and of the goldens named in `templates`
@@ -61,12 +69,18 @@ pub fn clones(
             if !templates.is_empty() && !named {
                 return None;
             }
+            let generation = index.generation_of(template, p.created_at);
             Some(CloneRow {
                 project: i.project.clone(),
                 instance: i.name.clone(),
                 template: format!("{}/{}", template.0, template.1),
                 created_at: p.created_at.to_string(),
                 stale: index.is_stale(template, p.created_at),
+                generation: generation.map_or_else(|| GONE.to_string(), |n| n.to_string()),
+                revoked: generation
+                    .and_then(|n| index.revoked(template, n))
+                    .unwrap_or_default()
+                    .to_string(),
                 status: i.status.clone(),
                 location: i.member().map(str::to_string),
                 volumes: i.custom_volumes().len(),

@@ -10,6 +10,7 @@
 mod clones;
 #[cfg(test)]
 mod fixtures;
+mod generations;
 mod goldens;
 mod kept;
 mod listing;
@@ -23,6 +24,7 @@ use golden::output::{OutputArgs, Printer};
 use golden::{Error, Result, Status};
 
 pub use clones::{clones, CloneRow, CLONE_COLUMNS};
+pub use generations::{generations, GenerationRow, GENERATION_COLUMNS};
 pub use goldens::{goldens, GoldenRow, COLUMNS};
 pub use kept::{kept, KeptRow, KEPT_COLUMNS};
 pub use listing::{fetch, fetch_for_clones, fetch_for_kept, Listing};
@@ -54,7 +56,13 @@ pub use listing::{fetch, fetch_for_clones, fetch_for_kept, Listing};
         with the snapshots it holds) and each image golden-refresh made to rebuild \
         from (kind refresh-image, its fingerprint as instance, of the template, with \
         its size). golden-refresh --discard CLONE removes them; -p keeps those of \
-        that project."
+        that project.\n\n\
+        With --generations, one record per generation of each golden (of the NAMEd, or \
+        of all): its number, its snapshot (pristine for the current one, pristine.gN for \
+        those golden-create kept), when it was made, whether it is current, how many \
+        living clones came from it, and why it was revoked (empty if it was not). \
+        --clones records name the generation each clone came from (gone: its pristine \
+        is no longer kept), and plain golden-ls names such clones in a notice."
 )]
 pub struct Args {
     /// Only these goldens ([REMOTE:]NAME); `REMOTE:` alone lists that remote
@@ -69,6 +77,9 @@ pub struct Args {
     /// One record per thing the tools keep (pre-refresh copies, refresh images): of the NAMEd goldens, or of all
     #[arg(long, conflicts_with = "clones")]
     pub kept: bool,
+    /// One record per generation of the NAMEd goldens, or of all: its clones, revoked or not
+    #[arg(long, conflicts_with_all = ["clones", "kept"])]
+    pub generations: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -80,9 +91,10 @@ pub fn command() -> clap::Command {
 pub fn run(matches: &ArgMatches) -> Result<Status> {
     let args = Args::from_arg_matches(matches).map_err(|e| Error::usage(e.to_string()))?;
     // Everything the user typed is checked before the daemon is asked anything.
-    let columns = match (args.clones, args.kept) {
-        (true, _) => CLONE_COLUMNS,
-        (_, true) => KEPT_COLUMNS,
+    let columns = match (args.clones, args.kept, args.generations) {
+        (true, _, _) => CLONE_COLUMNS,
+        (_, true, _) => KEPT_COLUMNS,
+        (_, _, true) => GENERATION_COLUMNS,
         _ => COLUMNS,
     };
     let mut printer = Printer::stdout(&args.output, columns)?;
@@ -134,11 +146,19 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
             printer.print(&row)?;
         }
     } else {
-        for row in rows
+        let chosen: Vec<&GoldenRow> = rows
             .iter()
             .filter(|r| wanted.is_empty() || wanted.contains(&r.instance))
-        {
-            printer.print(row)?;
+            .collect();
+        if args.generations {
+            for row in generations(&listing, &chosen) {
+                printer.print(&row)?;
+            }
+        } else {
+            for row in &chosen {
+                printer.print(*row)?;
+            }
+            say_orphans(&listing, &chosen);
         }
     }
     printer.finish()?;
@@ -192,6 +212,19 @@ fn say_offline(m: &ClusterMember, instances: &[Instance], clones: bool) {
         m.server_name,
         m.status.to_lowercase()
     ));
+}
+
+/// Clones whose pristine is gone: nothing lists them with their golden's
+/// generations, and a user must know before a rollback or a retire.
+fn say_orphans(listing: &Listing, goldens: &[&GoldenRow]) {
+    for (golden, clones) in generations::orphans(listing, goldens) {
+        golden::cli::notice(format!(
+            "{golden}: {} clone(s) came from a pristine that is gone: {} (golden-refresh \
+             rebuilds them from the current one)",
+            clones.len(),
+            clones.join(", ")
+        ));
+    }
 }
 
 fn in_project(p: Option<&str>) -> String {

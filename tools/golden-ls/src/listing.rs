@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use golden::generations::{self, number_in, Generation};
 use golden::incus::{
     ClusterMember, Image, Incus, Instance, Kind, Scope, StoragePool, StorageVolume,
 };
@@ -153,6 +154,8 @@ pub(crate) struct Index<'a> {
     /// `volatile.uuid` -> (project, instance): a clone names its template by it
     /// too, and a rename keeps it.
     by_uuid: BTreeMap<&'a str, (&'a str, &'a str)>,
+    /// (project, instance) -> its config: a golden's generation and revocations.
+    configs: BTreeMap<(&'a str, &'a str), &'a BTreeMap<String, String>>,
 }
 
 impl<'a> Index<'a> {
@@ -176,7 +179,45 @@ impl<'a> Index<'a> {
                 Some((u.as_str(), (i.project.as_str(), i.name.as_str())))
             })
             .collect();
-        Index { snapshots, by_uuid }
+        let configs = listing
+            .instances
+            .iter()
+            .map(|i| ((i.project.as_str(), i.name.as_str()), &i.config))
+            .collect();
+        Index {
+            snapshots,
+            by_uuid,
+            configs,
+        }
+    }
+
+    /// A golden's generations, newest first: its pristine (numbered by the
+    /// golden's config) and the ones kept as `pristine.gN`.
+    pub(crate) fn generations(&self, project: &str, name: &str) -> Vec<Generation> {
+        let current = self
+            .configs
+            .get(&(project, name))
+            .map_or(1, |c| number_in(c));
+        let snaps = self.snapshots.get(&(project, name));
+        generations::list(
+            snaps.into_iter().flatten().map(|(n, c, _)| (*n, *c)),
+            current,
+        )
+    }
+
+    /// The generation of `template` a clone came from, by the created_at it
+    /// recorded; None: that pristine is gone (or the template).
+    pub(crate) fn generation_of(&self, template: (&str, &str), created_at: &str) -> Option<u64> {
+        self.generations(template.0, template.1)
+            .into_iter()
+            .find(|g| g.created_at == created_at)
+            .map(|g| g.number)
+    }
+
+    /// Why generation `n` of `template` is revoked, if it is.
+    pub(crate) fn revoked(&self, template: (&str, &str), n: u64) -> Option<&'a str> {
+        let config = self.configs.get(&template)?;
+        generations::revoked(config).get(&n).copied()
     }
 
     /// The snapshot standing for an instance's pristine, and its created_at;

@@ -5,6 +5,7 @@ pub mod batch;
 pub mod cli;
 pub mod complete;
 pub mod error;
+pub mod generations;
 pub mod identity;
 pub mod incus;
 pub mod killpoint;

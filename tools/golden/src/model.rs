@@ -64,6 +64,43 @@ pub const TEMPLATE_ONLY: &[&str] = &[
     "security.protection.delete",
     "boot.autostart",
 ];
+/// On a golden, and so in each pristine: the number of its generation. Each
+/// `golden-create` makes the next one; the pristines it replaces are kept as
+/// snapshots named [`generation_snapshot`] (see `golden::generations`).
+pub const KEY_GENERATION: &str = "user.golden.generation";
+/// On a golden: how many generations to keep (`golden-create --keep`), the
+/// current one included; [`DEFAULT_KEEP`] without it. One that clones still
+/// came from is kept beyond it.
+pub const KEY_KEEP: &str = "user.golden.keep";
+pub const DEFAULT_KEEP: u32 = 3;
+/// On a golden, `user.golden.revoked.N=REASON`: generation N is known bad.
+/// golden-derive and golden-publish refuse it; golden-ls names its clones.
+pub const KEY_REVOKED: &str = "user.golden.revoked.";
+/// The golden's lifecycle, which is its own and not its clones' (left out of
+/// every copy), and which a rollback keeps as it is (a restore would bring
+/// the generation's own back).
+pub fn is_lifecycle_key(key: &str) -> bool {
+    key == KEY_GENERATION
+        || key == KEY_KEEP
+        || key == KEY_PROTECT_DELETE
+        || key.starts_with(KEY_REVOKED)
+}
+
+/// The snapshot a generation is kept as once another pristine replaces it.
+pub fn generation_snapshot(n: u64) -> String {
+    format!("{PRISTINE}.g{n}")
+}
+
+/// The generation a kept snapshot holds, by its name (`pristine.gN`).
+pub fn generation_of_snapshot(name: &str) -> Option<u64> {
+    let n = name.strip_prefix(PRISTINE)?.strip_prefix(".g")?;
+    // No sign, no leading zero: one name per number.
+    if n.is_empty() || n.starts_with('0') || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    n.parse().ok()
+}
+
 /// Incus's refusal to delete an instance. golden-derive sets it on a golden
 /// that gets clones: a golden that clones depend on is not removed by a
 /// plain `incus delete` (Proxmox refuses to delete a template with linked
@@ -146,9 +183,27 @@ pub const CLONE_COLUMNS: &[Column] = &[
     col("template", 1),
     col("created_at", 2),
     col("stale", 0),
+    col("generation", 1),
+    col("revoked", 1),
     col("status", 2),
     col("location", 3),
     col("volumes", 4),
+];
+
+/// The columns of `golden-ls --generations`, in order: one record per
+/// generation of a golden (its pristine and the ones kept before it). On a
+/// narrow terminal the table keeps which golden, which generation, how many
+/// clones came from it and whether it is revoked.
+pub const GENERATION_COLUMNS: &[Column] = &[
+    col("project", 1),
+    col("instance", 0),
+    col("generation", 0),
+    col("snapshot", 3),
+    col("created_at", 1),
+    col("current", 2),
+    col("clones", 0),
+    col("revoked", 1),
+    col("location", 3),
 ];
 
 /// One of the swap's temporary snapshots? By its name, and by the swap's
@@ -230,6 +285,27 @@ impl<'a> Provenance<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generations_are_named_pristine_g_n_and_read_back() {
+        assert_eq!(generation_snapshot(7), "pristine.g7");
+        assert_eq!(generation_of_snapshot("pristine.g7"), Some(7));
+        assert_eq!(generation_of_snapshot("pristine.g12"), Some(12));
+        for not in [
+            "pristine",
+            "pristine.g",
+            "pristine.g07",
+            "pristine.g-1",
+            "pristine.gx",
+            "snap.g1",
+            PRISTINE_OLD,
+        ] {
+            assert_eq!(generation_of_snapshot(not), None, "{not}");
+        }
+        assert!(is_lifecycle_key("user.golden.revoked.3"));
+        assert!(is_lifecycle_key(KEY_PROTECT_DELETE));
+        assert!(!is_lifecycle_key("user.golden.clone.limits.cpu"));
+    }
 
     #[test]
     fn pristine_wins_then_next_then_old() {

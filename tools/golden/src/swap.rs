@@ -1,15 +1,18 @@
 //! Replacing `pristine` without a moment where there is none.
 //!
-//! The new snapshot is made as [`PRISTINE_NEXT`]; then `pristine` is marked and
-//! renamed [`PRISTINE_OLD`], the new one renamed `pristine` (and told never to
-//! expire), and the old one deleted.
-//! After a kill at any point at least one of the three names holds a whole
-//! snapshot, and [`finish_interrupted`] brings any leftover state back to plain
-//! `pristine` (or nothing) before the next swap.
+//! The new snapshot is made as [`PRISTINE_NEXT`]; then `pristine` is renamed
+//! to its generation's name (`pristine.gN`: it is kept, see
+//! `golden::generations`) and the new one renamed `pristine` (and told never
+//! to expire).
+//! After a kill at any point at least one of the names holds a whole
+//! snapshot that a reader takes for the golden's, and [`finish_interrupted`]
+//! brings any leftover state back to plain `pristine` before the next swap.
 //!
 //! The temporary snapshots carry the expiry [`SWAP_MARK`]: only snapshots with
 //! those names *and* that mark are the swap's; a user's snapshot of the same
-//! name is never renamed or deleted.
+//! name is never renamed or deleted. ([`PRISTINE_OLD`] is what the swap set
+//! the old pristine aside as before generations were kept: a run killed then
+//! may have left one, which is still finished.)
 //!
 //! The swap comes in phases so that a caller can hold readers off (see
 //! `golden::readers`) only while names change: [`prepare`] and [`commit`]
@@ -78,6 +81,14 @@ pub fn finish_interrupted(s: &dyn Snapshots) -> Result<Vec<Snapshot>> {
     let list = s.list()?;
     let (p, next, old) = names(&list);
     if !(next || old) {
+        // Killed before the new `pristine` was told never to expire.
+        if list
+            .iter()
+            .any(|x| x.name == PRISTINE && x.expires_at == SWAP_MARK)
+        {
+            s.set_expiry(PRISTINE, NEVER)?;
+            return s.list();
+        }
         return Ok(list);
     }
     if p {
@@ -131,12 +142,12 @@ pub fn make_next(s: &dyn Snapshots) -> Result<()> {
     Ok(())
 }
 
-/// Phase 3 (readers held off): the new snapshot takes the name `pristine`.
-pub fn commit(s: &dyn Snapshots, had_previous: bool) -> Result<()> {
-    if had_previous {
-        // Marked first: once set aside, it must be known as the swap's own.
-        s.set_expiry(PRISTINE, SWAP_MARK)?;
-        patiently(|| s.rename(PRISTINE, PRISTINE_OLD))?;
+/// Phase 3 (readers held off): the old `pristine`, if any, is set aside as
+/// `set_aside` (its generation's name), and the new snapshot takes the name
+/// `pristine`. Killed between the two, `-next` stands for the golden.
+pub fn commit(s: &dyn Snapshots, set_aside: Option<&str>) -> Result<()> {
+    if let Some(name) = set_aside {
+        patiently(|| s.rename(PRISTINE, name))?;
         crate::killpoint::reach("swap:old-set-aside");
     }
     patiently(|| s.rename(PRISTINE_NEXT, PRISTINE))?;
@@ -144,13 +155,10 @@ pub fn commit(s: &dyn Snapshots, had_previous: bool) -> Result<()> {
     Ok(())
 }
 
-/// Phase 4 (readers may copy meanwhile: none reads the old one any more): the
-/// new `pristine` never expires, the old one goes. Returns when the new one was made.
-pub fn finish(s: &dyn Snapshots, had_previous: bool) -> Result<String> {
+/// Phase 4 (readers may copy meanwhile): the new `pristine` never expires.
+/// Returns when it was made.
+pub fn finish(s: &dyn Snapshots) -> Result<String> {
     s.set_expiry(PRISTINE, NEVER)?;
-    if had_previous {
-        s.delete(PRISTINE_OLD)?;
-    }
     Ok(s.list()?
         .into_iter()
         .find(|x| x.name == PRISTINE)
@@ -184,13 +192,13 @@ pub struct Swapped {
     pub created_at: String,
 }
 
-/// Makes a new `pristine`, the old one kept until the new one is in place: the
-/// four phases in a row, for a caller with no reader to hold off.
-pub fn replace_pristine(s: &dyn Snapshots) -> Result<Swapped> {
+/// Makes a new `pristine`, the old one kept as `set_aside`: the four phases
+/// in a row, for a caller with no reader to hold off.
+pub fn replace_pristine(s: &dyn Snapshots, set_aside: &str) -> Result<Swapped> {
     let previous = prepare(s)?;
     make_next(s)?;
-    commit(s, previous.is_some())?;
-    let created_at = finish(s, previous.is_some())?;
+    commit(s, previous.as_ref().map(|_| set_aside))?;
+    let created_at = finish(s)?;
     Ok(Swapped {
         previous,
         created_at,
@@ -301,7 +309,7 @@ mod tests {
     #[test]
     fn first_pristine_has_no_previous() {
         let m = Memory::with(&["snap0"]);
-        let out = replace_pristine(&m).unwrap();
+        let out = replace_pristine(&m, "pristine.g1").unwrap();
         assert_eq!(out.previous, None);
         assert_eq!(m.names(), ["pristine", "snap0"]);
         assert_eq!(out.created_at, "t2");
@@ -309,13 +317,15 @@ mod tests {
     }
 
     #[test]
-    fn replacing_keeps_one_pristine_and_reports_the_previous() {
+    fn replacing_keeps_the_old_pristine_as_its_generation() {
         let m = Memory::with(&["pristine"]);
-        let out = replace_pristine(&m).unwrap();
+        let out = replace_pristine(&m, "pristine.g1").unwrap();
         assert_eq!(out.previous.as_deref(), Some("t1"));
         assert_eq!(out.created_at, "t2");
-        assert_eq!(m.names(), ["pristine"]);
-        assert_eq!(m.snaps.borrow()[0].expires_at, NEVER);
+        assert_eq!(m.names(), ["pristine", "pristine.g1"]);
+        for s in m.snaps.borrow().iter() {
+            assert_eq!(s.expires_at, NEVER, "{}", s.name);
+        }
         // Never a moment without a golden along the way.
         assert!(
             m.history
@@ -329,12 +339,15 @@ mod tests {
 
     #[test]
     fn a_kill_at_any_step_leaves_a_golden_and_the_next_run_cleans_up() {
-        for die_at in 1..=6 {
+        for die_at in 1..=4 {
             let m = Memory {
                 die_at: Some(die_at),
                 ..Memory::with(&["pristine"])
             };
-            assert!(replace_pristine(&m).is_err(), "step {die_at}");
+            assert!(
+                replace_pristine(&m, "pristine.g1").is_err(),
+                "step {die_at}"
+            );
             assert!(
                 has_golden(&m),
                 "after a kill at step {die_at}: {:?}",
@@ -345,10 +358,15 @@ mod tests {
                 clock: Cell::new(10),
                 ..Default::default()
             };
-            let out = replace_pristine(&again).unwrap();
-            assert_eq!(again.names(), ["pristine"], "after a kill at step {die_at}");
+            let out = replace_pristine(&again, "pristine.g2").unwrap();
+            let names = again.names();
+            assert_eq!(names[0], "pristine", "after a kill at step {die_at}");
+            // The pristine the killed run found is kept, under one name.
+            let kept = names.iter().filter(|n| n.starts_with("pristine.g")).count();
+            assert_eq!(names.len(), 1 + kept, "{names:?}");
+            assert!((1..=2).contains(&kept), "{names:?}");
             assert!(out.previous.is_some(), "step {die_at}");
-            assert_eq!(again.snaps.borrow()[0].expires_at, NEVER);
+            assert!(again.snaps.borrow().iter().all(|s| s.expires_at == NEVER));
         }
     }
 
@@ -387,8 +405,11 @@ mod tests {
         m.push("pristine-next", NEVER);
         m.push("pristine-old", NEVER);
         m.push(PRISTINE, NEVER);
-        replace_pristine(&m).unwrap();
-        assert_eq!(m.names(), ["pristine", "pristine-next", "pristine-old"]);
+        replace_pristine(&m, "pristine.g1").unwrap();
+        assert_eq!(
+            m.names(),
+            ["pristine", "pristine-next", "pristine-old", "pristine.g1"]
+        );
         // Without pristine they are not taken for one either.
         let m = Memory::default();
         m.push(PRISTINE_OLD, "2030-01-01T00:00:00Z");
@@ -400,7 +421,7 @@ mod tests {
         let m = Memory::default();
         m.push(PRISTINE, NEVER);
         m.push(PRISTINE_NEXT, NEVER);
-        let e = replace_pristine(&m).unwrap_err();
+        let e = replace_pristine(&m, "pristine.g1").unwrap_err();
         assert!(e.to_string().contains(PRISTINE_NEXT), "{e}");
         assert_eq!(m.names(), [PRISTINE, PRISTINE_NEXT], "nothing touched");
     }

@@ -80,6 +80,9 @@ pub struct Instance {
     pub architecture: String,
     #[serde(deserialize_with = "nullable")]
     pub created_at: String,
+    /// When it was last started.
+    #[serde(deserialize_with = "nullable")]
+    pub last_used_at: String,
     #[serde(deserialize_with = "nullable")]
     pub config: BTreeMap<String, String>,
     #[serde(deserialize_with = "nullable")]

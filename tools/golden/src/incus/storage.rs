@@ -305,6 +305,21 @@ impl<'a> SnapshotsOf<'a> {
         })
     }
 
+    /// Brings the instance's root (or the volume) back to snapshot `name`
+    /// (`incus snapshot restore`); an instance's config and devices too.
+    pub fn restore(&self, name: &str) -> Result<()> {
+        let base = format!("{}?project={}", self.base, enc(&self.project));
+        let body = json!({ "restore": name });
+        let result = if self.is_volume {
+            self.incus.send("PUT", &base, Some(&body))
+        } else {
+            self.incus.run("PUT", &base, &body)
+        };
+        result
+            .map(drop)
+            .map_err(|e| e.context(format!("restoring {} to snapshot {name}", self.label)))
+    }
+
     pub fn delete(&self, name: &str) -> Result<()> {
         self.incus
             .run("DELETE", &self.path(Some(name)), &Value::Null)

@@ -1,0 +1,251 @@
+//! A golden's generations against the real private Incus: golden-create keeps
+//! the pristines it replaces, golden-ls lists them with their clones, an old
+//! one is let go only once no clone came from it, and --rollback brings one
+//! back for the golden (its root too), after which golden-refresh brings the
+//! clones back.
+
+use golden_tests::*;
+use serde_json::Value;
+
+fn create(p: &Project, args: &[&str]) -> Value {
+    let mut all = vec!["-f", "json"];
+    all.extend_from_slice(args);
+    let r = p.tool("golden-create", &all);
+    r.assert_ok();
+    json_lines(&r.stdout).remove(0)
+}
+
+/// (generation, snapshot, current, clones, revoked) of each generation of `golden`.
+fn generations(p: &Project, golden: &str) -> Vec<(u64, String, bool, u64, String)> {
+    let r = p.tool("golden-ls", &["--generations", "-f", "json", golden]);
+    r.assert_ok();
+    json_lines(&r.stdout)
+        .iter()
+        .map(|g| {
+            (
+                g["generation"].as_u64().unwrap(),
+                g["snapshot"].as_str().unwrap().to_string(),
+                g["current"].as_bool().unwrap(),
+                g["clones"].as_u64().unwrap(),
+                g["revoked"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn gen(n: u64, snap: &str, current: bool, clones: u64) -> (u64, String, bool, u64, String) {
+    (n, snap.to_string(), current, clones, String::new())
+}
+
+/// clone -> (generation, stale), from golden-ls --clones.
+fn clone_generations(p: &Project) -> Vec<(String, String, bool)> {
+    let r = p.tool("golden-ls", &["--clones", "-f", "json"]);
+    r.assert_ok();
+    json_lines(&r.stdout)
+        .iter()
+        .map(|c| {
+            (
+                c["instance"].as_str().unwrap().to_string(),
+                c["generation"].as_str().unwrap().to_string(),
+                c["stale"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A golden `tpl` whose /version says which update it holds, made a golden
+/// `updates` times (generation N holds "vN"), with clone `cN` derived from
+/// each generation N.
+fn updated_golden(p: &Project, updates: u32) {
+    p.instance("tpl", None);
+    for n in 1..=updates {
+        p.put("tpl", "/version", &format!("v{n}\n"));
+        let rec = create(p, &["tpl"]);
+        assert_eq!(rec["generation"], n, "{rec}");
+        p.tool("golden-derive", &["tpl", &format!("c{n}")])
+            .assert_ok();
+    }
+}
+
+#[test]
+fn each_create_keeps_the_pristine_it_replaces_and_golden_ls_lists_them() {
+    let p = Project::new("gen-keep");
+    updated_golden(&p, 3);
+    assert_eq!(
+        generations(&p, "tpl"),
+        [
+            gen(3, "pristine", true, 1),
+            gen(2, "pristine.g2", false, 1),
+            gen(1, "pristine.g1", false, 1)
+        ]
+    );
+    // Each clone names the generation it came from.
+    assert_eq!(
+        clone_generations(&p),
+        [
+            ("c1".into(), "1".into(), true),
+            ("c2".into(), "2".into(), true),
+            ("c3".into(), "3".into(), false)
+        ]
+    );
+    // The template's lifecycle is its own: no clone carries it.
+    for c in ["c1", "c2", "c3"] {
+        let config = &p.get(c)["config"];
+        assert!(
+            config.get("user.golden.generation").is_none(),
+            "{c}: {config}"
+        );
+    }
+    // Each kept generation holds what the golden held when it was made.
+    for (n, snap) in [(1, "pristine.g1"), (2, "pristine.g2")] {
+        let copy = format!("from-g{n}");
+        p.incus(&["copy", &format!("tpl/{snap}"), &copy]);
+        assert_eq!(p.file(&copy, "/version").unwrap(), format!("v{n}\n"));
+    }
+}
+
+#[test]
+fn a_generation_beyond_keep_goes_once_no_clone_came_from_it() {
+    let p = Project::new("gen-prune");
+    updated_golden(&p, 3);
+    // --keep 2: generation 1 is beyond it, but c1 came from it.
+    let r = p.tool("golden-create", &["--keep", "2", "tpl"]);
+    r.assert_ok();
+    assert!(
+        r.stderr
+            .contains("generation 1 (pristine.g1) is kept beyond --keep 2: 1 clone(s)"),
+        "{}",
+        r.stderr
+    );
+    assert!(p.snapshots("tpl").contains(&"pristine.g1".to_string()));
+    // Neither generation 2 (beyond keep: c2 came from it).
+    assert!(p.snapshots("tpl").contains(&"pristine.g2".to_string()));
+    p.incus(&["delete", "c1"]);
+    p.incus(&["delete", "c2"]);
+    // The golden remembers --keep. Generations 1 and 2 have no clone left;
+    // 3 is beyond --keep 2 too, but c3 came from it.
+    let r = p.tool("golden-create", &["tpl"]);
+    r.assert_ok();
+    assert!(
+        r.stderr
+            .contains("generation 3 (pristine.g3) is kept beyond --keep 2: 1 clone(s)"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        p.snapshots("tpl"),
+        ["pristine", "pristine.g3", "pristine.g4"]
+    );
+    assert_eq!(generations(&p, "tpl")[0].0, 5);
+}
+
+#[test]
+fn rollback_makes_the_previous_generation_the_pristine_and_the_golden_again() {
+    let p = Project::new("gen-rollback");
+    updated_golden(&p, 3);
+    let before = p.snapshot_created_at("tpl", "pristine.g2");
+    let replaced = p.snapshot_created_at("tpl", "pristine");
+    p.incus(&["config", "set", "tpl", "user.golden.revoked.3=broke sshd"]);
+    let rec = create(&p, &["--rollback", "tpl"]);
+    assert_eq!(rec["generation"], 2, "{rec}");
+    assert_eq!(rec["created_at"], before.as_str());
+    assert_eq!(rec["previous"], replaced.as_str());
+    // The pristine is generation 2's snapshot itself (same creation time):
+    // clones still on it are up to date, not stale.
+    assert_eq!(p.snapshot_created_at("tpl", "pristine"), before);
+    assert_eq!(
+        generations(&p, "tpl"),
+        [
+            (3, "pristine.g3".into(), false, 1, "broke sshd".into()),
+            gen(2, "pristine", true, 1),
+            gen(1, "pristine.g1", false, 1)
+        ]
+    );
+    // The golden's own root is back to generation 2, its lifecycle kept.
+    assert_eq!(p.file("tpl", "/version").unwrap(), "v2\n");
+    let config = &p.get("tpl")["config"];
+    assert_eq!(config["user.golden.generation"], "2");
+    assert_eq!(config["user.golden.revoked.3"], "broke sshd");
+    assert_eq!(config["security.protection.delete"], "true");
+    // c3 came from the generation rolled back from: stale, and a refresh
+    // brings it back to generation 2; c2 was never moved.
+    assert_eq!(
+        clone_generations(&p),
+        [
+            ("c1".into(), "1".into(), true),
+            ("c2".into(), "2".into(), false),
+            ("c3".into(), "3".into(), true)
+        ]
+    );
+    p.tool("golden-refresh", &["c3"]).assert_ok();
+    assert_eq!(p.file("c3", "/version").unwrap(), "v2\n");
+    // The next create comes after every generation there was.
+    p.put("tpl", "/version", "v4\n");
+    assert_eq!(create(&p, &["tpl"])["generation"], 4);
+    // And a rollback to a named generation.
+    let rec = create(&p, &["--rollback=1", "tpl"]);
+    assert_eq!(rec["generation"], 1);
+    assert_eq!(p.file("tpl", "/version").unwrap(), "v1\n");
+}
+
+#[test]
+fn a_rollback_that_cannot_be_is_refused_naming_why_and_nothing_changes() {
+    let p = Project::new("gen-refuse");
+    updated_golden(&p, 2);
+    let snaps = p.snapshots("tpl");
+    let usage = p.tool("golden-create", &["--rollback=two", "tpl"]);
+    usage.assert_code(2);
+    assert!(
+        usage.stderr.contains("\"two\" is no generation number"),
+        "{}",
+        usage.stderr
+    );
+    let none = p.tool("golden-create", &["--rollback=7", "tpl"]);
+    none.assert_code(1);
+    assert!(
+        none.stderr.contains("tpl: no generation 7 (kept: 2, 1)"),
+        "{}",
+        none.stderr
+    );
+    let current = p.tool("golden-create", &["--rollback=2", "tpl"]);
+    current.assert_code(1);
+    assert!(
+        current
+            .stderr
+            .contains("generation 2 is already its pristine"),
+        "{}",
+        current.stderr
+    );
+    // A golden started since its pristine was made may hold work no
+    // generation has.
+    p.incus(&["start", "tpl"]);
+    p.incus(&["stop", "tpl", "--force"]);
+    let ran = p.tool("golden-create", &["--rollback", "tpl"]);
+    ran.assert_code(1);
+    assert!(
+        ran.stderr.contains("tpl ran since its pristine was made")
+            && ran.stderr.contains("--discard-changes"),
+        "{}",
+        ran.stderr
+    );
+    assert_eq!(p.snapshots("tpl"), snaps, "nothing changed");
+    assert_eq!(p.file("tpl", "/version").unwrap(), "v2\n");
+    // Told so, it does.
+    let rec = create(&p, &["--rollback", "--discard-changes", "tpl"]);
+    assert_eq!(rec["generation"], 1);
+}
+
+#[test]
+fn a_rollback_killed_between_its_renames_is_finished_by_the_same_command() {
+    let p = Project::new("gen-kill");
+    updated_golden(&p, 2);
+    let r = run(golden("golden-create")
+        .args(["--rollback", "tpl", "--project", &p.name])
+        .env("GOLDEN_KILL_AT", "rollback:set-aside"));
+    assert_ne!(r.code, 0, "killed");
+    assert_eq!(p.snapshots("tpl"), ["pristine.g1", "pristine.g2"]);
+    let rec = create(&p, &["--rollback=1", "tpl"]);
+    assert_eq!(rec["generation"], 1);
+    assert_eq!(p.snapshots("tpl"), ["pristine", "pristine.g2"]);
+    assert_eq!(p.file("tpl", "/version").unwrap(), "v1\n");
+}
