@@ -14,13 +14,14 @@ use std::time::{Duration, Instant};
 use golden_tests::*;
 
 const SHELLS: [&str; 3] = ["bash", "zsh", "fish"];
-const TOOLS: [&str; 6] = [
+const TOOLS: [&str; 7] = [
     "golden-create",
     "golden-derive",
     "golden-publish",
     "golden-ls",
     "golden-refresh",
     "golden-identity",
+    "golden-revoke",
 ];
 const PROMPT: &str = "gt$ ";
 

@@ -9,13 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-const TOOLS: [&str; 6] = [
+const TOOLS: [&str; 7] = [
     "golden-create",
     "golden-derive",
     "golden-publish",
     "golden-ls",
     "golden-refresh",
     "golden-identity",
+    "golden-revoke",
 ];
 
 fn root() -> PathBuf {

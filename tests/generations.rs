@@ -249,3 +249,122 @@ fn a_rollback_killed_between_its_renames_is_finished_by_the_same_command() {
     assert_eq!(p.snapshots("tpl"), ["pristine", "pristine.g2"]);
     assert_eq!(p.file("tpl", "/version").unwrap(), "v1\n");
 }
+
+#[test]
+fn a_revoked_generation_is_refused_by_derive_and_publish_and_its_clones_are_named() {
+    let p = Project::new("gen-revoke");
+    updated_golden(&p, 2);
+    // The current pristine (generation 2) is found bad.
+    let r = p.tool(
+        "golden-revoke",
+        &["-f", "json", "--reason", "ships a leaked key", "tpl"],
+    );
+    r.assert_ok();
+    let rec = &json_lines(&r.stdout)[0];
+    assert_eq!(
+        (&rec["generation"], &rec["revoked"], &rec["clones"]),
+        (
+            &Value::from(2),
+            &Value::from("ships a leaked key"),
+            &Value::from(1)
+        )
+    );
+    // derive and publish refuse it, naming why; nothing is made.
+    let d = p.tool("golden-derive", &["tpl", "new"]);
+    d.assert_code(1);
+    assert!(
+        d.stderr
+            .contains("tpl: its pristine (generation 2) is revoked: ships a leaked key"),
+        "{}",
+        d.stderr
+    );
+    assert!(!p.instances().contains(&"new".to_string()));
+    let alias = format!("{}-img", p.name);
+    let pb = p.tool("golden-publish", &["tpl", "--alias", &alias]);
+    assert_ne!(pb.code, 0);
+    assert!(
+        pb.stderr.contains("is revoked: ships a leaked key"),
+        "{}",
+        pb.stderr
+    );
+    assert!(!incus_ok(&["image", "list", "-f", "csv"]).contains(&alias));
+    // Told so, derive does, and says it.
+    let d = p.tool("golden-derive", &["--allow-revoked", "tpl", "forced"]);
+    d.assert_ok();
+    assert!(d.stderr.contains("--allow-revoked"), "{}", d.stderr);
+    // golden-ls shows the revoked generation and every clone from it.
+    assert_eq!(
+        generations(&p, "tpl"),
+        [
+            (2, "pristine".into(), true, 2, "ships a leaked key".into()),
+            gen(1, "pristine.g1", false, 1)
+        ]
+    );
+    let r = p.tool("golden-ls", &["--clones", "-f", "json"]);
+    let revoked: Vec<(String, String)> = json_lines(&r.stdout)
+        .iter()
+        .map(|c| {
+            (
+                c["instance"].as_str().unwrap().to_string(),
+                c["revoked"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        revoked,
+        [
+            ("c1".into(), String::new()),
+            ("c2".into(), "ships a leaked key".into()),
+            ("forced".into(), "ships a leaked key".into())
+        ]
+    );
+    // A good pristine again, and refresh moves them on.
+    p.put("tpl", "/version", "v3\n");
+    create(&p, &["tpl"]);
+    p.tool("golden-refresh", &["c2", "forced"]).assert_ok();
+    for c in ["c2", "forced"] {
+        assert_eq!(p.file(c, "/version").unwrap(), "v3\n", "{c}");
+    }
+    assert_eq!(
+        generations(&p, "tpl")[1].3,
+        0,
+        "no clone left on generation 2"
+    );
+    // --undo lifts it; the mark never reached a clone.
+    p.tool("golden-revoke", &["--undo", "-g", "2", "tpl"])
+        .assert_ok();
+    assert_eq!(generations(&p, "tpl")[1].4, "");
+    assert!(p.get("c2")["config"].get("user.golden.revoked.2").is_none());
+}
+
+#[test]
+fn a_revocation_that_cannot_be_is_refused_naming_why_and_nothing_changes() {
+    let p = Project::new("gen-revoke-bad");
+    updated_golden(&p, 1);
+    p.instance("plain", None);
+    let config = p.get("tpl")["config"].clone();
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["tpl"], 2, "--reason"),
+        (&["--reason", "", "tpl"], 2, "--reason is empty"),
+        (&["--reason", "two\nlines", "tpl"], 2, "on one line"),
+        (&["--reason", "x", "-g", "0", "tpl"], 2, "-g"),
+        (
+            &["--reason", "x", "-g", "9", "tpl"],
+            1,
+            "tpl: no generation 9 (kept: 1)",
+        ),
+        (
+            &["--reason", "x", "plain"],
+            1,
+            "plain: not a golden (no pristine snapshot)",
+        ),
+        (&["--reason", "x", "nosuch"], 2, "nosuch"),
+    ];
+    for (args, code, says) in cases {
+        let r = p.tool("golden-revoke", args);
+        r.assert_code(*code);
+        assert!(r.stderr.contains(says), "{args:?}: {}", r.stderr);
+        assert_eq!(r.stderr.trim().lines().count(), 1, "{args:?}: {}", r.stderr);
+    }
+    assert_eq!(p.get("tpl")["config"], config, "nothing changed");
+}

@@ -320,6 +320,8 @@ fn clones_are_listed_with_their_template_pristine_and_staleness() {
             "template",
             "created_at",
             "stale",
+            "generation",
+            "revoked",
             "status",
             "location",
             "volumes"
@@ -372,7 +374,7 @@ fn clones_are_listed_with_their_template_pristine_and_staleness() {
     let mut lines = r.stdout.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "project\tinstance\ttemplate\tcreated_at\tstale\tstatus\tlocation\tvolumes"
+        "project\tinstance\ttemplate\tcreated_at\tstale\tgeneration\trevoked\tstatus\tlocation\tvolumes"
     );
     let row: Vec<&str> = lines.next().unwrap().split('\t').collect();
     assert_eq!(

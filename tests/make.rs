@@ -155,6 +155,7 @@ fn install_and_uninstall_into_a_destdir() {
         "golden-ls",
         "golden-refresh",
         "golden-identity",
+        "golden-revoke",
     ] {
         for f in [
             format!("bin/{t}"),

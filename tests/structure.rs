@@ -433,6 +433,7 @@ fn no_tool_crate_has_an_import_cycle_between_its_modules() {
         "golden-publish",
         "golden-refresh",
         "golden-identity",
+        "golden-revoke",
     ];
     for name in tools {
         assert!(

@@ -16,6 +16,7 @@ pub fn tools() -> Vec<Command> {
         golden_ls::command(),
         golden_refresh::command(),
         golden_identity::command(),
+        golden_revoke::command(),
     ]
 }
 
@@ -44,6 +45,10 @@ fn extra(tool: &str) -> Extra {
                 ("Kill what does not stop within 10 seconds:", "golden-create --timeout 10 --force lab-reference"),
                 ("Refresh every running golden, the project carried in each record:", "golden-ls -f json | jq -c 'select(.status==\"Running\")' | golden-create"),
                 ("See what would be done:", "golden-create -n pro-dev"),
+                ("Keep the last five generations of the lab's golden:", "golden-create --keep 5 lab-reference"),
+                ("An update broke the guest: the golden back to the generation before:", "golden-create --rollback lab-reference"),
+                ("...and its clones refreshed to the bad one back to it:", "golden-ls --clones -f json lab-reference | jq -c 'select(.stale)' | golden-refresh"),
+                ("Back to generation 3, named:", "golden-create --rollback=3 lab-reference"),
             ],
             exit: EXIT_COMMON,
         },
@@ -87,6 +92,16 @@ fn extra(tool: &str) -> Extra {
             ],
             exit: EXIT_COMMON,
         },
+        "golden-revoke" => Extra {
+            examples: &[
+                ("The pristine just made is bad: no more clones or images of it:", "golden-revoke --reason 'ships CVE-2026-1234' lab-reference"),
+                ("An older generation, by number:", "golden-revoke -g 3 --reason 'leaked host key' lab-reference"),
+                ("Its clones, to move on:", "golden-ls --clones -f json lab-reference | jq -c 'select(.revoked != \"\")'"),
+                ("Every generation older than a date, from golden-ls's records:", "golden-ls --generations -f json | jq -c 'select(.created_at < \"2026-11-01\")' | golden-revoke --reason 'before the key rotation'"),
+                ("Lift it:", "golden-revoke --undo -g 3 lab-reference"),
+            ],
+            exit: EXIT_COMMON,
+        },
         "golden-identity" => Extra {
             examples: &[
                 ("The containers that share a machine-id or an SSH host key with another instance:", "golden-identity --shared"),
@@ -104,6 +119,7 @@ fn extra(tool: &str) -> Extra {
                 ("Goldens whose clones came from an older pristine:", "golden-ls -f json | jq -c 'select(.stale > 0)'"),
                 ("The clones of pro-dev, one record each, with their template and whether stale:", "golden-ls --clones pro-dev"),
                 ("The stale clones of every golden, as records for the next tool:", "golden-ls --clones -f json | jq -c 'select(.stale)'"),
+                ("The generations of a golden, with their clones and revocations:", "golden-ls --generations lab-reference"),
                 ("A remote, as with incus:", "golden-ls lab-server:"),
                 ("In a cluster, the goldens of one member:", "golden-ls -f json | jq -c 'select(.location==\"m2\")'"),
             ],
@@ -178,7 +194,12 @@ fn tables(tool: &str) -> Vec<(&'static str, &'static [golden::output::Column])> 
             (" of goldens", golden_ls::COLUMNS),
             (" of clones (--clones)", golden_ls::CLONE_COLUMNS),
             (" of kept things (--kept)", golden_ls::KEPT_COLUMNS),
+            (
+                " of generations (--generations)",
+                golden_ls::GENERATION_COLUMNS,
+            ),
         ],
+        "golden-revoke" => vec![("", golden_revoke::COLUMNS)],
         "golden-refresh" => vec![("", golden_refresh::COLUMNS)],
         "golden-identity" => vec![
             ("", golden_identity::COLUMNS),
@@ -409,6 +430,11 @@ pub fn overview_page() -> Vec<u8> {
     );
     tagged(
         &mut r,
+        "golden-revoke NAME",
+        "mark a generation of a golden as known bad: derive and publish refuse it, golden-ls names its clones",
+    );
+    tagged(
+        &mut r,
         "golden-identity [NAME...]",
         "list containers' machine-ids and SSH host keys and who shares them; --renew gives one its own",
     );
@@ -473,7 +499,7 @@ pub fn overview_page() -> Vec<u8> {
     section(&mut r, "SEE ALSO");
     r.text([roman(
         "golden-create(1), golden-derive(1), golden-publish(1), golden-ls(1), golden-refresh(1), \
-         golden-identity(1), incus(1)",
+         golden-identity(1), golden-revoke(1), incus(1)",
     )]);
     r.to_roff().into_bytes()
 }

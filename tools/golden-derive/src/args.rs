@@ -125,6 +125,9 @@ pub struct Args {
     /// Keep the template's machine-id, SSH host keys, hostname, leases and seed in the clones
     #[arg(long)]
     pub keep_identity: bool,
+    /// Derive from a pristine whose generation is revoked (golden-revoke) all the same
+    #[arg(long)]
+    pub allow_revoked: bool,
     #[command(flatten)]
     pub run: golden::cli::RunArgs,
     #[command(flatten)]

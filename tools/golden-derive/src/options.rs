@@ -55,6 +55,7 @@ pub struct Options {
     pub dhcp: bool,
     pub volumes: Option<Volumes>,
     pub keep_identity: bool,
+    pub allow_revoked: bool,
     /// `--name`: how `--count` names clones.
     pub name: String,
     pub run: golden::cli::RunArgs,
@@ -94,6 +95,7 @@ impl Options {
             dhcp: args.dhcp,
             volumes: args.volumes,
             keep_identity: args.keep_identity,
+            allow_revoked: args.allow_revoked,
             name,
             run: args.run.clone(),
         })

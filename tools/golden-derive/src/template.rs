@@ -67,6 +67,12 @@ impl Template {
             Some(Shared::acquire(t.remote.as_deref(), &t.project, &t.name)?)
         };
         let (first, snap) = read_instance(&t, held.as_ref())?;
+        golden::generations::judge_revoked(
+            &t.name,
+            &inst.config,
+            &snap.config,
+            opts.allow_revoked,
+        )?;
         let devices = clone_devices(
             &incus,
             &snap,

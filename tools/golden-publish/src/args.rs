@@ -32,6 +32,9 @@ pub struct Args {
     /// Move an alias that already names an image to the new one
     #[arg(long)]
     pub replace: bool,
+    /// Publish a pristine whose generation is revoked (golden-revoke) all the same
+    #[arg(long)]
+    pub allow_revoked: bool,
     /// Make the image public (others may download it without trust)
     #[arg(long)]
     pub public: bool,

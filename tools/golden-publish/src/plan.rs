@@ -40,7 +40,7 @@ impl Planned {
 
 /// A job for each golden; an alias given to two images is refused (one on
 /// a member that is down too: the run is refused whatever the member does).
-pub fn plan(targets: Vec<Target>, alias: &str) -> Result<Vec<Planned>> {
+pub fn plan(targets: Vec<Target>, alias: &str, allow_revoked: bool) -> Result<Vec<Planned>> {
     let mut jobs = Vec::new();
     let mut aliases = BTreeSet::new();
     for t in targets {
@@ -68,7 +68,7 @@ pub fn plan(targets: Vec<Target>, alias: &str) -> Result<Vec<Planned>> {
             continue;
         }
         let inst = incus.instance(&t.project, &t.name)?;
-        say_identity(&incus, &t, &inst.kind)?;
+        judge_pristine(&incus, &t, &inst, allow_revoked)?;
         let volumes = inst.custom_volumes().len();
         jobs.push(Planned::Publish(Job {
             target: t,
@@ -81,13 +81,16 @@ pub fn plan(targets: Vec<Target>, alias: &str) -> Result<Vec<Planned>> {
     Ok(jobs)
 }
 
+/// A pristine whose generation is revoked is refused (unless allowed).
 /// Instances launched from the image get an identity of their own only if
 /// the pristine holds golden-create's identity templates: said, with -n too,
 /// when it does not (a pristine taken by hand, or by an older golden-create).
-fn say_identity(incus: &golden::incus::Incus, t: &Target, kind: &str) -> Result<()> {
-    if kind != "container" {
-        return Ok(());
-    }
+fn judge_pristine(
+    incus: &golden::incus::Incus,
+    t: &Target,
+    inst: &golden::incus::Instance,
+    allow_revoked: bool,
+) -> Result<()> {
     // Read without the readers' lock (that is taken to make the image): a
     // create may rename the snapshot that stood for pristine in between (the
     // stress test caught `pristine.golden-next` gone): read again from the new
@@ -99,6 +102,10 @@ fn say_identity(incus: &golden::incus::Incus, t: &Target, kind: &str) -> Result<
         |(snapshot, _)| incus.instance_snapshot(&t.project, &t.name, snapshot),
     )?;
     let config = snapshot.config;
+    golden::generations::judge_revoked(&t.name, &inst.config, &config, allow_revoked)?;
+    if inst.kind != "container" {
+        return Ok(());
+    }
     if config.get(KEY_RENEWS).is_none_or(|r| r.is_empty()) {
         golden::cli::notice(format!(
             "{}: its pristine has no identity templates: instances launched from the image \

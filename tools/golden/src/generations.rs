@@ -63,6 +63,32 @@ pub fn revoked(config: &BTreeMap<String, String>) -> BTreeMap<u64, &str> {
         .collect()
 }
 
+/// Refuses to copy a pristine whose generation the golden says is revoked
+/// (`golden_config`: the golden's; `pristine_config`: the snapshot's, which
+/// holds its number), unless `allow`, and then says so.
+pub fn judge_revoked(
+    name: &str,
+    golden_config: &BTreeMap<String, String>,
+    pristine_config: &BTreeMap<String, String>,
+    allow: bool,
+) -> crate::Result<()> {
+    let n = number_in(pristine_config);
+    let Some(reason) = revoked(golden_config).get(&n).copied() else {
+        return Ok(());
+    };
+    if allow {
+        crate::cli::notice(format!(
+            "{name}: its pristine (generation {n}) is revoked ({reason}); copied all the same \
+             (--allow-revoked)"
+        ));
+        return Ok(());
+    }
+    Err(crate::Error::failed(format!(
+        "{name}: its pristine (generation {n}) is revoked: {reason}; make a good one current \
+         (golden-create {name}, or --rollback), or pass --allow-revoked"
+    )))
+}
+
 /// A golden's generations, newest number first, from its snapshots
 /// `(name, created_at)` and the number of its current pristine.
 pub fn list<'a>(

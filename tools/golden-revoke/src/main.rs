@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    golden::cli::main(golden_revoke::command(), golden_revoke::run)
+}
