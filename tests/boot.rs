@@ -369,3 +369,69 @@ fn a_refresh_killed_at_each_step_then_rerun_leaves_a_booted_clone_itself() {
     }
     p.incus(&["stop", "r1"]);
 }
+
+/// Two updates of a booted Debian golden, the second one bad (sshd masked):
+/// the clones refreshed to it boot without sshd. One command rolls the
+/// golden back, one refreshes the clones back: each boots as itself again
+/// (its address, host key, machine-id and hostname), with the good update.
+#[test]
+fn a_bad_update_is_rolled_back_for_the_golden_and_the_clones_refreshed_to_it() {
+    let p = Project::new("rollback-boot");
+    p.debian_golden_from("debian12", "tpl", UNITS);
+    p.tool("golden-derive", &["-q", "tpl", "r1", "r2"])
+        .assert_ok();
+    p.incus(&["start", "r1", "r2"]);
+    let clones = ["r1", "r2"];
+    let before: Vec<Machine> = clones.iter().map(|n| machine(&p, n)).collect();
+    let template = machine(&p, "tpl");
+    let refresh = |what: &str| {
+        let r = p.tool("golden-refresh", &["-q", "-f", "json", "r1", "r2"]);
+        r.assert_ok();
+        for rec in json_lines(&r.stdout) {
+            assert_eq!(rec["status"], "refreshed", "{what}: {rec}");
+        }
+    };
+
+    // A good update (generation 2), then a bad one (3): sshd will not start.
+    p.sh("tpl", "echo v2 >/etc/golden-update");
+    p.tool("golden-create", &["-q", "tpl"]).assert_ok();
+    refresh("to generation 2");
+    p.boot("tpl");
+    p.sh(
+        "tpl",
+        "echo v3 >/etc/golden-update && systemctl mask --quiet ssh.service",
+    );
+    p.tool("golden-create", &["-q", "tpl"]).assert_ok();
+    refresh("to generation 3");
+    for n in clones {
+        p.boot(n);
+        assert_eq!(
+            p.sh(n, "systemctl is-active ssh || true"),
+            "inactive\n",
+            "{n}"
+        );
+    }
+
+    // One command for the golden...
+    let r = p.tool("golden-create", &["-f", "json", "--rollback", "tpl"]);
+    r.assert_ok();
+    assert_eq!(json_lines(&r.stdout)[0]["generation"], 2);
+    // ...one for its clones: stale now, refreshed back.
+    let r = p.tool("golden-ls", &["--clones", "-f", "json", "tpl"]);
+    for c in json_lines(&r.stdout) {
+        assert_eq!(
+            (&c["generation"], &c["stale"]),
+            (&"3".into(), &true.into()),
+            "{c}"
+        );
+    }
+    refresh("back to generation 2");
+    for (n, m) in clones.iter().zip(&before) {
+        assert_eq!(&machine(&p, n), m, "{n} after the rollback");
+        assert_eq!(p.sh(n, "cat /etc/golden-update"), "v2\n", "{n}");
+        assert_eq!(units(&p, n), ("enabled".into(), "disabled".into()), "{n}");
+    }
+    assert_eq!(machine(&p, "tpl"), template, "the golden boots as itself");
+    assert_eq!(p.sh("tpl", "cat /etc/golden-update"), "v2\n");
+    p.incus(&["stop", "tpl", "r1", "r2"]);
+}
