@@ -140,7 +140,30 @@ if [ "$stale" != 0 ] || [ "$before" != "$after" ]; then
 fi
 
 echo
-echo "== 5. Publish, and launch from the image"
+echo "== 5. A bad update: revoked, rolled back"
+# Each pristine is a generation; the one a create replaces is kept.
+show incus start pro-web --project "$P"
+booted pro-web >/dev/null
+printf '\n$ incus exec pro-web -- sh -c '"'"'echo v3 >/etc/golden-update'"'"'\n'
+incus exec pro-web --project "$P" -- sh -c 'echo v3 >/etc/golden-update'
+show golden-create -q -f table pro-web
+show golden-revoke -f table --reason 'v3 breaks the app' pro-web
+# No new clone nor image of it...
+show golden-derive pro-web pro-frank --project "$P" || true
+show golden-ls --generations -f table pro-web --project "$P"
+# ...and the golden back to generation 2: its clones, still on it, are up to date.
+show golden-create -f table --rollback pro-web --project "$P"
+show golden-ls --clones -f table pro-web --project "$P"
+printf '\n$ incus file pull pro-web/etc/golden-update -\n'
+rolled=$(incus file pull pro-web/etc/golden-update - --project "$P")
+echo "$rolled"
+if [ "$rolled" != v2 ] || incus info pro-frank --project "$P" >/dev/null 2>&1; then
+    echo "demo: after the rollback pro-web holds $rolled; pro-frank must not exist" >&2
+    exit 1
+fi
+
+echo
+echo "== 6. Publish, and launch from the image"
 show golden-publish -f table --replace pro-dev --alias golden-pro
 show incus launch golden-pro from-image --project "$P" -q 2>/dev/null
 show golden-ls -f table

@@ -247,10 +247,46 @@ fn bench_list(rows: &mut Vec<Row>, instances: usize, projects: usize) {
         .collect();
     let plist: Vec<String> = (0..projects).map(|p| format!("bench-list-{p}")).collect();
     par(&plist, |p| project(p));
+    // Each golden has two generations kept before its pristine; one
+    // instance in five others is a clone of the golden before it (its
+    // provenance keys as golden-derive writes them), of the first generation.
     par(&names, |(p, n, golden)| {
         incus_ok(&["init", "busybox", n, "--project", p, "-q"]);
         if *golden {
-            incus_ok(&["snapshot", "create", n, "pristine", "--project", p]);
+            for s in ["pristine.g1", "pristine.g2", "pristine"] {
+                incus_ok(&["snapshot", "create", n, s, "--project", p]);
+            }
+        }
+    });
+    par(&names, |(p, n, golden)| {
+        let i: usize = n[1..].parse().unwrap();
+        if !*golden && i % 5 == 1 {
+            let (tp, tn, _) = &names[i - 1];
+            let created = String::from_utf8_lossy(
+                &command("incus")
+                    .args([
+                        "query",
+                        &format!("/1.0/instances/{tn}/snapshots/pristine.g1?project={tp}"),
+                    ])
+                    .output()
+                    .unwrap()
+                    .stdout,
+            )
+            .to_string();
+            let created: serde_json::Value = serde_json::from_str(&created).unwrap();
+            incus_ok(&[
+                "config",
+                "set",
+                n,
+                "--project",
+                p,
+                &format!("user.golden.project={tp}"),
+                &format!("user.golden.template={tn}"),
+                &format!(
+                    "user.golden.created_at={}",
+                    created["created_at"].as_str().unwrap()
+                ),
+            ]);
         }
     });
 
@@ -286,10 +322,11 @@ fn bench_list(rows: &mut Vec<Row>, instances: usize, projects: usize) {
         r1.push(rec(1));
         r2.push(rec(2));
     }
-    let calls = {
+    let calls_of = |extra: &[&str]| {
         let out = tool("golden-ls")
             .env("GOLDEN_TRACE", "1")
             .args(["-f", "json"])
+            .args(extra)
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stderr)
@@ -297,7 +334,15 @@ fn bench_list(rows: &mut Vec<Row>, instances: usize, projects: usize) {
             .filter(|l| l.starts_with("golden: "))
             .count()
     };
+    let calls = calls_of(&[]);
+    let listings = format!(
+        "{calls} daemon calls; --clones {}, --generations {}, --kept {}",
+        calls_of(&["--clones"]),
+        calls_of(&["--generations"]),
+        calls_of(&["--kept"])
+    );
     let goldens = names.iter().filter(|n| n.2).count();
+    let clones = (0..instances).filter(|i| i % 5 == 1).count();
     let ours_t = median(a);
     let what = format!("list goldens, {instances} instances in {projects} projects");
     rows.push(Row {
@@ -306,7 +351,7 @@ fn bench_list(rows: &mut Vec<Row>, instances: usize, projects: usize) {
         baseline_name: "incus list --format json per project".into(),
         baseline: median(b),
         target: Some(0.3),
-        note: format!("{calls} daemon calls; {goldens} goldens"),
+        note: format!("{listings}; {goldens} goldens of 3 generations each, {clones} clones"),
     });
     rows.push(Row {
         work: what.clone(),
@@ -658,6 +703,8 @@ pub fn run() {
         bench_cow(&mut rows, if full() { 500 } else { 200 });
     }
     if wanted("list") {
+        // Two sizes: the number of calls must not grow with them.
+        bench_list(&mut rows, 20, 4);
         bench_list(&mut rows, 100, 20);
         if full() {
             bench_list(&mut rows, 1000, 100);

@@ -400,7 +400,7 @@ pub fn overview_page() -> Vec<u8> {
         "A golden is an Incus instance (container or virtual machine) with a snapshot named ",
     ), italic("pristine"), roman(
         ". New instances are derived from that snapshot by the daemon's own copy, which shares blocks \
-         with the template on btrfs, ZFS, thin LVM and Ceph pools (a full copy on dir). Six tools, one \
+         with the template on btrfs, ZFS, thin LVM and Ceph pools (a full copy on dir). Seven tools, one \
          job each, compose through pipes:",
     )]);
     tagged(
