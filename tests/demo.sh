@@ -147,7 +147,8 @@ booted pro-web >/dev/null
 printf '\n$ incus exec pro-web -- sh -c '"'"'echo v3 >/etc/golden-update'"'"'\n'
 incus exec pro-web --project "$P" -- sh -c 'echo v3 >/etc/golden-update'
 show golden-create -q -f table pro-web
-show golden-revoke -f table --reason 'v3 breaks the app' pro-web
+printf '\n$ golden-revoke -f table --reason '"'"'v3 breaks the app'"'"' pro-web\n'
+golden-revoke -f table --reason 'v3 breaks the app' pro-web --project "$P"
 # No new clone nor image of it...
 show golden-derive pro-web pro-frank --project "$P" || true
 show golden-ls --generations -f table pro-web --project "$P"
