@@ -8,7 +8,7 @@ CARGO   ?= cargo
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BIN     := target/release
-TOOLS   := golden-create golden-derive golden-publish golden-ls golden-refresh golden-identity golden-revoke
+TOOLS   := golden-create golden-derive golden-publish golden-ls golden-refresh golden-identity golden-revoke golden-retire
 
 BINDIR  := $(DESTDIR)$(PREFIX)/bin
 MAN1DIR := $(DESTDIR)$(PREFIX)/share/man/man1
@@ -25,7 +25,7 @@ help: ## list the targets
 	@grep -E '^[a-zA-Z_ -]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 build: ## build the tools (release)
-	$(CARGO) build --release --bins -p golden-create -p golden-derive -p golden-publish -p golden-ls -p golden-refresh -p golden-identity -p golden-revoke
+	$(CARGO) build --release --bins -p golden-create -p golden-derive -p golden-publish -p golden-ls -p golden-refresh -p golden-identity -p golden-revoke -p golden-retire
 
 test: ## install what is missing, start the private Incus, run every test
 	tests/run.sh

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use golden_tests::*;
 
 const SHELLS: [&str; 3] = ["bash", "zsh", "fish"];
-const TOOLS: [&str; 7] = [
+const TOOLS: [&str; 8] = [
     "golden-create",
     "golden-derive",
     "golden-publish",
@@ -22,6 +22,7 @@ const TOOLS: [&str; 7] = [
     "golden-refresh",
     "golden-identity",
     "golden-revoke",
+    "golden-retire",
 ];
 const PROMPT: &str = "gt$ ";
 

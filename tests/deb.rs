@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-const TOOLS: [&str; 7] = [
+const TOOLS: [&str; 8] = [
     "golden-create",
     "golden-derive",
     "golden-publish",
@@ -17,6 +17,7 @@ const TOOLS: [&str; 7] = [
     "golden-refresh",
     "golden-identity",
     "golden-revoke",
+    "golden-retire",
 ];
 
 fn root() -> PathBuf {

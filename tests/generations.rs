@@ -368,3 +368,65 @@ fn a_revocation_that_cannot_be_is_refused_naming_why_and_nothing_changes() {
     }
     assert_eq!(p.get("tpl")["config"], config, "nothing changed");
 }
+
+#[test]
+fn retiring_a_golden_lists_its_clones_and_refuses_while_they_live() {
+    let p = Project::new("gen-retire");
+    updated_golden(&p, 2);
+    p.snapshot("tpl", "users-own");
+    let before = (p.snapshots("tpl"), p.get("tpl")["config"].clone());
+    // While its clones live: refused, naming them; -n the same; nothing changed.
+    for args in [&["tpl"][..], &["-n", "tpl"][..]] {
+        let r = p.tool("golden-retire", args);
+        r.assert_code(1);
+        assert!(
+            r.stderr.contains(&format!(
+                "tpl: 2 clone(s) came from it ({0}/c1, {0}/c2): they could no longer be refreshed",
+                p.name
+            )),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    assert_eq!((p.snapshots("tpl"), p.get("tpl")["config"].clone()), before);
+    // Incus itself refuses to delete it meanwhile.
+    assert!(!incus(&["delete", "tpl", "--project", &p.name])
+        .status
+        .success());
+
+    p.incus(&["delete", "c1"]);
+    let r = p.tool("golden-retire", &["-f", "json", "--orphan-clones", "tpl"]);
+    r.assert_ok();
+    let rec = &json_lines(&r.stdout)[0];
+    assert_eq!(
+        (
+            &rec["generations"],
+            &rec["clones"],
+            &rec["unprotected"],
+            &rec["status"]
+        ),
+        (
+            &Value::from(2),
+            &Value::from(1),
+            &Value::from(true),
+            &Value::from("retired")
+        )
+    );
+    // An ordinary instance again: the user's snapshot stays, the golden's
+    // own and its lifecycle go, and Incus lets it be deleted.
+    assert_eq!(p.snapshots("tpl"), ["users-own"]);
+    let config = &p.get("tpl")["config"];
+    for key in ["security.protection.delete", "user.golden.generation"] {
+        assert!(config.get(key).is_none(), "{key}: {config}");
+    }
+    let r = p.tool("golden-ls", &["--clones", "-f", "json"]);
+    assert_eq!(json_lines(&r.stdout)[0]["generation"], "gone");
+    let again = p.tool("golden-retire", &["tpl"]);
+    again.assert_code(1);
+    assert!(
+        again.stderr.contains("tpl: not a golden"),
+        "{}",
+        again.stderr
+    );
+    p.incus(&["delete", "tpl"]);
+}

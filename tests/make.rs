@@ -156,6 +156,7 @@ fn install_and_uninstall_into_a_destdir() {
         "golden-refresh",
         "golden-identity",
         "golden-revoke",
+        "golden-retire",
     ] {
         for f in [
             format!("bin/{t}"),

@@ -434,6 +434,7 @@ fn no_tool_crate_has_an_import_cycle_between_its_modules() {
         "golden-refresh",
         "golden-identity",
         "golden-revoke",
+        "golden-retire",
     ];
     for name in tools {
         assert!(

@@ -17,6 +17,7 @@ pub fn tools() -> Vec<Command> {
         golden_refresh::command(),
         golden_identity::command(),
         golden_revoke::command(),
+        golden_retire::command(),
     ]
 }
 
@@ -99,6 +100,14 @@ fn extra(tool: &str) -> Extra {
                 ("Its clones, to move on:", "golden-ls --clones -f json lab-reference | jq -c 'select(.revoked != \"\")'"),
                 ("Every generation older than a date, from golden-ls's records:", "golden-ls --generations -f json | jq -c 'select(.created_at < \"2026-11-01\")' | golden-revoke --reason 'before the key rotation'"),
                 ("Lift it:", "golden-revoke --undo -g 3 lab-reference"),
+            ],
+            exit: EXIT_COMMON,
+        },
+        "golden-retire" => Extra {
+            examples: &[
+                ("What depends on a golden, and what retiring it would do:", "golden-retire -n old-lab"),
+                ("Retire it, then delete the instance:", "golden-retire old-lab && incus delete old-lab"),
+                ("Its clones live on their own; retire it all the same:", "golden-retire --orphan-clones old-lab"),
             ],
             exit: EXIT_COMMON,
         },
@@ -200,6 +209,7 @@ fn tables(tool: &str) -> Vec<(&'static str, &'static [golden::output::Column])> 
             ),
         ],
         "golden-revoke" => vec![("", golden_revoke::COLUMNS)],
+        "golden-retire" => vec![("", golden_retire::COLUMNS)],
         "golden-refresh" => vec![("", golden_refresh::COLUMNS)],
         "golden-identity" => vec![
             ("", golden_identity::COLUMNS),
@@ -400,7 +410,7 @@ pub fn overview_page() -> Vec<u8> {
         "A golden is an Incus instance (container or virtual machine) with a snapshot named ",
     ), italic("pristine"), roman(
         ". New instances are derived from that snapshot by the daemon's own copy, which shares blocks \
-         with the template on btrfs, ZFS, thin LVM and Ceph pools (a full copy on dir). Seven tools, one \
+         with the template on btrfs, ZFS, thin LVM and Ceph pools (a full copy on dir). Eight tools, one \
          job each, compose through pipes:",
     )]);
     tagged(
@@ -432,6 +442,11 @@ pub fn overview_page() -> Vec<u8> {
         &mut r,
         "golden-revoke NAME",
         "mark a generation of a golden as known bad: derive and publish refuse it, golden-ls names its clones",
+    );
+    tagged(
+        &mut r,
+        "golden-retire NAME",
+        "make a golden an ordinary instance again, once no clone depends on it",
     );
     tagged(
         &mut r,
@@ -499,7 +514,7 @@ pub fn overview_page() -> Vec<u8> {
     section(&mut r, "SEE ALSO");
     r.text([roman(
         "golden-create(1), golden-derive(1), golden-publish(1), golden-ls(1), golden-refresh(1), \
-         golden-identity(1), golden-revoke(1), incus(1)",
+         golden-identity(1), golden-revoke(1), golden-retire(1), incus(1)",
     )]);
     r.to_roff().into_bytes()
 }

@@ -7,9 +7,11 @@ use std::cell::Cell;
 use std::collections::BTreeMap;
 
 use golden::cli::notice;
-use golden::generations::{keep_of, list, next_number, number_in, set_aside_name, to_prune};
-use golden::incus::{Incus, Instance, Kind, Scope, SnapshotsOf};
-use golden::model::{Provenance, KEY_GENERATION, KEY_KEEP, PRISTINE};
+use golden::generations::{
+    clones_among, keep_of, list, next_number, number_in, set_aside_name, to_prune,
+};
+use golden::incus::{Incus, Instance, Kind, SnapshotsOf};
+use golden::model::{KEY_GENERATION, KEY_KEEP, PRISTINE};
 use golden::target::Target;
 use golden::{Error, Result};
 use serde_json::json;
@@ -115,26 +117,11 @@ impl<'a> Numbering<'a> {
     /// came from: in every project, or in its own if this client may not
     /// list them all.
     fn clone_counts(&self) -> Result<BTreeMap<String, usize>> {
-        let project = &self.target.project;
-        let all = match self.incus.instances(&Scope::All) {
-            Err(e) if Kind::of(&e) == Kind::Forbidden => {
-                self.incus.instances(&Scope::Project(project.clone()))
-            }
-            other => other,
-        }?;
-        let uuid = self.golden.config.get("volatile.uuid").map(String::as_str);
+        let (project, name) = (&self.target.project, &self.target.name);
+        let all = self.incus.instances_everywhere_or_in(project)?;
         let mut counts = BTreeMap::new();
-        for i in &all {
-            let Some(p) = Provenance::of(&i.config) else {
-                continue;
-            };
-            let ours = match p.template_uuid {
-                Some(u) => Some(u) == uuid,
-                None => (p.project, p.template) == (project.as_str(), self.target.name.as_str()),
-            };
-            if ours {
-                *counts.entry(p.created_at.to_string()).or_insert(0) += 1;
-            }
+        for (_, p) in clones_among(&all, project, name, &self.golden.config) {
+            *counts.entry(p.created_at.to_string()).or_insert(0) += 1;
         }
         Ok(counts)
     }

@@ -13,9 +13,8 @@ use std::collections::BTreeMap;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
 use golden::batch;
 use golden::cli::input;
-use golden::generations::{list, number_in, Generation};
-use golden::incus::{Kind, Scope};
-use golden::model::{Provenance, KEY_REVOKED};
+use golden::generations::{clones_among, list, number_in, Generation};
+use golden::model::KEY_REVOKED;
 use golden::output::{col, Column, OutputArgs, Printer};
 use golden::target::{locate_each_once, wanted, Target};
 use golden::{Error, Result, Status};
@@ -190,22 +189,10 @@ fn find<'a>(gens: &'a [Generation], n: u64, name: &str) -> Result<&'a Generation
 /// The living instances that came from the generation made at `created_at`:
 /// in every project, or in the golden's own if this client may not list them all.
 fn clone_count(t: &Target, golden: &BTreeMap<String, String>, created_at: &str) -> Result<usize> {
-    let incus = t.incus();
-    let all = match incus.instances(&Scope::All) {
-        Err(e) if Kind::of(&e) == Kind::Forbidden => {
-            incus.instances(&Scope::Project(t.project.clone()))
-        }
-        other => other,
-    }?;
-    let uuid = golden.get("volatile.uuid").map(String::as_str);
-    Ok(all
+    let all = t.incus().instances_everywhere_or_in(&t.project)?;
+    Ok(clones_among(&all, &t.project, &t.name, golden)
         .iter()
-        .filter_map(|i| Provenance::of(&i.config))
-        .filter(|p| match p.template_uuid {
-            Some(u) => Some(u) == uuid,
-            None => (p.project, p.template) == (t.project.as_str(), t.name.as_str()),
-        })
-        .filter(|p| p.created_at == created_at)
+        .filter(|(_, p)| p.created_at == created_at)
         .count())
 }
 

@@ -33,6 +33,25 @@ impl Generation {
     }
 }
 
+/// The clones of the golden `project/name` (whose config is `golden`) among
+/// `all`: instances whose provenance names it, by its `volatile.uuid` (which
+/// a rename keeps), or by project and name for clones older than that.
+pub fn clones_among<'a>(
+    all: &'a [crate::incus::Instance],
+    project: &str,
+    name: &str,
+    golden: &BTreeMap<String, String>,
+) -> Vec<(&'a crate::incus::Instance, crate::model::Provenance<'a>)> {
+    let uuid = golden.get("volatile.uuid").map(String::as_str);
+    all.iter()
+        .filter_map(|i| Some((i, crate::model::Provenance::of(&i.config)?)))
+        .filter(|(_, p)| match p.template_uuid {
+            Some(u) => Some(u) == uuid,
+            None => (p.project, p.template) == (project, name),
+        })
+        .collect()
+}
+
 /// The number a config (a golden's, or its pristine's) gives its generation:
 /// 1 when it has none (a pristine made before generations were numbered).
 pub fn number_in(config: &BTreeMap<String, String>) -> u64 {

@@ -73,6 +73,18 @@ impl Incus {
             .map_err(|e| e.context("listing instances"))
     }
 
+    /// The instances of every project, or of `project` alone when this
+    /// client may not list them all (a certificate restricted to projects):
+    /// where a golden's clones are looked for.
+    pub fn instances_everywhere_or_in(&self, project: &str) -> Result<Vec<Instance>> {
+        match self.instances(&Scope::All) {
+            Err(e) if Kind::of(&e) == Kind::Forbidden => {
+                self.instances(&Scope::Project(project.to_string()))
+            }
+            other => other,
+        }
+    }
+
     /// Names and projects of all instances: the cheapest listing (`recursion=0`).
     pub fn instance_urls(&self, scope: &Scope) -> Result<Vec<InstanceUrl>> {
         let urls: Vec<String> = self

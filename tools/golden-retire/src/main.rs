@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    golden::cli::main(golden_retire::command(), golden_retire::run)
+}
