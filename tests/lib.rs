@@ -268,11 +268,19 @@ impl Project {
         p
     }
 
-    /// `incus --project THIS ARGS`, which must succeed.
+    /// `incus --project THIS ARGS`, which must succeed. After `start`, each
+    /// instance started is returned only once its init can take a clean
+    /// stop ([`wait_init`]).
     pub fn incus(&self, args: &[&str]) -> String {
         let mut all: Vec<&str> = vec!["--project", &self.name];
         all.extend(args);
-        incus_ok(&all)
+        let out = incus_ok(&all);
+        if args.first() == Some(&"start") {
+            for name in args[1..].iter().filter(|a| !a.starts_with('-')) {
+                wait_init(&self.name, name);
+            }
+        }
+        out
     }
 
     /// A stopped busybox container, on `pool` (None: the default btrfs pool).
@@ -638,6 +646,35 @@ impl Project {
     }
 }
 
+/// Waits until the init of the running instance `name` has started the
+/// first process of its own: only then has it set up its handling of the
+/// halt signal. A clean stop (`incus stop`, golden-create's, golden-refresh's)
+/// is that one signal, which PID 1 of a container drops while it has no
+/// handler for it, and which is not sent again: sent right after a start on
+/// a busy machine it was lost, and the stop waited until its timeout ("Failed
+/// shutting down instance, status is "Running": context deadline exceeded",
+/// fresh runs g-1 and b-1, both on busybox). Reproduced at will with an init
+/// that sleeps 4 s before it execs busybox's: `incus stop --timeout 12` fails
+/// so after 12 s, and the guest runs on. Busybox init forks its first child
+/// (the ASKFIRST shell on the console) after that set-up, systemd its first
+/// units. A bounded wait on the daemon's own count of the instance's
+/// processes.
+pub fn wait_init(project: &str, name: &str) {
+    for _ in 0..600 {
+        let out = incus(&[
+            "query",
+            &format!("/1.0/instances/{name}/state?project={project}"),
+        ]);
+        let state: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+        if state["status"] != "Running" || state["processes"].as_i64().unwrap_or(0) >= 2 {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("{name}: its init started nothing within 30 s");
+}
+
 /// A generation golden-create kept: `pristine.gN`.
 pub fn is_generation(snapshot: &str) -> bool {
     snapshot
@@ -732,6 +769,7 @@ pub fn boot(project: &str, name: &str) -> String {
     let v: serde_json::Value = serde_json::from_str(&st).unwrap();
     if v["status"] != "Running" {
         incus_ok(&["start", name, "--project", project]);
+        wait_init(project, name);
     }
     booted(project, name)
 }
