@@ -254,6 +254,16 @@ fn rebuild(
             let survey = identity::survey(&new, names.0)?;
             let reset = identity::reset(&new, &survey, names, &KeyPool::default())?;
             done["config"][KEY_IDENTITY] = identity::column(&reset).into();
+            // New ids and keys, but the same instance to cloud-init: else it
+            // would name the clone as the template's seed does.
+            if let Some(copy) = copy {
+                let old = InInstance {
+                    incus,
+                    project: &c.project,
+                    name: &copy.name,
+                };
+                identity::cloud::carry(&old, &new)?;
+            }
         }
     }
     rec.identity = identity_word(renew).into();
