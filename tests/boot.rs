@@ -393,7 +393,8 @@ fn cloud_init_clones_keep_their_keys(tag: &str, prepare: &str) {
     on_demand_image("debian12-cloud");
     let p = Project::new(tag);
     p.debian_golden_from("debian12-cloud", "tpl", prepare);
-    p.tool("golden-derive", &["-q", "tpl", "c1", "c2"])
+    // c3 is never started before its refresh.
+    p.tool("golden-derive", &["-q", "tpl", "c1", "c2", "c3"])
         .assert_ok();
     p.incus(&["copy", "tpl/pristine", "x1"]);
     p.incus(&["start", "c1", "c2", "x1"]);
@@ -419,15 +420,29 @@ fn cloud_init_clones_keep_their_keys(tag: &str, prepare: &str) {
     p.tool("golden-create", &["-q", "tpl"]).assert_ok();
     // c1 keeps its identity; c2 is given a new one (--new-identity), and is
     // still the same instance to cloud-init, named as before.
-    for (n, more) in [("c1", None), ("c2", Some("--new-identity"))] {
+    for (n, more) in [("c1", None), ("c2", Some("--new-identity")), ("c3", None)] {
         let mut args = vec!["-q", "-f", "json", n];
         args.extend(more);
         let r = p.tool("golden-refresh", &args);
         r.assert_ok();
         let rec = &json_lines(&r.stdout)[0];
         assert_eq!(rec["status"], "refreshed", "{rec}");
-        assert_eq!(rec["restarted"], true, "{rec}");
+        assert_eq!(rec["restarted"], n != "c3", "{rec}");
     }
+    // c3's first start renders the templates, as it would have without the
+    // refresh: a machine of its own, a new instance to cloud-init.
+    p.incus(&["start", "c3"]);
+    let c3 = machine(&p, "c3");
+    assert_eq!(c3.hostname, "c3", "{c3:?}");
+    assert_eq!(c3.machine_id, uuid_id(&p, "c3"));
+    assert!(
+        before.iter().all(|m| m.ssh_key != c3.ssh_key),
+        "{c3:?} {before:?}"
+    );
+    assert_eq!(cloud_instance(&p, "c3"), "c3");
+    p.incus(&["restart", "c3"]);
+    assert_eq!(machine(&p, "c3"), c3, "c3 after a reboot");
+    p.incus(&["stop", "c3"]);
     // Their next boots, one after the other: cloud-init runs at each.
     let mut renewed: Option<Machine> = None;
     for boot in ["its refresh", "a reboot after its refresh"] {
