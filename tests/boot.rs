@@ -435,3 +435,118 @@ fn a_bad_update_is_rolled_back_for_the_golden_and_the_clones_refreshed_to_it() {
     assert_eq!(p.sh("tpl", "cat /etc/golden-update"), "v2\n");
     p.incus(&["stop", "tpl", "r1", "r2"]);
 }
+
+/// What cloud-init recorded as the instance it last booted as.
+fn cloud_instance(p: &Project, name: &str) -> String {
+    p.sh(
+        name,
+        "cloud-init status --wait >/dev/null; cat /var/lib/cloud/data/instance-id",
+    )
+    .trim()
+    .to_string()
+}
+
+/// cloud-init in the golden (Debian's package, seeded as Incus's own cloud
+/// images seed it in a container: NoCloud files its templates render at
+/// create and copy), on a golden whose admin runs `prepare` last before
+/// each golden-create. Each instance made from it gets SSH host keys of its
+/// own at its first boot and keeps them; a refreshed clone keeps its keys,
+/// machine-id and hostname across its next boots, and stays the same
+/// instance to cloud-init: cloud-init runs at every boot and takes a root
+/// holding another instance's record (or none) for a new instance, making
+/// new host keys and naming it as the template's seed does.
+fn cloud_init_clones_keep_their_keys(tag: &str, prepare: &str) {
+    on_demand_image("debian12-cloud");
+    let p = Project::new(tag);
+    p.debian_golden_from("debian12-cloud", "tpl", prepare);
+    // c3 is never started before its refresh.
+    p.tool("golden-derive", &["-q", "tpl", "c1", "c2", "c3"])
+        .assert_ok();
+    p.incus(&["copy", "tpl/pristine", "x1"]);
+    p.incus(&["start", "c1", "c2", "x1"]);
+    let names = ["c1", "c2", "x1"];
+    let before: Vec<Machine> = names.iter().map(|n| machine(&p, n)).collect();
+    for (m, n) in before.iter().zip(names) {
+        assert_eq!(m.hostname, n, "{m:?}");
+        // cloud-init ran, and took it for the instance its seed names.
+        assert_eq!(cloud_instance(&p, n), n);
+    }
+    let keys: BTreeSet<&String> = before.iter().map(|m| &m.ssh_key).collect();
+    assert_eq!(keys.len(), names.len(), "{before:?}");
+    let ids: BTreeSet<&String> = before.iter().map(|m| &m.machine_id).collect();
+    assert_eq!(ids.len(), names.len(), "{before:?}");
+    // Its own keys stay across a reboot.
+    p.incus(&["restart", "c1"]);
+    assert_eq!(machine(&p, "c1"), before[0], "c1 after a reboot");
+    p.incus(&["stop", "x1"]);
+
+    // The update, and the golden prepared again as before.
+    p.boot("tpl");
+    p.sh("tpl", &format!("echo v2 >/etc/golden-update && {prepare}"));
+    p.tool("golden-create", &["-q", "tpl"]).assert_ok();
+    // c1 keeps its identity; c2 is given a new one (--new-identity), and is
+    // still the same instance to cloud-init, named as before.
+    for (n, more) in [("c1", None), ("c2", Some("--new-identity")), ("c3", None)] {
+        let mut args = vec!["-q", "-f", "json", n];
+        args.extend(more);
+        let r = p.tool("golden-refresh", &args);
+        r.assert_ok();
+        let rec = &json_lines(&r.stdout)[0];
+        assert_eq!(rec["status"], "refreshed", "{rec}");
+        assert_eq!(rec["restarted"], n != "c3", "{rec}");
+    }
+    // c3's first start renders the templates, as it would have without the
+    // refresh: a machine of its own, a new instance to cloud-init.
+    p.incus(&["start", "c3"]);
+    let c3 = machine(&p, "c3");
+    assert_eq!(c3.hostname, "c3", "{c3:?}");
+    assert_eq!(c3.machine_id, uuid_id(&p, "c3"));
+    assert!(
+        before.iter().all(|m| m.ssh_key != c3.ssh_key),
+        "{c3:?} {before:?}"
+    );
+    assert_eq!(cloud_instance(&p, "c3"), "c3");
+    p.incus(&["restart", "c3"]);
+    assert_eq!(machine(&p, "c3"), c3, "c3 after a reboot");
+    p.incus(&["stop", "c3"]);
+    // Their next boots, one after the other: cloud-init runs at each.
+    let mut renewed: Option<Machine> = None;
+    for boot in ["its refresh", "a reboot after its refresh"] {
+        if boot != "its refresh" {
+            p.incus(&["restart", "c1", "c2"]);
+        }
+        let now = machine(&p, "c1");
+        assert_eq!(
+            now,
+            before[0],
+            "c1 after {boot}: the same SSH host key, machine-id and hostname \
+             (cloud-init took it for instance {:?})",
+            cloud_instance(&p, "c1")
+        );
+        let c2 = machine(&p, "c2");
+        assert_eq!(c2.hostname, "c2", "c2 after {boot}: {c2:?}");
+        assert_ne!(c2.ssh_key, before[1].ssh_key, "c2: a new key");
+        assert_ne!(c2.machine_id, before[1].machine_id, "c2: a new id");
+        // The new key and id made at the refresh stay.
+        let first = renewed.get_or_insert_with(|| c2.clone());
+        assert_eq!(&c2, first, "c2 after {boot}");
+        for n in ["c1", "c2"] {
+            assert_eq!(cloud_instance(&p, n), n, "{n} after {boot}");
+            assert_eq!(p.sh(n, "cat /etc/golden-update"), "v2\n", "{n}");
+        }
+    }
+    p.incus(&["stop", "c1", "c2"]);
+}
+
+/// Prepared as cloud images are (`cloud-init clean`: each instance made from
+/// the golden is initialised anew, and a rebuilt root holds no record).
+#[test]
+fn cloud_init_clones_keep_their_keys_across_refreshes_and_boots() {
+    cloud_init_clones_keep_their_keys("boot-cloud", "cloud-init clean --logs");
+}
+
+/// Not cleaned: a rebuilt root holds the template's own record.
+#[test]
+fn cloud_init_clones_of_an_uncleaned_golden_stay_their_own_instance() {
+    cloud_init_clones_keep_their_keys("boot-cloud-kept", "true");
+}

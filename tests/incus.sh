@@ -5,6 +5,8 @@
 #                            shells and tools the tests use) if missing
 #   tests/incus.sh start     start (or reuse) the private daemon and its fixtures
 #                            (images busybox, debian12 and debian13: see debian_image)
+#   tests/incus.sh image A   import the on-demand image A into the running daemon unless
+#                            it holds it: debian12-cloud (Debian 12 with cloud-init)
 #   tests/incus.sh stop      stop it and remove every trace (process, mounts, loop, netns, dir)
 #   tests/incus.sh status    exit 0 if it answers
 #   tests/incus.sh env       print INCUS_DIR and INCUS_CONF to export for it
@@ -187,8 +189,14 @@ case "${1:-}" in
     # the second reuses what the first made. A lock of its own: tests/run.sh
     # holds $DIR.lock while it calls this.
     start) exec 5>"$DIR.start.lock"; flock -x 5; start ;;
+    image)
+        answers || die "the private Incus does not answer: tests/incus.sh start first"
+        case "${2:-}" in
+            debian12-cloud) debian_image bookworm debian12-cloud cloud ;;
+            *) die "no on-demand image ${2:-(none named)}: debian12-cloud" ;;
+        esac ;;
     stop) stop; say "private Incus stopped and removed" ;;
     status) answers ;;
     env) echo "INCUS_DIR=$DIR INCUS_CONF=$CONF" ;;
-    *) echo "usage: $0 install|start|stop|status|env" >&2; exit 2 ;;
+    *) echo "usage: $0 install|start|image ALIAS|stop|status|env" >&2; exit 2 ;;
 esac

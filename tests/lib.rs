@@ -761,6 +761,26 @@ pub fn debian_golden_from(image: &str, project: &str, name: &str, init: &[&str],
     assert_eq!(r.code, 0, "golden-create {name}: {}", r.stderr);
 }
 
+/// Imports an image that `tests/incus.sh start` does not make (it costs a
+/// build few tests need): `debian12-cloud`, Debian 12 with cloud-init. Built
+/// once per recipe and cached as the others are (`tests/incus.sh image`).
+pub fn on_demand_image(alias: &str) {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    require_daemon();
+    let _held = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let out = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/incus.sh"))
+        .args(["image", alias])
+        .env("GOLDEN_INCUS_DIR", incus_dir())
+        .stdin(Stdio::null())
+        .output()
+        .expect("tests/incus.sh image");
+    assert!(
+        out.status.success(),
+        "tests/incus.sh image {alias}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Starts `name` (unless it runs) and waits until its systemd has finished
 /// booting: `systemctl is-system-running --wait`'s answer (`running`,
 /// `degraded`, ...).

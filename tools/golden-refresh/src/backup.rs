@@ -11,13 +11,15 @@
 //! clone's are written on it ([`KEY_HWADDR`], [`KEY_DEVICE`]), and
 //! `golden-refresh --restore` puts them back (see [`crate::restore`]).
 
-use golden::identity::templates::TRIGGER_NONE;
+use golden::identity::templates::{pending_trigger, TRIGGER_NONE};
 use std::collections::BTreeMap;
 
 use serde_json::json;
 
 use golden::incus::{CopyRequest, Incus, Instance};
-use golden::model::{KEY_PRE_REFRESH_OF, KEY_REFRESH_FROM, KEY_REFRESH_RESTART};
+use golden::model::{
+    KEY_PRE_REFRESH_OF, KEY_REFRESH_FROM, KEY_REFRESH_RESTART, KEY_REFRESH_TRIGGER,
+};
 use golden::name::check_instance_name;
 use golden::target::Target;
 use golden::{Error, Result};
@@ -93,6 +95,14 @@ pub fn make(
         // The clone's marks are not the copy's (empty: unset).
         (KEY_REFRESH_FROM.to_string(), String::new()),
         (KEY_REFRESH_RESTART.to_string(), String::new()),
+        // A clone never started: what its first start would have rendered,
+        // for --restore to give back.
+        (
+            KEY_REFRESH_TRIGGER.to_string(),
+            pending_trigger(&inst.config)
+                .unwrap_or_default()
+                .to_string(),
+        ),
     ]);
     for (key, mac) in &inst.config {
         let nic = key

@@ -4,11 +4,12 @@
 //! The daemon's own rebuild (`POST /1.0/instances/NAME/rebuild`, from an
 //! image of the pristine) replaces the root disk and keeps the instance
 //! record: name, project, member, profiles, config, devices, MAC addresses,
-//! attached volumes. The identity (machine-id, SSH host keys, hostname) is
-//! carried from the old root. The old state is kept first as a stopped copy,
-//! `NAME-pre-refresh` (a rebuild refuses an instance with snapshots: the
-//! clone's snapshots go with that copy). Each step leaves a mark on the clone,
-//! so a run killed anywhere is finished by a rerun (see [`refresh`]).
+//! attached volumes. The identity (machine-id, SSH host keys, hostname,
+//! cloud-init's record of the instance) is carried from the old root. The
+//! old state is kept first as a stopped copy, `NAME-pre-refresh` (a rebuild
+//! refuses an instance with snapshots: the clone's snapshots go with that
+//! copy). Each step leaves a mark on the clone, so a run killed anywhere is
+//! finished by a rerun (see [`refresh`]).
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
 use golden::batch;
@@ -35,9 +36,10 @@ use plan::Planned;
     long_about = "Rebuild each CLONE's root filesystem from its template's current pristine \
         snapshot, keeping everything else: its name, project, cluster member, profiles, \
         config keys, devices (static addresses, attached custom volumes and their data), \
-        MAC addresses, power state, and its identity (machine-id, SSH host keys, hostname, \
-        carried from the old root so known_hosts stays valid; --new-identity makes new \
-        ones). A running clone is stopped cleanly first and started again.\n\n\
+        MAC addresses, power state, and its identity (machine-id, SSH host keys, hostname \
+        and cloud-init's record of which instance it is, carried from the old root so \
+        known_hosts stays valid and cloud-init does not take it for a new instance at its \
+        next boot; --new-identity makes new ones). A running clone is stopped cleanly first and started again.\n\n\
         The state before the refresh is kept as a stopped copy named CLONE-pre-refresh \
         (a name too long for that is cut short and given 8 hex digits of its hash; \
         replaced at the next refresh; --no-keep removes it once done). The clone's own \

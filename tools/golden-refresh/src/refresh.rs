@@ -13,12 +13,13 @@
 //! 3. *Restart*: a clone that ran is started, and only then is `restart`
 //!    cleared: a rerun that finds it on an up-to-date clone starts it.
 
-use golden::identity::templates::TRIGGER_NONE;
+use golden::identity::templates::{pending_trigger, TRIGGER_NONE};
 use golden::identity::{self, InInstance, KeyPool};
 use golden::incus::{Incus, Instance, SnapshotsOf};
 use golden::model::{
     Provenance, IDENTITY_PENDING, KEY_CREATED_AT, KEY_IDENTITY, KEY_PROJECT, KEY_REFRESH_FROM,
-    KEY_REFRESH_RESTART, KEY_TEMPLATE, KEY_TEMPLATE_UUID, RESTART_ASKED, RESTART_STOPPED,
+    KEY_REFRESH_RESTART, KEY_REFRESH_TRIGGER, KEY_TEMPLATE, KEY_TEMPLATE_UUID, RESTART_ASKED,
+    RESTART_STOPPED,
 };
 use golden::target::Target;
 use golden::{Error, Result};
@@ -93,6 +94,15 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
         return Ok(rec);
     }
 
+    // Never started since it was made: its first start is still to render
+    // the templates. Read before the rebuild, and kept in the mark for a
+    // rerun (the rebuild sets a trigger of the daemon's own).
+    let trigger = mark(KEY_REFRESH_TRIGGER).or_else(|| {
+        underway
+            .is_none()
+            .then(|| pending_trigger(&inst.config).map(String::from))
+            .flatten()
+    });
     let (fp, to) = images.for_job(job)?;
     rec.to = to;
     let mut copy = backup::find(&incus, c, &kept)?;
@@ -105,7 +115,7 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
             job,
             &inst,
             (&kept, copy.as_ref()),
-            running,
+            (running, trigger.as_deref()),
             args,
         )?);
     } else if copy.is_none() && !renew {
@@ -122,7 +132,8 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
         rec.snapshots = incus.snapshots(&c.project, &kept)?.len();
     }
 
-    rebuild(&incus, job, &inst, (copy.as_ref(), &fp), renew, &mut rec)?;
+    let from_image = (copy.as_ref(), fp.as_str(), trigger.as_deref());
+    rebuild(&incus, job, &inst, from_image, renew, &mut rec)?;
     golden::killpoint::reach("refresh:recorded");
     if restart {
         restart_again(&incus, c, false, &mut rec)?;
@@ -165,7 +176,7 @@ fn keep(
     job: &Job,
     inst: &Instance,
     kept: (&str, Option<&Instance>),
-    running: bool,
+    (running, trigger): (bool, Option<&str>),
     args: &Args,
 ) -> Result<Instance> {
     let c = &job.clone;
@@ -190,7 +201,10 @@ fn keep(
     let copy = backup::make(incus, c, inst, kept)?;
     golden::killpoint::reach("refresh:kept");
     let from = Provenance::of(&inst.config).map_or("", |p| p.created_at);
-    let mark = json!({ "config": { KEY_REFRESH_FROM: from } });
+    let mark = json!({ "config": {
+        KEY_REFRESH_FROM: from,
+        KEY_REFRESH_TRIGGER: trigger.unwrap_or_default(),
+    }});
     incus.update_instance(&c.project, &c.name, &mark)?;
     golden::killpoint::reach("refresh:marked");
     Ok(copy)
@@ -202,7 +216,7 @@ fn rebuild(
     incus: &Incus,
     job: &Job,
     inst: &Instance,
-    (copy, fp): (Option<&Instance>, &str),
+    (copy, fp, trigger): (Option<&Instance>, &str, Option<&str>),
     renew: bool,
     rec: &mut Refreshed,
 ) -> Result<()> {
@@ -232,9 +246,11 @@ fn rebuild(
         KEY_CREATED_AT: rec.to,
         KEY_TEMPLATE_UUID: job.template_uuid,
         KEY_REFRESH_FROM: "",
+        KEY_REFRESH_TRIGGER: "",
         // The rebuild set the templates to renew it at the next start: it
-        // carries its own (or got new ones just now) instead.
-        "volatile.apply_template": TRIGGER_NONE,
+        // carries its own (or got new ones just now) instead; a clone never
+        // started gets back the trigger of its first start.
+        "volatile.apply_template": trigger.unwrap_or(TRIGGER_NONE),
         // The rebuild named the refresh image, removed at the end of the run:
         // the image its root descends from is still its template's.
         "volatile.base_image": own.get("volatile.base_image").cloned().unwrap_or_default(),
@@ -254,6 +270,16 @@ fn rebuild(
             let survey = identity::survey(&new, names.0)?;
             let reset = identity::reset(&new, &survey, names, &KeyPool::default())?;
             done["config"][KEY_IDENTITY] = identity::column(&reset).into();
+            // New ids and keys, but the same instance to cloud-init: else it
+            // would name the clone as the template's seed does.
+            if let Some(copy) = copy {
+                let old = InInstance {
+                    incus,
+                    project: &c.project,
+                    name: &copy.name,
+                };
+                identity::cloud::carry(&old, &new)?;
+            }
         }
     }
     rec.identity = identity_word(renew).into();

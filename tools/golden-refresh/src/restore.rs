@@ -17,7 +17,7 @@ use golden::cli::notice;
 use golden::incus::{Incus, Instance};
 use golden::lease::Lease;
 use golden::lock::InstanceLock;
-use golden::model::{Provenance, KEY_PRE_REFRESH_OF};
+use golden::model::{Provenance, KEY_PRE_REFRESH_OF, KEY_REFRESH_TRIGGER};
 use golden::target::Target;
 use golden::{Error, Result};
 use serde_json::Value;
@@ -192,8 +192,13 @@ fn given_back(body: &mut Value) {
     if let Some(own) = config.remove(KEY_AUTOSTART) {
         config.insert("boot.autostart".into(), own);
     }
-    // Its own identity, never the templates' (see backup::make).
-    config.insert("volatile.apply_template".into(), TRIGGER_NONE.into());
+    // Its own identity, never the templates' (see backup::make); unless it
+    // was never started: then what its first start would have rendered.
+    let trigger = config
+        .remove(KEY_REFRESH_TRIGGER)
+        .filter(|t| t.as_str().is_some_and(|t| !t.is_empty()))
+        .unwrap_or_else(|| TRIGGER_NONE.into());
+    config.insert("volatile.apply_template".into(), trigger);
     let mut devices_back = Vec::new();
     for (key, value) in saved {
         config.remove(&key);
@@ -241,6 +246,23 @@ mod tests {
                 },
                 "devices": { "eth0": { "type": "nic", "network": "br0", "ipv4.address": "10.0.0.7" } }
             })
+        );
+    }
+
+    #[test]
+    fn a_copy_of_a_clone_never_started_gets_back_its_first_starts_trigger() {
+        let mut body = json!({
+            "config": {
+                "user.golden.pre-refresh-of": "c1",
+                "user.golden.refresh.trigger": "copy",
+                "volatile.apply_template": TRIGGER_NONE
+            },
+            "devices": {}
+        });
+        given_back(&mut body);
+        assert_eq!(
+            body,
+            json!({ "config": { "volatile.apply_template": "copy" }, "devices": {} })
         );
     }
 }

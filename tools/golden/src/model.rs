@@ -48,6 +48,15 @@ pub const RESTART_STOPPED: &str = "stopped";
 /// Set on a clone once its pre-refresh copy is whole: the refresh is under
 /// way (its root may already be the new one), the copy holds the old state.
 pub const KEY_REFRESH_FROM: &str = "user.golden.refresh.from";
+/// On a clone under refresh, and on the copy of its state before: the
+/// trigger the daemon had recorded for its next start
+/// (`volatile.apply_template`: it was never started since it was copied or
+/// made from an image). The rebuilt clone, or the copy given back by
+/// `--restore`, gets it again: its first start renders the golden's templates
+/// and the image's (a cloud-init seed) as it would have, instead of keeping
+/// the template's identity.
+pub const KEY_REFRESH_TRIGGER: &str = "user.golden.refresh.trigger";
+
 /// On the copy golden-refresh keeps of a clone's state before a refresh: the
 /// clone's name. Such a copy is no clone of its own (not counted, not listed).
 pub const KEY_PRE_REFRESH_OF: &str = "user.golden.pre-refresh-of";

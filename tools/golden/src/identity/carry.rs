@@ -2,12 +2,14 @@
 //! refresh): the new root is a copy of the template's pristine, so it holds
 //! the template's machine-id, host keys and hostname; the clone gets its own
 //! back — the same machine-id, the same host keys (so every `known_hosts`
-//! stays valid), the same hostname — and, as a derive does, loses the
-//! template's DHCP leases and random seed.
+//! stays valid), the same hostname, the same cloud-init record (so
+//! cloud-init does not take it for a new instance: see [`super::cloud`]) —
+//! and, as a derive does, loses the template's DHCP leases and random seed.
 
 use super::{
-    own_identity, replace_word, survey, Files, Survey, DBUS_MACHINE_ID, DHCP_LEASES, ETC_HOSTNAME,
-    ETC_HOSTS, ETC_MACHINE_ID, HOSTNAME, MACHINE_ID, RANDOM_SEED, RANDOM_SEED_FILE, SSH_HOST_KEYS,
+    cloud, own_identity, replace_word, survey, Files, Survey, CLOUD_INIT, DBUS_MACHINE_ID,
+    DHCP_LEASES, ETC_HOSTNAME, ETC_HOSTS, ETC_MACHINE_ID, HOSTNAME, MACHINE_ID, RANDOM_SEED,
+    RANDOM_SEED_FILE, SSH_HOST_KEYS,
 };
 use crate::incus::{InstanceFile, Perms};
 use crate::Result;
@@ -82,6 +84,9 @@ pub fn carry(
     }
     if named {
         done.push(HOSTNAME);
+    }
+    if cloud::carry(old, new)? {
+        done.push(CLOUD_INIT);
     }
 
     for lease in &now.leases {

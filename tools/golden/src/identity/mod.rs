@@ -10,6 +10,7 @@ use crate::incus::{FileKind, Incus, InstanceFile, Perms};
 use crate::Result;
 
 mod carry;
+pub mod cloud;
 pub mod keys;
 mod reset;
 mod seen;
@@ -26,6 +27,8 @@ pub const SSH_HOST_KEYS: &str = "ssh-host-keys";
 pub const HOSTNAME: &str = "hostname";
 pub const DHCP_LEASES: &str = "dhcp-leases";
 pub const RANDOM_SEED: &str = "random-seed";
+/// cloud-init's record of which instance it is (carried by a refresh only).
+pub const CLOUD_INIT: &str = "cloud-init";
 
 pub const ETC_MACHINE_ID: &str = "/etc/machine-id";
 pub const DBUS_MACHINE_ID: &str = "/var/lib/dbus/machine-id";
@@ -57,6 +60,10 @@ pub trait Files {
         old: Option<&InstanceFile>,
     ) -> Result<()>;
     fn delete(&self, path: &str) -> Result<bool>;
+    /// Makes the directory `path` (its parent exists).
+    fn make_dir(&self, path: &str, perms: Perms) -> Result<()>;
+    /// Makes `path` a symlink to `target`.
+    fn make_symlink(&self, path: &str, target: &str) -> Result<()>;
 }
 
 /// An instance's files through the files API.
@@ -82,6 +89,13 @@ impl Files for InInstance<'_> {
     }
     fn delete(&self, path: &str) -> Result<bool> {
         self.incus.delete_file(self.project, self.name, path)
+    }
+    fn make_dir(&self, path: &str, perms: Perms) -> Result<()> {
+        self.incus.make_dir(self.project, self.name, path, perms)
+    }
+    fn make_symlink(&self, path: &str, target: &str) -> Result<()> {
+        self.incus
+            .make_symlink(self.project, self.name, path, target)
     }
 }
 

@@ -57,6 +57,16 @@ const SYSTEMD_DIR: &str = "/etc/systemd/system";
 /// golden-derive's `half_made`).
 pub const TRIGGER_NONE: &str = "golden-identity-kept";
 
+/// The trigger an instance's templates still wait for (see
+/// [`crate::model::KEY_REFRESH_TRIGGER`]): none once it started, nor
+/// [`TRIGGER_NONE`].
+pub fn pending_trigger(config: &std::collections::BTreeMap<String, String>) -> Option<&str> {
+    config
+        .get("volatile.apply_template")
+        .map(String::as_str)
+        .filter(|t| !t.is_empty() && *t != TRIGGER_NONE)
+}
+
 const RENEWER_SCRIPT: &str = r#"#!/bin/sh
 # Installed by golden-create. Runs at the first boot of an instance made from a
 # golden (copied, or launched from its image: Incus renders the marker from the

@@ -51,11 +51,12 @@ impl Files for Fake {
                 crate::incus::kind::refusal(crate::error::Origin::Request(500), r.clone()).into();
             return Err(refused.context(format!("reading {path} in c")));
         }
-        if let Some(f) = self.get(path) {
+        let made = self.get(path);
+        if let Some(f) = made.clone().filter(|f| f.kind != FileKind::Directory) {
             return Ok(Some(f));
         }
         let prefix = format!("{path}/");
-        let entries: Vec<String> = self
+        let mut entries: Vec<String> = self
             .files
             .lock()
             .unwrap()
@@ -63,14 +64,20 @@ impl Files for Fake {
             .filter_map(|k| k.strip_prefix(&prefix))
             .map(|rest| rest.split('/').next().unwrap().to_string())
             .collect();
-        Ok((!entries.is_empty()).then(|| InstanceFile {
+        entries.dedup();
+        if made.is_none() && entries.is_empty() {
+            return Ok(None);
+        }
+        // A directory made explicitly keeps its owner and mode.
+        let dir = made.unwrap_or(InstanceFile {
             kind: FileKind::Directory,
             uid: 0,
             gid: 0,
             mode: 0o755,
             content: Vec::new(),
-            entries,
-        }))
+            entries: Vec::new(),
+        });
+        Ok(Some(InstanceFile { entries, ..dir }))
     }
     fn replace(
         &self,
@@ -79,14 +86,26 @@ impl Files for Fake {
         perms: Perms,
         _: Option<&InstanceFile>,
     ) -> Result<()> {
-        let mut f = file(&String::from_utf8_lossy(content), perms.mode);
-        (f.uid, f.gid) = (perms.uid, perms.gid);
+        let mut f = file("", perms.mode);
+        (f.uid, f.gid, f.content) = (perms.uid, perms.gid, content.to_vec());
         self.files.lock().unwrap().insert(path.to_string(), f);
         Ok(())
     }
     fn delete(&self, path: &str) -> Result<bool> {
         self.deleted.lock().unwrap().push(path.to_string());
         Ok(self.files.lock().unwrap().remove(path).is_some())
+    }
+    fn make_dir(&self, path: &str, perms: Perms) -> Result<()> {
+        let mut d = file("", perms.mode);
+        (d.kind, d.uid, d.gid) = (FileKind::Directory, perms.uid, perms.gid);
+        self.files.lock().unwrap().insert(path.to_string(), d);
+        Ok(())
+    }
+    fn make_symlink(&self, path: &str, target: &str) -> Result<()> {
+        let mut l = file(target, 0o777);
+        l.kind = FileKind::Symlink;
+        self.files.lock().unwrap().insert(path.to_string(), l);
+        Ok(())
     }
 }
 
@@ -325,6 +344,106 @@ fn a_clone_without_keys_or_id_does_not_keep_the_templates() {
     assert!(new.get("/etc/ssh/ssh_host_ed25519_key").is_none());
     assert!(new.get("/etc/ssh/ssh_host_ed25519_key.pub").is_none());
     assert_eq!(new.get(ETC_HOSTNAME).unwrap().text(), "c\n");
+}
+
+/// A root cloud-init booted in as instance `id`, with a per-boot script of
+/// the admin's named `script`.
+fn cloud_root(id: &str, script: &str) -> Vec<(String, InstanceFile)> {
+    let mut link = file(&format!("/var/lib/cloud/instances/{id}"), 0o777);
+    link.kind = FileKind::Symlink;
+    let mut pickle = file("", 0o600);
+    pickle.content = vec![0x80, 0x04, 0xff, 0x00, b'.'];
+    vec![
+        (
+            "/var/lib/cloud/seed/nocloud-net/meta-data".into(),
+            file(&format!("instance-id: {id}\nlocal-hostname: {id}\n"), 0o644),
+        ),
+        (
+            "/var/lib/cloud/data/instance-id".into(),
+            file(&format!("{id}\n"), 0o644),
+        ),
+        ("/var/lib/cloud/instance".into(), link),
+        (
+            format!("/var/lib/cloud/instances/{id}/sem/config_ssh"),
+            file("1\n", 0o644),
+        ),
+        (format!("/var/lib/cloud/instances/{id}/obj.pkl"), pickle),
+        (
+            format!("/var/lib/cloud/scripts/per-boot/{script}"),
+            file("#!/bin/sh\n", 0o755),
+        ),
+    ]
+}
+
+fn fake(files: Vec<(String, InstanceFile)>) -> Fake {
+    let f = Fake::default();
+    f.files.lock().unwrap().extend(files);
+    f
+}
+
+#[test]
+fn a_refresh_carries_cloud_inits_record_of_the_instance() {
+    let mut old_files = cloud_root("c", "old.sh");
+    old_files.push(("/var/lib/cloud/sem/config_x.once".into(), file("", 0o644)));
+    let old = fake(old_files);
+    let mut new_files = cloud_root("tpl", "new.sh");
+    new_files.push(("/var/lib/cloud/data/set-hostname".into(), file("{}", 0o644)));
+    let new = fake(new_files);
+    let done = super::carry(&old, &new, ("tpl", "c")).unwrap();
+    assert!(done.contains(&CLOUD_INIT), "{done:?}");
+    for path in [
+        "/var/lib/cloud/seed/nocloud-net/meta-data",
+        "/var/lib/cloud/data/instance-id",
+        "/var/lib/cloud/instance",
+        "/var/lib/cloud/instances/c/sem/config_ssh",
+        "/var/lib/cloud/instances/c/obj.pkl",
+        "/var/lib/cloud/sem/config_x.once",
+    ] {
+        let (o, n) = (old.get(path).unwrap(), new.get(path));
+        let n = n.unwrap_or_else(|| panic!("{path} not carried"));
+        assert_eq!(
+            (o.kind, o.content, o.mode),
+            (n.kind, n.content, n.mode),
+            "{path}"
+        );
+    }
+    // What the clone's record lacks goes; the rest of /var/lib/cloud is the
+    // template's: its other instances, the admin's scripts.
+    assert!(new.get("/var/lib/cloud/data/set-hostname").is_none());
+    assert!(new
+        .get("/var/lib/cloud/instances/tpl/sem/config_ssh")
+        .is_some());
+    assert!(new.get("/var/lib/cloud/scripts/per-boot/new.sh").is_some());
+    assert!(new.get("/var/lib/cloud/scripts/per-boot/old.sh").is_none());
+}
+
+#[test]
+fn a_clone_cloud_init_never_ran_in_gets_no_record_of_the_templates() {
+    // Its own seed (rendered at its copy), no record: cloud-init will take it
+    // for a new instance at its first boot, as it would have before.
+    let old = fake(vec![(
+        "/var/lib/cloud/seed/nocloud-net/meta-data".into(),
+        file("instance-id: c\n", 0o644),
+    )]);
+    let new = fake(cloud_root("tpl", "new.sh"));
+    super::carry(&old, &new, ("tpl", "c")).unwrap();
+    let seed = new
+        .get("/var/lib/cloud/seed/nocloud-net/meta-data")
+        .unwrap();
+    assert_eq!(seed.text(), "instance-id: c\n");
+    assert!(new.get("/var/lib/cloud/data/instance-id").is_none());
+    assert!(new.get("/var/lib/cloud/instance").is_none());
+}
+
+#[test]
+fn without_cloud_init_on_either_side_nothing_of_it_is_touched() {
+    let old = clone_root();
+    let new = fake(cloud_root("tpl", "new.sh"));
+    let before = new.files.lock().unwrap().len();
+    let done = super::carry(&old, &new, ("tpl", "c")).unwrap();
+    assert!(!done.contains(&CLOUD_INIT), "{done:?}");
+    assert!(new.get("/var/lib/cloud/data/instance-id").is_some());
+    assert!(new.files.lock().unwrap().len() >= before);
 }
 
 #[test]
