@@ -173,12 +173,7 @@ fn stale_clones(p: &Project, n: usize) -> Vec<String> {
     let mut started = vec!["start"];
     started.extend(clones.iter().map(String::as_str));
     p.incus(&started);
-    // Killed, not asked: busybox's init drops a SIGPWR that comes before it
-    // has set its handlers (the init of a namespace ignores what it does
-    // not catch), and `incus stop` then waits for ever. Seen once on a
-    // loaded machine: c1 running for minutes under "Stopping instance".
-    // The clones only had to run once.
-    started.splice(0..1, ["stop", "--force"]);
+    started[0] = "stop";
     p.incus(&started);
     provision(p, "tpl", "echo v2 >/etc/golden-update");
     clones
@@ -292,8 +287,7 @@ fn a_kill_at_each_named_step_then_a_rerun_leaves_the_clone_whole_and_itself() {
             "{c} after {point}"
         );
         assert!(p.instances().contains(&format!("{c}-pre-refresh")), "{c}");
-        // Just started: killed (see stale_clones).
-        p.incus(&["stop", "--force", c]);
+        p.incus(&["stop", c]);
     }
     assert_eq!(
         machine_ids(&p, &clones),
@@ -500,7 +494,7 @@ fn a_clone_with_a_static_address_is_refreshed_and_restored_with_it() {
     assert!(back["config"].get("user.golden.pre-refresh-of").is_none());
     assert_eq!(p.file(&c, "/etc/golden-update"), None);
     assert!(!p.instances().contains(&format!("{c}-pre-refresh")));
-    p.incus(&["stop", "--force", &c]);
+    p.incus(&["stop", &c]);
 }
 
 #[test]
@@ -578,7 +572,7 @@ fn a_clone_left_stopped_by_a_run_killed_before_its_restart_is_started_by_a_rerun
         now["config"].get("user.golden.refresh.restart").is_none(),
         "{now}"
     );
-    p.incus(&["stop", "--force", "c1"]);
+    p.incus(&["stop", "c1"]);
 }
 
 #[test]
