@@ -142,22 +142,13 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         }
     }
     // One at a time: each may stop an instance, and the order is the user's.
-    let opts = batch::Options {
-        jobs: 1,
-        fail_fast: args.run.fail_fast,
-        progress: None,
-    };
-    batch::run(
+    batch::each_in_turn(
         &targets,
-        opts,
+        args.run.fail_fast,
         printer,
-        |t| t.name.clone(),
-        |t| {
-            t.reachable()?;
-            match &rollback_to {
-                Some(to) => rollback::one(t, &args, to),
-                None => create_one(t, &args),
-            }
+        |t| match &rollback_to {
+            Some(to) => rollback::one(t, &args, to),
+            None => create_one(t, &args),
         },
     )
 }

@@ -58,18 +58,9 @@ pub fn run(args: &Args, printer: Printer<std::io::Stdout>) -> Result<Status> {
             )));
         }
     }
-    let opts = batch::Options {
-        jobs: 1,
-        fail_fast: args.run.fail_fast,
-        progress: None,
-    };
-    batch::run(
-        &targets,
-        opts,
-        printer,
-        |t| t.name.clone(),
-        |t| renew_one(t, args),
-    )
+    batch::each_in_turn(&targets, args.run.fail_fast, printer, |t| {
+        renew_one(t, args)
+    })
 }
 
 fn renew_one(t: &Target, args: &Args) -> Result<Renewed> {

@@ -94,21 +94,9 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         args.project.as_deref(),
         "instance",
     )?)?;
-    let opts = batch::Options {
-        jobs: 1,
-        fail_fast: args.run.fail_fast,
-        progress: None,
-    };
-    batch::run(
-        &targets,
-        opts,
-        printer,
-        |t| t.name.clone(),
-        |t| {
-            t.reachable()?;
-            retire_one(t, &args)
-        },
-    )
+    batch::each_in_turn(&targets, args.run.fail_fast, printer, |t| {
+        retire_one(t, &args)
+    })
 }
 
 /// A snapshot that makes, or made, the instance a golden: `pristine`, a kept

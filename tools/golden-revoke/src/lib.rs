@@ -100,21 +100,9 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         args.project.as_deref(),
         "instance",
     )?)?;
-    let opts = batch::Options {
-        jobs: 1,
-        fail_fast: args.run.fail_fast,
-        progress: None,
-    };
-    batch::run(
-        &targets,
-        opts,
-        printer,
-        |t| t.name.clone(),
-        |t| {
-            t.reachable()?;
-            revoke_one(t, &args)
-        },
-    )
+    batch::each_in_turn(&targets, args.run.fail_fast, printer, |t| {
+        revoke_one(t, &args)
+    })
 }
 
 /// A reason is shown in tables and TSV: one line, something said.

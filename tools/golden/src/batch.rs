@@ -29,6 +29,36 @@ pub fn workers(records: usize, jobs: u16) -> usize {
     usize::from(jobs).min(records).max(1)
 }
 
+/// Runs `work` on each target in turn, in the user's order (each may stop
+/// an instance, or change one the next depends on), after checking that its
+/// cluster member is reachable: [`run`] with one job and no progress bar.
+pub fn each_in_turn<R, W>(
+    targets: &[crate::target::Target],
+    fail_fast: bool,
+    printer: Printer<W>,
+    work: impl Fn(&crate::target::Target) -> Result<R> + Sync,
+) -> Result<Status>
+where
+    R: Serialize + Send,
+    W: Write,
+{
+    let opts = Options {
+        jobs: 1,
+        fail_fast,
+        progress: None,
+    };
+    run(
+        targets,
+        opts,
+        printer,
+        |t| t.name.clone(),
+        |t| {
+            t.reachable()?;
+            work(t)
+        },
+    )
+}
+
 /// Runs `work` on every item, prints each record as it ends, and ends the
 /// printer. `name` says which item a failure is about.
 ///
