@@ -430,3 +430,50 @@ fn retiring_a_golden_lists_its_clones_and_refuses_while_they_live() {
     );
     p.incus(&["delete", "tpl"]);
 }
+
+#[test]
+fn a_rollback_brings_the_goldens_volumes_back_too() {
+    let p = Project::new("gen-vol");
+    p.instance("tpl", None);
+    let vol = p.volume("gbtrfs", "data");
+    p.incus(&[
+        "storage", "volume", "attach", "gbtrfs", &vol, "tpl", "/data",
+    ]);
+    for n in 1..=2 {
+        p.incus(&["start", "tpl"]);
+        let line = format!("echo v{n} >/data/version");
+        p.incus(&["exec", "tpl", "--", "sh", "-c", &line]);
+        p.incus(&["stop", "tpl"]);
+        assert_eq!(create(&p, &["tpl"])["generation"], n);
+    }
+    let volume_snapshots = || {
+        let out = incus_ok(&[
+            "storage", "volume", "snapshot", "list", "gbtrfs", &vol, "-f", "csv", "-c", "n",
+        ]);
+        let mut names: Vec<String> = out.lines().map(str::to_string).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(volume_snapshots(), ["pristine", "pristine.g1"]);
+    let rec = create(&p, &["--rollback", "tpl"]);
+    assert_eq!(
+        (&rec["generation"], &rec["volumes"]),
+        (&Value::from(1), &Value::from(1))
+    );
+    assert_eq!(volume_snapshots(), ["pristine", "pristine.g2"]);
+    // What the volume holds is generation 1's (read from the root, stopped:
+    // the files API does not reach a volume).
+    p.incus(&["start", "tpl"]);
+    p.incus(&[
+        "exec",
+        "tpl",
+        "--",
+        "sh",
+        "-c",
+        "cp /data/version /root/version",
+    ]);
+    p.incus(&["stop", "tpl"]);
+    assert_eq!(p.file("tpl", "/root/version").unwrap(), "v1\n");
+    p.incus(&["delete", "tpl"]);
+    incus_ok(&["storage", "volume", "delete", "gbtrfs", &vol]);
+}
