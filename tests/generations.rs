@@ -477,3 +477,39 @@ fn a_rollback_brings_the_goldens_volumes_back_too() {
     p.incus(&["delete", "tpl"]);
     incus_ok(&["storage", "volume", "delete", "gbtrfs", &vol]);
 }
+
+#[test]
+fn derive_copies_a_named_generation_and_refuses_one_not_kept_or_revoked() {
+    let p = Project::new("gen-derive");
+    updated_golden(&p, 3);
+    p.tool("golden-derive", &["--generation", "1", "tpl", "old"])
+        .assert_ok();
+    assert_eq!(p.file("old", "/version").unwrap(), "v1\n");
+    p.tool("golden-derive", &["--generation", "3", "tpl", "new"])
+        .assert_ok();
+    assert_eq!(p.file("new", "/version").unwrap(), "v3\n");
+    let gens = clone_generations(&p);
+    assert!(gens.contains(&("old".into(), "1".into(), true)), "{gens:?}");
+    assert!(
+        gens.contains(&("new".into(), "3".into(), false)),
+        "{gens:?}"
+    );
+    let none = p.tool("golden-derive", &["--generation", "9", "tpl", "x"]);
+    none.assert_code(1);
+    assert!(
+        none.stderr.contains("tpl: no generation 9 (kept: 3, 2, 1)"),
+        "{}",
+        none.stderr
+    );
+    p.tool("golden-revoke", &["-g", "2", "--reason", "bad", "tpl"])
+        .assert_ok();
+    let revoked = p.tool("golden-derive", &["--generation", "2", "tpl", "y"]);
+    revoked.assert_code(1);
+    assert!(
+        revoked.stderr.contains("(generation 2) is revoked: bad"),
+        "{}",
+        revoked.stderr
+    );
+    let names = p.instances();
+    assert!(!names.contains(&"x".to_string()) && !names.contains(&"y".to_string()));
+}

@@ -70,6 +70,7 @@ fn extra(tool: &str) -> Extra {
                 ("In a cluster, twelve clones dealt over the members, one transfer per member:", "golden-derive --spread --count 12 lab-reference --project lab"),
                 ("See which member each clone would go to:", "golden-derive -n --spread --count 12 lab-reference --project lab"),
                 ("Clones on member m3 (full copies there, unless the pool is shared):", "golden-derive --target m3 lab-reference lab-student-21"),
+                ("A clone of generation 2, the one before the last update (golden-ls --generations):", "golden-derive --generation 2 lab-reference lab-before"),
             ],
             exit: EXIT_COMMON,
         },

@@ -125,6 +125,9 @@ pub struct Args {
     /// Keep the template's machine-id, SSH host keys, hostname, leases and seed in the clones
     #[arg(long)]
     pub keep_identity: bool,
+    /// Copy generation N of the template (golden-ls --generations) instead of its current pristine
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub generation: Option<u64>,
     /// Derive from a pristine whose generation is revoked (golden-revoke) all the same
     #[arg(long)]
     pub allow_revoked: bool,

@@ -56,6 +56,8 @@ pub struct Options {
     pub volumes: Option<Volumes>,
     pub keep_identity: bool,
     pub allow_revoked: bool,
+    /// `--generation`: copy that generation, not the current pristine.
+    pub generation: Option<u64>,
     /// `--name`: how `--count` names clones.
     pub name: String,
     pub run: golden::cli::RunArgs,
@@ -96,6 +98,7 @@ impl Options {
             volumes: args.volumes,
             keep_identity: args.keep_identity,
             allow_revoked: args.allow_revoked,
+            generation: args.generation,
             name,
             run: args.run.clone(),
         })

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use golden::generations::{self, number_in};
 use golden::incus::{InstanceSnapshot, SnapshotsOf};
+use golden::model::{generation_of_snapshot, generation_snapshot};
 use golden::readers::Shared;
 use golden::swap::pristine_of;
 use golden::target::Target;
@@ -30,9 +32,17 @@ pub struct Pristine {
     pub volumes: BTreeMap<(String, String), String>,
 }
 
-/// The template's pristine snapshot in full, while `held` is held.
-pub fn read_instance(t: &Target, held: Option<&Shared>) -> Result<(Pristine, InstanceSnapshot)> {
-    let (snapshot, created_at) = t.pristine()?;
+/// The template's pristine snapshot in full (or that of its generation
+/// `generation`, `--generation`), while `held` is held.
+pub fn read_instance(
+    t: &Target,
+    held: Option<&Shared>,
+    generation: Option<u64>,
+) -> Result<(Pristine, InstanceSnapshot)> {
+    let (snapshot, created_at) = match generation {
+        None => t.pristine()?,
+        Some(n) => named_generation(t, n)?,
+    };
     let full = t
         .incus()
         .instance_snapshot(&t.project, &t.name, &snapshot)?;
@@ -49,6 +59,38 @@ pub fn read_instance(t: &Target, held: Option<&Shared>) -> Result<(Pristine, Ins
     Ok((p, full))
 }
 
+/// Generation `n` of the template: the snapshot `pristine.gN` golden-create
+/// kept, or its pristine when that is generation `n`.
+fn named_generation(t: &Target, n: u64) -> Result<(String, String)> {
+    let incus = t.incus();
+    let snaps = incus.snapshots(&t.project, &t.name)?;
+    let kept = generation_snapshot(n);
+    if let Some(s) = snaps.iter().find(|s| s.name == kept) {
+        return Ok((s.name.clone(), s.created_at.clone()));
+    }
+    let (snapshot, created_at) = t.pristine()?;
+    let current = number_in(
+        &incus
+            .instance_snapshot(&t.project, &t.name, &snapshot)?
+            .config,
+    );
+    if current == n {
+        return Ok((snapshot, created_at));
+    }
+    let all = generations::list(
+        snaps
+            .iter()
+            .map(|s| (s.name.as_str(), s.created_at.as_str())),
+        current,
+    );
+    let numbers: Vec<String> = all.iter().map(|g| g.number.to_string()).collect();
+    Err(Error::failed(format!(
+        "{}: no generation {n} (kept: {})",
+        t.name,
+        numbers.join(", ")
+    )))
+}
+
 /// The volumes to copy, in `volumes_project`'s store.
 pub struct VolumesToCopy {
     pub project: String,
@@ -57,12 +99,25 @@ pub struct VolumesToCopy {
 
 impl VolumesToCopy {
     /// Each volume's snapshot standing for pristine (the same rule as the
-    /// instance's: an interrupted swap leaves a usable one).
-    pub fn read(&self, t: &Target) -> Result<BTreeMap<(String, String), String>> {
+    /// instance's: an interrupted swap leaves a usable one), or, when the
+    /// root's is a kept generation (`root`: `pristine.gN`), the volume's of
+    /// the same name.
+    pub fn read(&self, t: &Target, root: &str) -> Result<BTreeMap<(String, String), String>> {
         let incus = t.incus();
         let mut out = BTreeMap::new();
         for (pool, vol) in &self.list {
             let snaps = SnapshotsOf::volume(&incus, &self.project, pool, vol).list()?;
+            if generation_of_snapshot(root).is_some() {
+                if !snaps.iter().any(|s| s.name == root) {
+                    return Err(Error::failed(format!(
+                        "volume {vol} of {} has no snapshot {root} (attached since that \
+                         generation?): derive it with --volumes drop or share",
+                        t.name
+                    )));
+                }
+                out.insert((pool.clone(), vol.clone()), root.to_string());
+                continue;
+            }
             let Some((snap, _)) = pristine_of(&snaps) else {
                 return Err(Error::usage(format!(
                     "volume {vol} of {} has no pristine snapshot: run `golden-create {}` first",
@@ -78,13 +133,16 @@ impl VolumesToCopy {
 /// The last pristine read, shared by the copies of one template.
 pub struct Current {
     volumes: VolumesToCopy,
+    /// `--generation`: the one copied, if not the current pristine.
+    generation: Option<u64>,
     last: Mutex<Pristine>,
 }
 
 impl Current {
-    pub fn new(volumes: VolumesToCopy, first: Pristine) -> Self {
+    pub fn new(volumes: VolumesToCopy, generation: Option<u64>, first: Pristine) -> Self {
         Current {
             volumes,
+            generation,
             last: Mutex::new(first),
         }
     }
@@ -102,7 +160,7 @@ impl Current {
         if held.is_some_and(|h| h.generation() == last.generation) {
             return Ok(last.clone());
         }
-        let (mut now, _) = read_instance(t, held)?;
+        let (mut now, _) = read_instance(t, held, self.generation)?;
         if (&now.devices, &now.profiles) != (&last.devices, &last.profiles) {
             return Err(Error::failed(format!(
                 "{}'s pristine was replaced during this run by one with other devices or \
@@ -110,7 +168,7 @@ impl Current {
                 t.name
             )));
         }
-        now.volumes = self.volumes.read(t)?;
+        now.volumes = self.volumes.read(t, &now.snapshot)?;
         if held.is_none() {
             // The local lock has not moved: keep its generation.
             now.generation = last.generation;

@@ -66,7 +66,7 @@ impl Template {
         } else {
             Some(Shared::acquire(t.remote.as_deref(), &t.project, &t.name)?)
         };
-        let (first, snap) = read_instance(&t, held.as_ref())?;
+        let (first, snap) = read_instance(&t, held.as_ref(), opts.generation)?;
         golden::generations::judge_revoked(
             &t.name,
             &inst.config,
@@ -119,7 +119,7 @@ impl Template {
             },
         };
         let first = Pristine {
-            volumes: to_copy.read(&t)?,
+            volumes: to_copy.read(&t, &first.snapshot)?,
             ..first
         };
         let renews = first
@@ -170,7 +170,7 @@ impl Template {
             clone_driver: p.driver.clone(),
             pool: p.clone(),
             clone_pool,
-            pristine: Current::new(to_copy, first),
+            pristine: Current::new(to_copy, opts.generation, first),
             renews,
             target: t,
         })
