@@ -9,13 +9,13 @@ mod rollback;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
 use golden::batch;
-use golden::cli::{input, notice};
+use golden::cli::notice;
 use golden::incus::SnapshotsOf;
 use golden::model::PRISTINE;
 use golden::output::{col, Column, OutputArgs, Printer};
 use golden::readers::{Exclusive, Snapshotting};
 use golden::swap::{self, Swapped};
-use golden::target::{locate_each_once, wanted, Target};
+use golden::target::{from_names_or_stdin, Target};
 use golden::{Error, Result, Status};
 use serde::Serialize;
 
@@ -122,11 +122,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         .map(rollback::Wanted::parse)
         .transpose()?;
     let printer = Printer::stdout(&args.output, COLUMNS)?;
-    let targets = locate_each_once(wanted(
-        input(&args.names, "instance")?,
-        args.project.as_deref(),
-        "instance",
-    )?)?;
+    let targets = from_names_or_stdin(&args.names, args.project.as_deref(), "instance")?;
     // Stopping an ephemeral instance deletes it, rootfs and pristine with it:
     // refuse before touching any, -n included.
     // One on a member that is down cannot be read: its record fails alone

@@ -4,11 +4,10 @@
 
 use std::collections::BTreeSet;
 
-use golden::cli::input;
 use golden::identity::{seen, shared, InInstance, Seen};
 use golden::incus::{Incus, Scope};
 use golden::output::{col, Column, Printer};
-use golden::target::{locate_each_once, wanted};
+use golden::target::from_names_or_stdin;
 use golden::{Error, Result, Status};
 use serde::Serialize;
 
@@ -47,11 +46,7 @@ pub fn run(args: &Args, mut printer: Printer<std::io::Stdout>) -> Result<Status>
     let named: Option<Vec<(Option<String>, String, String)>> = if args.names.is_empty() {
         None
     } else {
-        let targets = locate_each_once(wanted(
-            input(&args.names, "instance")?,
-            args.project.as_deref(),
-            "instance",
-        )?)?;
+        let targets = from_names_or_stdin(&args.names, args.project.as_deref(), "instance")?;
         Some(
             targets
                 .into_iter()

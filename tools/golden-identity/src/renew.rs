@@ -3,10 +3,9 @@
 //! start (the trigger `copy`, as if it had just been copied).
 
 use golden::batch;
-use golden::cli::input;
 use golden::identity::{column, templates, InInstance};
 use golden::output::{col, Column, Printer};
-use golden::target::{locate_each_once, wanted, Target};
+use golden::target::{from_names_or_stdin, Target};
 use golden::{Error, Result, Status};
 use serde::Serialize;
 use serde_json::json;
@@ -41,11 +40,7 @@ pub fn run(args: &Args, printer: Printer<std::io::Stdout>) -> Result<Status> {
             "--renew needs the containers to renew (NAME..., or - to read them from stdin)",
         ));
     }
-    let targets = locate_each_once(wanted(
-        input(&args.names, "instance")?,
-        args.project.as_deref(),
-        "instance",
-    )?)?;
+    let targets = from_names_or_stdin(&args.names, args.project.as_deref(), "instance")?;
     // Every check before the first change: containers only.
     for t in &targets {
         t.reachable()?;

@@ -9,7 +9,7 @@
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
 use golden::batch;
-use golden::cli::{input, notice};
+use golden::cli::notice;
 use golden::generations::clones_among;
 use golden::incus::{Incus, Kind, Snapshot, SnapshotsOf};
 use golden::model::{
@@ -17,7 +17,7 @@ use golden::model::{
 };
 use golden::output::{col, Column, OutputArgs, Printer};
 use golden::readers::Exclusive;
-use golden::target::{locate_each_once, wanted, Target};
+use golden::target::{from_names_or_stdin, Target};
 use golden::{Error, Result, Status};
 use serde::Serialize;
 use serde_json::json;
@@ -89,11 +89,7 @@ pub fn command() -> clap::Command {
 pub fn run(matches: &ArgMatches) -> Result<Status> {
     let args = Args::from_arg_matches(matches).map_err(|e| Error::usage(e.to_string()))?;
     let printer = Printer::stdout(&args.output, COLUMNS)?;
-    let targets = locate_each_once(wanted(
-        input(&args.names, "golden")?,
-        args.project.as_deref(),
-        "instance",
-    )?)?;
+    let targets = from_names_or_stdin(&args.names, args.project.as_deref(), "golden")?;
     batch::each_in_turn(&targets, args.run.fail_fast, printer, |t| {
         retire_one(t, &args)
     })

@@ -12,11 +12,10 @@ use std::collections::BTreeMap;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
 use golden::batch;
-use golden::cli::input;
 use golden::generations::{clones_among, list, number_in, Generation};
 use golden::model::KEY_REVOKED;
 use golden::output::{col, Column, OutputArgs, Printer};
-use golden::target::{locate_each_once, wanted, Target};
+use golden::target::{from_names_or_stdin, Target};
 use golden::{Error, Result, Status};
 use serde::Serialize;
 use serde_json::json;
@@ -95,11 +94,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         check_reason(reason)?;
     }
     let printer = Printer::stdout(&args.output, COLUMNS)?;
-    let targets = locate_each_once(wanted(
-        input(&args.names, "golden")?,
-        args.project.as_deref(),
-        "instance",
-    )?)?;
+    let targets = from_names_or_stdin(&args.names, args.project.as_deref(), "golden")?;
     batch::each_in_turn(&targets, args.run.fail_fast, printer, |t| {
         revoke_one(t, &args)
     })

@@ -145,6 +145,21 @@ pub fn wanted_from(
 
 /// [`locate`], for a tool that does one thing to each instance: one named
 /// twice (the same remote, project and name) is a usage error.
+/// The instances a tool is to work on: the NAMEs given, else the records
+/// on stdin (`what` names them in the error when there are none), each
+/// located once, in the project given or found in any.
+pub fn from_names_or_stdin(
+    names: &[String],
+    project: Option<&str>,
+    what: &str,
+) -> Result<Vec<Target>> {
+    locate_each_once(wanted(
+        crate::cli::input(names, what)?,
+        project,
+        "instance",
+    )?)
+}
+
 pub fn locate_each_once(wanted: Vec<Wanted>) -> Result<Vec<Target>> {
     let targets = locate(wanted)?;
     let mut seen = BTreeSet::new();
