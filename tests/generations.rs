@@ -230,9 +230,17 @@ fn a_rollback_that_cannot_be_is_refused_naming_why_and_nothing_changes() {
     );
     assert_eq!(p.snapshots("tpl"), snaps, "nothing changed");
     assert_eq!(p.file("tpl", "/version").unwrap(), "v2\n");
-    // Told so, it does.
-    let rec = create(&p, &["--rollback", "--discard-changes", "tpl"]);
-    assert_eq!(rec["generation"], 1);
+    // Told so, it does: running, it is stopped, rolled back and, with
+    // --restart, started again.
+    p.incus(&["start", "tpl"]);
+    let rec = create(&p, &["--rollback", "--discard-changes", "--restart", "tpl"]);
+    assert_eq!(
+        (&rec["generation"], &rec["stopped"], &rec["restarted"]),
+        (&Value::from(1), &Value::from(true), &Value::from(true))
+    );
+    assert_eq!(p.get("tpl")["status"], "Running");
+    p.incus(&["stop", "tpl"]);
+    assert_eq!(p.file("tpl", "/version").unwrap(), "v1\n");
 }
 
 #[test]

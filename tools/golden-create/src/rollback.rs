@@ -161,13 +161,10 @@ pub fn one(t: &Target, args: &Args, wanted: &Wanted) -> Result<Created> {
         s.restore(PRISTINE)?;
     }
     put_back_lifecycle(&incus, t, &lifecycle, target)?;
-    let mut created = created;
-    if running && args.restart {
+    if created.restarted {
         incus
             .set_state(&t.project, &t.name, "start", None, false)
             .map_err(|e| e.context("rolled back, but restarting failed"))?;
-    } else {
-        created.restarted = false;
     }
     Ok(created)
 }
