@@ -521,3 +521,35 @@ fn derive_copies_a_named_generation_and_refuses_one_not_kept_or_revoked() {
     let names = p.instances();
     assert!(!names.contains(&"x".to_string()) && !names.contains(&"y".to_string()));
 }
+
+#[test]
+fn publish_makes_an_image_of_a_named_generation() {
+    let p = Project::new("gen-publish");
+    updated_golden(&p, 2);
+    let alias = format!("{}-g1", p.name);
+    let r = p.tool(
+        "golden-publish",
+        &["-f", "json", "--generation", "1", "tpl", "--alias", &alias],
+    );
+    r.assert_ok();
+    let rec = &json_lines(&r.stdout)[0];
+    assert_eq!(
+        rec["created_at"],
+        p.snapshot_created_at("tpl", "pristine.g1").as_str()
+    );
+    p.incus(&["init", &alias, "from-g1"]);
+    assert_eq!(p.file("from-g1", "/version").unwrap(), "v1\n");
+    let none = p.tool(
+        "golden-publish",
+        &["--generation", "5", "tpl", "--alias", "x"],
+    );
+    assert_ne!(none.code, 0);
+    assert!(
+        none.stderr.contains("tpl: no generation 5 (kept: 2, 1)"),
+        "{}",
+        none.stderr
+    );
+    let fingerprint = rec["fingerprint"].as_str().unwrap().to_string();
+    p.incus(&["delete", "from-g1"]);
+    incus_ok(&["image", "delete", &fingerprint]);
+}

@@ -80,6 +80,7 @@ fn extra(tool: &str) -> Extra {
                 ("Launch an instance from it:", "incus launch golden-pro new-instance --project pro"),
                 ("Publish every golden of a project, one alias each:", "golden-ls --project pro | golden-publish --alias 'golden-{instance}'"),
                 ("Move the alias to a fresh image after an update:", "golden-create pro-dev && golden-publish --replace pro-dev --alias golden-pro"),
+                ("An image of generation 2, the one before the last update (golden-ls --generations):", "golden-publish --generation 2 pro-dev --alias golden-pro-2"),
             ],
             exit: EXIT_COMMON,
         },

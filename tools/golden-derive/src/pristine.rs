@@ -5,9 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use golden::generations::{self, number_in};
 use golden::incus::{InstanceSnapshot, SnapshotsOf};
-use golden::model::{generation_of_snapshot, generation_snapshot};
+use golden::model::generation_of_snapshot;
 use golden::readers::Shared;
 use golden::swap::pristine_of;
 use golden::target::Target;
@@ -39,10 +38,7 @@ pub fn read_instance(
     held: Option<&Shared>,
     generation: Option<u64>,
 ) -> Result<(Pristine, InstanceSnapshot)> {
-    let (snapshot, created_at) = match generation {
-        None => t.pristine()?,
-        Some(n) => named_generation(t, n)?,
-    };
+    let (snapshot, created_at) = t.source(generation)?;
     let full = t
         .incus()
         .instance_snapshot(&t.project, &t.name, &snapshot)?;
@@ -57,38 +53,6 @@ pub fn read_instance(
         volumes: BTreeMap::new(),
     };
     Ok((p, full))
-}
-
-/// Generation `n` of the template: the snapshot `pristine.gN` golden-create
-/// kept, or its pristine when that is generation `n`.
-fn named_generation(t: &Target, n: u64) -> Result<(String, String)> {
-    let incus = t.incus();
-    let snaps = incus.snapshots(&t.project, &t.name)?;
-    let kept = generation_snapshot(n);
-    if let Some(s) = snaps.iter().find(|s| s.name == kept) {
-        return Ok((s.name.clone(), s.created_at.clone()));
-    }
-    let (snapshot, created_at) = t.pristine()?;
-    let current = number_in(
-        &incus
-            .instance_snapshot(&t.project, &t.name, &snapshot)?
-            .config,
-    );
-    if current == n {
-        return Ok((snapshot, created_at));
-    }
-    let all = generations::list(
-        snaps
-            .iter()
-            .map(|s| (s.name.as_str(), s.created_at.as_str())),
-        current,
-    );
-    let numbers: Vec<String> = all.iter().map(|g| g.number.to_string()).collect();
-    Err(Error::failed(format!(
-        "{}: no generation {n} (kept: {})",
-        t.name,
-        numbers.join(", ")
-    )))
 }
 
 /// The volumes to copy, in `volumes_project`'s store.

@@ -32,6 +32,9 @@ pub struct Args {
     /// Move an alias that already names an image to the new one
     #[arg(long)]
     pub replace: bool,
+    /// Publish generation N of the golden (golden-ls --generations) instead of its current pristine
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub generation: Option<u64>,
     /// Publish a pristine whose generation is revoked (golden-revoke) all the same
     #[arg(long)]
     pub allow_revoked: bool,

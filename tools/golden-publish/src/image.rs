@@ -42,8 +42,12 @@ pub fn make(
     let make = |(snapshot, created_at): &(String, String)| {
         run(t, &request(job, args, expires, snapshot, created_at))
     };
-    let ((_, created_at), made) =
-        golden::pristine::ride_over_swaps(t.pristine()?, |a, b| a == b, || t.pristine(), make)?;
+    let ((_, created_at), made) = golden::pristine::ride_over_swaps(
+        t.source(args.generation)?,
+        |a, b| a == b,
+        || t.source(args.generation),
+        make,
+    )?;
     Ok((made, created_at))
 }
 

@@ -48,7 +48,7 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
         args.project.as_deref(),
         "instance",
     )?)?;
-    let planned = plan::plan(targets, &args.alias, args.allow_revoked)?;
+    let planned = plan::plan(targets, &args.alias, args.allow_revoked, args.generation)?;
 
     let opts = batch::Options {
         jobs: 1,

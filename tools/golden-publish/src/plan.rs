@@ -40,7 +40,12 @@ impl Planned {
 
 /// A job for each golden; an alias given to two images is refused (one on
 /// a member that is down too: the run is refused whatever the member does).
-pub fn plan(targets: Vec<Target>, alias: &str, allow_revoked: bool) -> Result<Vec<Planned>> {
+pub fn plan(
+    targets: Vec<Target>,
+    alias: &str,
+    allow_revoked: bool,
+    generation: Option<u64>,
+) -> Result<Vec<Planned>> {
     let mut jobs = Vec::new();
     let mut aliases = BTreeSet::new();
     for t in targets {
@@ -53,7 +58,7 @@ pub fn plan(targets: Vec<Target>, alias: &str, allow_revoked: bool) -> Result<Ve
         // Nothing is read of one on a member that is down but its project.
         let reachable = t.offline_member().is_none();
         let created_at = if reachable {
-            t.pristine()?.1
+            t.source(generation)?.1
         } else {
             String::new()
         };
@@ -68,7 +73,7 @@ pub fn plan(targets: Vec<Target>, alias: &str, allow_revoked: bool) -> Result<Ve
             continue;
         }
         let inst = incus.instance(&t.project, &t.name)?;
-        judge_pristine(&incus, &t, &inst, allow_revoked)?;
+        judge_pristine(&incus, &t, &inst, allow_revoked, generation)?;
         let volumes = inst.custom_volumes().len();
         jobs.push(Planned::Publish(Job {
             target: t,
@@ -90,15 +95,16 @@ fn judge_pristine(
     t: &Target,
     inst: &golden::incus::Instance,
     allow_revoked: bool,
+    generation: Option<u64>,
 ) -> Result<()> {
     // Read without the readers' lock (that is taken to make the image): a
     // create may rename the snapshot that stood for pristine in between (the
     // stress test caught `pristine.golden-next` gone): read again from the new
     // pristine, as the image itself is.
     let (_, snapshot) = golden::pristine::ride_over_swaps(
-        t.pristine()?,
+        t.source(generation)?,
         |a, b| a == b,
-        || t.pristine(),
+        || t.source(generation),
         |(snapshot, _)| incus.instance_snapshot(&t.project, &t.name, snapshot),
     )?;
     let config = snapshot.config;

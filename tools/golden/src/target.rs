@@ -61,6 +61,47 @@ impl Target {
             })
     }
 
+    /// Generation `n` of this golden: the snapshot `pristine.gN` golden-create
+    /// kept, or its pristine when that is generation `n`; its name and
+    /// created_at.
+    pub fn generation(&self, n: u64) -> Result<(String, String)> {
+        let incus = self.incus();
+        let snaps = incus.snapshots(&self.project, &self.name)?;
+        let kept = crate::model::generation_snapshot(n);
+        if let Some(s) = snaps.iter().find(|s| s.name == kept) {
+            return Ok((s.name.clone(), s.created_at.clone()));
+        }
+        let (snapshot, created_at) = self.pristine()?;
+        let current = crate::generations::number_in(
+            &incus
+                .instance_snapshot(&self.project, &self.name, &snapshot)?
+                .config,
+        );
+        if current == n {
+            return Ok((snapshot, created_at));
+        }
+        let all = crate::generations::list(
+            snaps
+                .iter()
+                .map(|s| (s.name.as_str(), s.created_at.as_str())),
+            current,
+        );
+        let numbers: Vec<String> = all.iter().map(|g| g.number.to_string()).collect();
+        Err(Error::failed(format!(
+            "{}: no generation {n} (kept: {})",
+            self.name,
+            numbers.join(", ")
+        )))
+    }
+
+    /// What a reader copies: generation `n` if one is named, else the pristine.
+    pub fn source(&self, generation: Option<u64>) -> Result<(String, String)> {
+        match generation {
+            Some(n) => self.generation(n),
+            None => self.pristine(),
+        }
+    }
+
     /// Its member, when that member is not online (offline, evacuated,
     /// blocked...): the daemon answers "Server isn't ready yet" or "Missing
     /// event connection with target cluster member" for anything asked of
