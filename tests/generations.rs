@@ -553,3 +553,40 @@ fn publish_makes_an_image_of_a_named_generation() {
     p.incus(&["delete", "from-g1"]);
     incus_ok(&["image", "delete", &fingerprint]);
 }
+
+#[test]
+fn refresh_rebuilds_from_a_named_generation_and_refuses_a_revoked_one() {
+    let p = Project::new("gen-refresh");
+    updated_golden(&p, 3);
+    // c3 is on generation 3: rebuilt from generation 2, it holds v2 and is stale.
+    let r = p.tool("golden-refresh", &["-f", "json", "--generation", "2", "c3"]);
+    r.assert_ok();
+    assert_eq!(json_lines(&r.stdout)[0]["status"], "refreshed");
+    assert_eq!(p.file("c3", "/version").unwrap(), "v2\n");
+    let gens = clone_generations(&p);
+    assert!(gens.contains(&("c3".into(), "2".into(), true)), "{gens:?}");
+    // A revoked current pristine is not spread by a refresh, -n included.
+    p.tool("golden-revoke", &["--reason", "broken", "tpl"])
+        .assert_ok();
+    for args in [&["c1"][..], &["-n", "c1"][..]] {
+        let r = p.tool("golden-refresh", args);
+        r.assert_code(1);
+        assert!(
+            r.stderr.contains("(generation 3) is revoked: broken"),
+            "{args:?}: {}",
+            r.stderr
+        );
+    }
+    assert_eq!(p.file("c1", "/version").unwrap(), "v1\n", "nothing changed");
+    let none = p.tool("golden-refresh", &["--generation", "9", "c1"]);
+    none.assert_code(1);
+    assert!(
+        none.stderr.contains("tpl: no generation 9 (kept: 3, 2, 1)"),
+        "{}",
+        none.stderr
+    );
+    // Told so, it does.
+    p.tool("golden-refresh", &["--allow-revoked", "c1"])
+        .assert_ok();
+    assert_eq!(p.file("c1", "/version").unwrap(), "v3\n");
+}

@@ -92,6 +92,7 @@ fn extra(tool: &str) -> Extra {
                 ("Finish a run that was interrupted: run it again:", "golden-ls --clones -f json lab-reference | jq -c 'select(.stale)' | golden-refresh"),
                 ("A student back as it was before the refresh:", "golden-refresh --restore lab-student-3 --project lab"),
                 ("Refresh without keeping the old state, with new machine-ids and host keys:", "golden-refresh --no-keep --new-identity lab-student-3"),
+                ("One student back on generation 2 of the template (golden-ls --generations):", "golden-refresh --generation 2 lab-student-3 --project lab"),
             ],
             exit: EXIT_COMMON,
         },

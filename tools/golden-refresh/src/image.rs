@@ -31,9 +31,18 @@ pub struct Images {
     made: Mutex<BTreeMap<(Place, String), String>>,
     /// Where images were used, with the template: cleaned at the end.
     used: Mutex<BTreeMap<Place, Target>>,
+    /// `--generation`: rebuild from that generation, not the current pristine.
+    generation: Option<u64>,
 }
 
 impl Images {
+    pub fn of_generation(generation: Option<u64>) -> Self {
+        Images {
+            generation,
+            ..Default::default()
+        }
+    }
+
     /// The image of `job`'s template's current pristine, in the clone's
     /// project: found, or made. Returns its fingerprint and the pristine's
     /// `created_at` (read again under the template's readers' lock).
@@ -51,7 +60,7 @@ impl Images {
             .insert(place.clone(), t.clone());
         // Held while the image is read: a golden-create waits to rename it.
         let _held = Shared::acquire(t.remote.as_deref(), &t.project, &t.name)?;
-        let (snapshot, created_at) = t.pristine()?;
+        let (snapshot, created_at) = t.source(self.generation)?;
         if let Some(fp) = made.get(&(place.clone(), created_at.clone())) {
             return Ok((fp.clone(), created_at));
         }

@@ -82,6 +82,13 @@ pub struct Args {
     #[arg(long, conflicts_with_all = ["again", "new_identity", "no_keep", "restore"])]
     pub discard: bool,
     /// Clones refreshed at once
+    /// Rebuild from generation N of the template (golden-ls --generations), not its current pristine
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..),
+          conflicts_with_all = ["restore", "discard"])]
+    pub generation: Option<u64>,
+    /// Rebuild from a pristine whose generation is revoked (golden-revoke) all the same
+    #[arg(long, conflicts_with_all = ["restore", "discard"])]
+    pub allow_revoked: bool,
     #[arg(short = 'j', long, value_name = "N", default_value_t = 4,
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub jobs: u16,
@@ -181,7 +188,8 @@ pub fn run(matches: &ArgMatches) -> Result<Status> {
     }
     let targets = locate_each_once(wanted)?;
     let planned = plan::plan(targets)?;
-    let images = image::Images::default();
+    plan::judge_sources(&planned, args.generation, args.allow_revoked)?;
+    let images = image::Images::of_generation(args.generation);
     let status = batch::run(
         &planned,
         opts,

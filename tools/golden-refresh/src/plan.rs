@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use golden::incus::{Instance, Kind, Scope};
+use golden::incus::Instance;
 use golden::model::{Provenance, KEY_PRE_REFRESH_OF};
 use golden::target::Target;
 use golden::{Error, Result};
@@ -51,12 +51,7 @@ pub fn plan(targets: Vec<Target>) -> Result<Vec<Planned>> {
                 )));
             }
             // A client restricted to some projects lists its own.
-            let all = match incus.instances(&Scope::All) {
-                Err(e) if Kind::of(&e) == Kind::Forbidden => {
-                    incus.instances(&Scope::Project(t.project.clone()))
-                }
-                other => other,
-            }?;
+            let all = incus.instances_everywhere_or_in(&t.project)?;
             listings.insert(t.remote.clone(), all);
         }
     }
@@ -77,6 +72,36 @@ pub fn plan(targets: Vec<Target>) -> Result<Vec<Planned>> {
             job(t, &inst, listed).map(Planned::Refresh)
         })
         .collect()
+}
+
+/// Refuses the run when a template's pristine (or its generation
+/// `generation`) is revoked, unless `allow`: a refresh would spread it. Once
+/// per template.
+pub fn judge_sources(planned: &[Planned], generation: Option<u64>, allow: bool) -> Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    for job in planned.iter().filter_map(|p| match p {
+        Planned::Refresh(j) => Some(j),
+        Planned::Offline(_) => None,
+    }) {
+        let t = &job.template;
+        if !seen.insert((t.remote.clone(), t.project.clone(), t.name.clone())) {
+            continue;
+        }
+        // What cannot be read here (no pristine, no such generation, a
+        // member down) fails in each clone's own record, as before.
+        let incus = t.incus();
+        let Ok((snapshot, _)) = t.source(generation) else {
+            continue;
+        };
+        let (Ok(golden), Ok(source)) = (
+            incus.instance(&t.project, &t.name),
+            incus.instance_snapshot(&t.project, &t.name, &snapshot),
+        ) else {
+            continue;
+        };
+        golden::generations::judge_revoked(&t.name, &golden.config, &source.config, allow)?;
+    }
+    Ok(())
 }
 
 fn job(clone: Target, inst: &Instance, listed: &[Instance]) -> Result<Job> {

@@ -47,7 +47,7 @@ pub fn one(job: &Job, args: &Args, images: &Images) -> Result<Refreshed> {
         instance: c.name.clone(),
         template: format!("{}/{}", job.template.project, job.template.name),
         from: underway.clone().unwrap_or(prov.created_at.to_string()),
-        to: job.template.pristine()?.1,
+        to: job.template.source(args.generation)?.1,
         status: "up-to-date".into(),
         identity: "-".into(),
         kept: String::new(),
