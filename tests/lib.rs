@@ -869,8 +869,9 @@ impl Project {
             "-c",
             &format!("( {line} ) >{out}"),
         ]);
-        self.file(instance, &out)
-            .unwrap_or_else(|| panic!("{instance}: {out} (the output of `{line}`) unreadable"))
+        self.file_or_why(instance, &out).unwrap_or_else(|why| {
+            panic!("{instance}: {out} (the output of `{line}`) unreadable: {why}")
+        })
     }
 
     /// The IPv4 address a booted instance holds on eth0, once networkd says
@@ -930,17 +931,34 @@ pub fn keyscan_in(netns: &str, address: &str, kind: &str) -> String {
 impl Project {
     /// A file of an instance (through the daemon: running or not), or None.
     pub fn file(&self, instance: &str, path: &str) -> Option<String> {
-        let out = incus(&[
-            "file",
-            "pull",
-            &format!("{instance}{path}"),
-            "-",
-            "--project",
-            &self.name,
-        ]);
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        self.file_or_why(instance, path).ok()
+    }
+
+    /// [`Project::file`], or what the daemon said. The daemon's file helper
+    /// for an instance may be going away as a request comes ("forkfile.sock:
+    /// connect: no such file or directory", golden::incus::Kind::FileHelperGone,
+    /// which the tools ask again after): asked again once, as they do.
+    pub fn file_or_why(&self, instance: &str, path: &str) -> Result<String, String> {
+        let pull = || {
+            incus(&[
+                "file",
+                "pull",
+                &format!("{instance}{path}"),
+                "-",
+                "--project",
+                &self.name,
+            ])
+        };
+        let mut out = pull();
+        let said = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
+        if !out.status.success() && said(&out).contains("forkfile.sock") {
+            out = pull();
+        }
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(said(&out).trim().to_string())
+        }
     }
 
     /// Writes `content` to a file of an instance (through the daemon).
